@@ -1,0 +1,184 @@
+//! `wayfarer doctor`: what this machine offers Wayfarer (libav, ONNX Runtime, wgpu,
+//! folders), found by really loading each part.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// What was found.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorReport {
+    /// libav library versions, e.g. `avcodec 59.37.100`.
+    pub libav: Vec<String>,
+    /// H.264 encoders libav offers; `libx264` is the one Wayfarer uses.
+    pub h264_encoders: Vec<String>,
+    /// The ONNX Runtime library that loaded, if any.
+    pub onnx_runtime: Option<PathBuf>,
+    /// ONNX Runtime build information, or why it did not load.
+    pub onnx_runtime_info: String,
+    /// ONNX Runtime execution providers in the loaded library.
+    pub onnx_providers: Vec<String>,
+    /// wgpu adapters: name, backend, device type.
+    pub wgpu_adapters: Vec<String>,
+    /// Per-user configuration folder.
+    pub config_dir: Option<PathBuf>,
+    /// Per-user cache folder.
+    pub cache_dir: Option<PathBuf>,
+    /// Per-user data folder.
+    pub data_dir: Option<PathBuf>,
+}
+
+fn libav_version(name: &str, v: u32) -> String {
+    format!("{name} {}.{}.{}", v >> 16, (v >> 8) & 0xff, v & 0xff)
+}
+
+/// Probes libav, ONNX Runtime, wgpu and the folders.
+pub fn run() -> DoctorReport {
+    use ffmpeg_next as ffmpeg;
+    crate::media::video::init();
+    let libav = vec![
+        libav_version("avutil", ffmpeg::util::version()),
+        libav_version("avcodec", ffmpeg::codec::version()),
+        libav_version("avformat", ffmpeg::format::version()),
+        libav_version("swscale", ffmpeg::software::scaling::version()),
+    ];
+    let h264_encoders = [
+        "libx264",
+        "h264_nvenc",
+        "h264_vaapi",
+        "h264_qsv",
+        "libopenh264",
+    ]
+    .iter()
+    .filter(|n| ffmpeg::encoder::find_by_name(n).is_some())
+    .map(|n| n.to_string())
+    .collect();
+    let (onnx_runtime, onnx_runtime_info, onnx_providers) = probe_onnx_runtime();
+    let dirs = crate::dirs::project_dirs();
+    DoctorReport {
+        libav,
+        h264_encoders,
+        onnx_runtime,
+        onnx_runtime_info,
+        onnx_providers,
+        wgpu_adapters: probe_wgpu(),
+        config_dir: dirs.as_ref().map(|d| d.config_dir().to_path_buf()),
+        cache_dir: dirs.as_ref().map(|d| d.cache_dir().to_path_buf()),
+        data_dir: dirs.as_ref().map(|d| d.data_dir().to_path_buf()),
+    }
+}
+
+fn probe_onnx_runtime() -> (Option<PathBuf>, String, Vec<String>) {
+    let mut tried = Vec::new();
+    for candidate in crate::dirs::onnx_runtime_candidates() {
+        if !candidate.exists() {
+            tried.push(format!("{} (missing)", candidate.display()));
+            continue;
+        }
+        match ort::init_from(&candidate) {
+            Ok(builder) => {
+                let _ = builder.with_name("wayfarer-doctor").build();
+                return (Some(candidate), build_info(), available_providers());
+            }
+            Err(e) => tried.push(format!("{} ({e})", candidate.display())),
+        }
+    }
+    (
+        None,
+        format!(
+            "not loaded; tried: {}. Run the setup script, or set {}",
+            tried.join(", "),
+            crate::dirs::ORT_LIBRARY_ENV
+        ),
+        Vec::new(),
+    )
+}
+
+fn build_info() -> String {
+    let api = ort::api();
+    // SAFETY: the library is loaded (init_from succeeded); the string is static and
+    // NUL-terminated per the ONNX Runtime C API.
+    let ptr = unsafe { (api.GetBuildInfoString)() };
+    if ptr.is_null() {
+        return String::new();
+    }
+    // SAFETY: non-null, NUL-terminated, owned by the library.
+    unsafe { std::ffi::CStr::from_ptr(ptr) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn available_providers() -> Vec<String> {
+    let api = ort::api();
+    let mut list: *mut *mut std::ffi::c_char = std::ptr::null_mut();
+    let mut count: std::ffi::c_int = 0;
+    // SAFETY: out-pointers are valid; on success the library returns `count` C strings
+    // that we release with ReleaseAvailableProviders below.
+    let status = unsafe { (api.GetAvailableProviders)(&mut list, &mut count) };
+    if !status.0.is_null() || list.is_null() {
+        return Vec::new();
+    }
+    let names = (0..count as isize)
+        .map(|i| {
+            // SAFETY: i < count; each entry is a NUL-terminated string.
+            unsafe { std::ffi::CStr::from_ptr(*list.offset(i)) }
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    // SAFETY: releasing exactly what GetAvailableProviders returned.
+    let _ = unsafe { (api.ReleaseAvailableProviders)(list, count) };
+    names
+}
+
+fn probe_wgpu() -> Vec<String> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+        .into_iter()
+        .map(|a| {
+            let info = a.get_info();
+            format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
+        })
+        .collect()
+}
+
+impl std::fmt::Display for DoctorReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let or_none = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        let path = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "unknown (no home folder)".into())
+        };
+        writeln!(f, "libav:          {}", self.libav.join(", "))?;
+        let x264 = if self.h264_encoders.iter().any(|e| e == "libx264") {
+            "ok"
+        } else {
+            "MISSING libx264: rendering cannot encode"
+        };
+        writeln!(
+            f,
+            "H.264 encoders: {} ({x264})",
+            or_none(&self.h264_encoders)
+        )?;
+        match &self.onnx_runtime {
+            Some(p) => {
+                writeln!(f, "ONNX Runtime:   {}", p.display())?;
+                writeln!(f, "  build:        {}", self.onnx_runtime_info)?;
+                writeln!(f, "  providers:    {}", or_none(&self.onnx_providers))?;
+            }
+            None => writeln!(f, "ONNX Runtime:   {}", self.onnx_runtime_info)?,
+        }
+        writeln!(f, "wgpu adapters:  {}", or_none(&self.wgpu_adapters))?;
+        writeln!(f, "config folder:  {}", path(&self.config_dir))?;
+        writeln!(f, "cache folder:   {}", path(&self.cache_dir))?;
+        write!(f, "data folder:    {}", path(&self.data_dir))
+    }
+}

@@ -1,0 +1,120 @@
+//! Errors a user can act on: what went wrong, in which category, and what to do.
+//!
+//! Every room reports failures as [`UserError`]; the CLI maps the category to an exit code
+//! (2 for bad input, 1 for other failures) and prints the message with its hint.
+
+use std::fmt;
+use std::path::Path;
+
+/// The kind of failure, used for exit codes, retry policy and presentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCategory {
+    /// The user's input (project, images, options, paths) is wrong.
+    InputValidation,
+    /// Out of GPU or host memory.
+    Memory,
+    /// A model or runtime library could not be loaded.
+    ModelLoading,
+    /// The generator or encoder failed while running.
+    GenerationPipeline,
+    /// A system resource (device, thread, disk space) is missing.
+    SystemResource,
+    /// Reading or writing a file failed for a reason other than bad input.
+    FileSystem,
+    /// A server could not be reached or answered badly.
+    Network,
+    /// The user cancelled.
+    Cancelled,
+}
+
+/// A failure described for the person who has to fix it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UserError {
+    /// What kind of failure this is.
+    pub category: ErrorCategory,
+    /// One line: what is wrong.
+    pub message: String,
+    /// What to do about it, most useful first.
+    pub suggestions: Vec<String>,
+    /// Whether trying the same thing again may succeed.
+    pub retryable: bool,
+}
+
+impl UserError {
+    /// A new error with no suggestion.
+    pub fn new(category: ErrorCategory, message: impl Into<String>) -> Self {
+        Self {
+            category,
+            message: message.into(),
+            suggestions: Vec::new(),
+            retryable: false,
+        }
+    }
+
+    /// Bad input: the project, an image, an option or a path.
+    pub fn input(message: impl Into<String>) -> Self {
+        Self::new(ErrorCategory::InputValidation, message)
+    }
+
+    /// Adds a suggestion.
+    pub fn hint(mut self, suggestion: impl Into<String>) -> Self {
+        self.suggestions.push(suggestion.into());
+        self
+    }
+
+    /// The user cancelled the work.
+    pub fn cancelled() -> Self {
+        Self::new(ErrorCategory::Cancelled, "cancelled")
+    }
+
+    /// An I/O failure on `path`; `doing` says what was being attempted ("reading", "writing").
+    pub fn io(doing: &str, path: &Path, err: &std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        let shown = path.display();
+        match err.kind() {
+            ErrorKind::NotFound => {
+                Self::input(format!("{doing} {shown}: file or folder not found"))
+                    .hint("check the path; project image paths are relative to the project file")
+            }
+            ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
+                Self::input(format!("{doing} {shown}: permission denied"))
+                    .hint("choose a location you can write to, or fix the folder's permissions")
+            }
+            ErrorKind::NotADirectory => Self::input(format!(
+                "{doing} {shown}: a part of the path is a file, not a folder"
+            ))
+            .hint("check the path"),
+            ErrorKind::StorageFull => Self::new(
+                ErrorCategory::SystemResource,
+                format!("{doing} {shown}: no space left on the device"),
+            )
+            .hint("free some disk space or choose another location"),
+            _ => Self::new(ErrorCategory::FileSystem, format!("{doing} {shown}: {err}"))
+                .hint("check the path and the disk"),
+        }
+    }
+
+    /// The process exit code for this error: 2 for bad input, 1 for anything else.
+    pub fn exit_code(&self) -> i32 {
+        match self.category {
+            ErrorCategory::InputValidation => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(first) = self.suggestions.first() {
+            write!(f, " (hint: {first})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UserError {}
+
+/// Result with a [`UserError`].
+pub type Result<T, E = UserError> = std::result::Result<T, E>;

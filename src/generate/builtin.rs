@@ -1,0 +1,62 @@
+//! The built-in generator, which needs no model.
+//!
+//! It is an **eased cross-dissolve**: every frame to generate is a smoothstep-weighted blend
+//! of the nearest kept frames (anchors or context) before and after it; with a kept frame on
+//! one side only, that frame is held. It does not invent motion; a flow-guided morph is
+//! planned to replace it.
+
+use super::{Backend, CancelToken, GenerationRequest};
+use crate::error::{Result, UserError};
+use crate::media::Frame;
+
+/// Eased cross-dissolve between kept frames.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Builtin;
+
+impl Backend for Builtin {
+    fn name(&self) -> &str {
+        "builtin"
+    }
+
+    fn generate(
+        &mut self,
+        request: &GenerationRequest<'_>,
+        progress: &mut dyn FnMut(f32),
+        cancel: &CancelToken,
+    ) -> Result<Vec<Frame>> {
+        let guide = request.guide;
+        let kept: Vec<usize> = guide
+            .mask
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| **m < 0.5)
+            .map(|(i, _)| i)
+            .collect();
+        let n = guide.frames.len();
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            if cancel.is_cancelled() {
+                return Err(UserError::cancelled());
+            }
+            let frame = if guide.mask[i] < 0.5 {
+                guide.frames[i].clone()
+            } else {
+                let before = kept.iter().rev().find(|&&k| k < i).copied();
+                let after = kept.iter().find(|&&k| k > i).copied();
+                match (before, after) {
+                    (Some(a), Some(b)) => {
+                        let t = (i - a) as f32 / (b - a) as f32;
+                        let eased = t * t * (3.0 - 2.0 * t);
+                        Frame::lerp(&guide.frames[a], &guide.frames[b], eased)
+                    }
+                    (Some(a), None) => guide.frames[a].clone(),
+                    (None, Some(b)) => guide.frames[b].clone(),
+                    (None, None) => guide.frames[i].clone(),
+                }
+            };
+            out.push(frame);
+            progress((i + 1) as f32 / n as f32);
+        }
+        Ok(out)
+    }
+}

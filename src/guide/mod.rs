@@ -1,0 +1,69 @@
+//! Guide and mask frames for one generation call (DESIGN.md §4).
+//!
+//! Guide: the crop-fitted keyframe image at anchors, rendered output at context frames,
+//! neutral gray (0.5) elsewhere. Mask: 0 = keep, 1 = generate, one value per frame. Must
+//! not load files or run generators: it receives fitted anchors and context frames.
+
+use crate::media::Frame;
+use crate::plan::{Call, FrameClass};
+
+/// What a generator receives for one call.
+#[derive(Debug, Clone)]
+pub struct CallGuide {
+    /// One guide picture per call frame.
+    pub frames: Vec<Frame>,
+    /// Class of each call frame.
+    pub classes: Vec<FrameClass>,
+    /// Mask value of each call frame: 0 = keep, 1 = generate.
+    pub mask: Vec<f32>,
+}
+
+impl CallGuide {
+    /// Builds the guide of `call`.
+    ///
+    /// `anchor_frames[k]` is keyframe `k` already fitted to the output size; `context` holds
+    /// the rendered frames at the call's leading timeline frames (`call.lead_frames` of them
+    /// when the lead is context, else may be empty).
+    pub fn build(
+        call: &Call,
+        anchor_frames: &[Frame],
+        context: &[Frame],
+        width: u32,
+        height: u32,
+    ) -> Self {
+        let classes = call.frame_classes();
+        let gray = Frame::gray(width, height);
+        let frames = classes
+            .iter()
+            .enumerate()
+            .map(|(offset, class)| match class {
+                FrameClass::Anchor => call
+                    .anchors
+                    .iter()
+                    .find(|a| a.offset as usize == offset)
+                    .and_then(|a| anchor_frames.get(a.keyframe))
+                    .cloned()
+                    .unwrap_or_else(|| gray.clone()),
+                FrameClass::Context => context.get(offset).cloned().unwrap_or_else(|| gray.clone()),
+                FrameClass::Free => gray.clone(),
+            })
+            .collect();
+        let mask = classes.iter().map(|c| c.mask_value()).collect();
+        Self {
+            frames,
+            classes,
+            mask,
+        }
+    }
+
+    /// The mask as grey pictures (black = keep, white = generate), for inspection or upload.
+    pub fn mask_frames(&self, width: u32, height: u32) -> Vec<Frame> {
+        self.mask
+            .iter()
+            .map(|&m| {
+                let v = (m.clamp(0.0, 1.0) * 255.0).round() as u8;
+                Frame::filled(width, height, [v, v, v])
+            })
+            .collect()
+    }
+}

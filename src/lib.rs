@@ -1,0 +1,17 @@
+//! Wayfarer: travel videos from keyframe images on a timeline.
+//!
+//! Rooms (see `DESIGN.md` of the team): [`project`] (the document), [`plan`] (pure frame
+//! arithmetic), [`media`] (libav and image I/O), [`guide`] (guide and mask frames of a
+//! call), [`generate`] (generators), [`render`] (executing a plan, stitching, export).
+
+pub mod dirs;
+pub mod doctor;
+pub mod error;
+pub mod generate;
+pub mod guide;
+pub mod media;
+pub mod plan;
+pub mod project;
+pub mod render;
+
+pub use error::{ErrorCategory, Result, UserError};

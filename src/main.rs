@@ -1,0 +1,294 @@
+//! The `wayfarer` command line: render, plan and doctor.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use wayfarer::generate::{self, CancelToken};
+use wayfarer::media::EncodeOptions;
+use wayfarer::plan::{self, FrameClass, Plan};
+use wayfarer::project::file as project_file;
+use wayfarer::render::{self, RenderEvent};
+use wayfarer::{UserError, doctor};
+
+/// Travel videos from keyframe images on a timeline.
+#[derive(Parser)]
+#[command(name = "wayfarer", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a project to an MP4.
+    Render {
+        /// Project file (JSON).
+        project: PathBuf,
+        /// Output MP4; written as OUT.tmp and renamed when complete.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Generator backend.
+        #[arg(long, default_value = "builtin")]
+        backend: String,
+        /// H.264 constant rate factor (0-51, lower is better).
+        #[arg(long, default_value_t = EncodeOptions::default().crf)]
+        crf: u8,
+        /// x264 preset (ultrafast … veryslow).
+        #[arg(long, default_value_t = EncodeOptions::default().preset)]
+        preset: String,
+        /// Print one JSON event per line (start/progress/done/error) instead of a progress bar.
+        #[arg(long)]
+        json_events: bool,
+    },
+    /// Show how a project is cut into generation calls.
+    Plan {
+        /// Project file (JSON).
+        project: PathBuf,
+        /// Print the plan as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Report what Wayfarer finds on this machine: libav, ONNX Runtime, wgpu, folders.
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => {
+            // The studio opens here once it exists; until then, show the commands.
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            Ok(())
+        }
+        Some(Command::Render {
+            project,
+            output,
+            backend,
+            crf,
+            preset,
+            json_events,
+        }) => cmd_render(
+            &project,
+            &output,
+            &backend,
+            EncodeOptions { crf, preset },
+            json_events,
+        ),
+        Some(Command::Plan { project, json }) => cmd_plan(&project, json),
+        Some(Command::Doctor { json }) => {
+            let report = doctor::run();
+            if json {
+                match serde_json::to_string_pretty(&report) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => eprintln!("error: {e}"),
+                }
+            } else {
+                println!("{report}");
+            }
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            for hint in &e.suggestions {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn cmd_render(
+    project_path: &Path,
+    output: &Path,
+    backend_name: &str,
+    encode: EncodeOptions,
+    json_events: bool,
+) -> Result<(), UserError> {
+    let emit_json = |event: &RenderEvent| {
+        if let Ok(line) = serde_json::to_string(event) {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    };
+    let result = (|| {
+        let project = project_file::load(project_path)?;
+        if same_file(project_path, output) {
+            return Err(UserError::input(format!(
+                "output {}: this is the project file",
+                output.display()
+            ))
+            .hint("choose another output name, e.g. -o video.mp4"));
+        }
+        let mut backend = generate::backend_by_name(backend_name)?;
+        let cancel = CancelToken::new();
+        {
+            let cancel = cancel.clone();
+            // Ctrl+C cancels cleanly: the partial OUT.tmp is removed.
+            let _ = ctrlc::set_handler(move || cancel.cancel());
+        }
+        let bar = if json_events || !std::io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(1000).with_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg:<24} [{bar:40}] {percent:>3}% eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            )
+        };
+        let mut on_event = |event: RenderEvent| {
+            if json_events {
+                emit_json(&event);
+            }
+            match &event {
+                RenderEvent::Start { calls, frames, .. } => {
+                    bar.set_message(format!("{calls} calls, {frames} frames"));
+                }
+                RenderEvent::Progress {
+                    stage,
+                    call,
+                    calls,
+                    fraction,
+                } => {
+                    bar.set_message(format!("{stage} {}/{calls}", call + 1));
+                    bar.set_position((fraction * 1000.0) as u64);
+                }
+                RenderEvent::Done { .. } | RenderEvent::Error { .. } => bar.finish_and_clear(),
+            }
+        };
+        let dir = project_file::project_dir(project_path);
+        let summary = render::render(
+            &project,
+            &dir,
+            output,
+            backend.as_mut(),
+            &encode,
+            &mut on_event,
+            &cancel,
+        )?;
+        bar.finish_and_clear();
+        if !json_events {
+            for snap in &summary.plan.snaps {
+                eprintln!(
+                    "note: keyframe {} moved {} -> {}: {}",
+                    snap.keyframe, snap.from, snap.to, snap.reason
+                );
+            }
+            eprintln!(
+                "wrote {} ({} frames, {} calls)",
+                output.display(),
+                summary.frames,
+                summary.backend_calls
+            );
+        }
+        Ok(())
+    })();
+    if let (Err(e), true) = (&result, json_events) {
+        emit_json(&RenderEvent::from_error(e));
+    }
+    result
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn cmd_plan(project_path: &Path, json: bool) -> Result<(), UserError> {
+    let project = project_file::load(project_path)?;
+    let plan = plan::plan(&project)?;
+    if json {
+        let text = serde_json::to_string_pretty(&plan)
+            .map_err(|e| UserError::input(format!("cannot print plan: {e}")))?;
+        println!("{text}");
+    } else {
+        print!("{}", plan_table(&plan));
+    }
+    Ok(())
+}
+
+fn plan_table(plan: &Plan) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "model {} ({}n+1 frames, max {}), {:?} mode, overlap {}, {}x{} @ {} fps",
+        plan.profile.name,
+        plan.profile.frame_step,
+        plan.profile.max_frames,
+        plan.mode,
+        plan.overlap,
+        plan.width,
+        plan.height,
+        plan.fps
+    );
+    let _ = writeln!(
+        s,
+        "{} frames ({:.2} s), {} calls",
+        plan.total_frames,
+        f64::from(plan.total_frames) / f64::from(plan.fps),
+        plan.calls.len()
+    );
+    let _ = writeln!(
+        s,
+        "{:>4} {:>4} {:>6} {:>13} {:>5} {:>16} {:>7}  mask (A anchor, C context, . generate)",
+        "call", "span", "window", "timeline", "len", "lead", "after"
+    );
+    for c in &plan.calls {
+        let mask: String = c
+            .frame_classes()
+            .iter()
+            .map(|f| match f {
+                FrameClass::Anchor => 'A',
+                FrameClass::Context => 'C',
+                FrameClass::Free => '.',
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "{:>4} {:>4} {:>6} {:>13} {:>5} {:>16} {:>7}  {}",
+            c.index,
+            c.span,
+            c.window,
+            format!("{}..={}", c.start, c.end),
+            c.len(),
+            format!("{:?} x{}", c.lead, c.lead_frames),
+            c.after.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+            mask
+        );
+    }
+    if plan.snaps.is_empty() {
+        let _ = writeln!(s, "no keyframe moved");
+    }
+    for snap in &plan.snaps {
+        let _ = writeln!(
+            s,
+            "keyframe {} moved {} -> {} ({:+}): {}",
+            snap.keyframe,
+            snap.from,
+            snap.to,
+            i64::from(snap.to) - i64::from(snap.from),
+            snap.reason
+        );
+    }
+    for note in &plan.notes {
+        let _ = writeln!(s, "note: {note}");
+    }
+    s
+}

@@ -1,0 +1,126 @@
+//! Loading and atomic saving of project files.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::Project;
+use crate::error::{Result, UserError};
+
+/// Largest project file accepted (a project is a small JSON document).
+const MAX_PROJECT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads, migrates and validates the project at `path`.
+pub fn load(path: &Path) -> Result<Project> {
+    let meta = fs::metadata(path).map_err(|e| UserError::io("reading project", path, &e))?;
+    if meta.is_dir() {
+        return Err(UserError::input(format!(
+            "reading project {}: this is a folder, not a project file",
+            path.display()
+        )));
+    }
+    if meta.len() > MAX_PROJECT_BYTES {
+        return Err(UserError::input(format!(
+            "reading project {}: {} bytes is too large for a project file",
+            path.display(),
+            meta.len()
+        )));
+    }
+    let text = fs::read_to_string(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            UserError::input(format!(
+                "reading project {}: not UTF-8 text",
+                path.display()
+            ))
+            .hint("a project file is JSON text")
+        } else {
+            UserError::io("reading project", path, &e)
+        }
+    })?;
+    Project::from_json_str(&text).map_err(|mut e| {
+        e.message = format!("{}: {}", path.display(), e.message);
+        e
+    })
+}
+
+/// The folder that image paths of the project at `path` are relative to.
+pub fn project_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Saves `project` to `path` atomically: writes `path.tmp`, syncs it, then renames it over
+/// `path`, so the previous file stays intact if anything fails.
+pub fn save(project: &Project, path: &Path) -> Result<()> {
+    project.validate()?;
+    let text = project.to_json_string()?;
+    write_atomic(path, text.as_bytes())
+}
+
+/// Writes `bytes` to `path` through a synced temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_path(path);
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        if let Ok(dir) = fs::File::open(project_dir(path)) {
+            // Persist the rename; some file systems do not support syncing a folder.
+            let _ = dir.sync_all();
+        }
+        Ok::<(), std::io::Error>(())
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        UserError::io("saving", path, &e)
+    })
+}
+
+/// `NAME.tmp` next to `path`: where partial output lives until it is complete.
+pub fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_is_atomic_and_loadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        let text = r#"{"version":1,"fps":16,"width":64,"height":64,"model":"wan2.1-vace-14b",
+            "keyframes":[{"image":"a.png","frame":0},{"image":"b.png","frame":8}],
+            "segments":[{"prompt":"x"}]}"#;
+        fs::write(&path, text).unwrap();
+        let p = load(&path).unwrap();
+        save(&p, &path).unwrap();
+        assert!(!tmp_path(&path).exists());
+        assert_eq!(load(&path).unwrap(), p);
+    }
+
+    #[test]
+    fn invalid_project_is_not_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        fs::write(&path, "original").unwrap();
+        let mut p = Project::from_json_str(
+            r#"{"version":1,"fps":16,"width":64,"height":64,"model":"m",
+            "keyframes":[{"image":"a.png","frame":0},{"image":"b.png","frame":8}],
+            "segments":[{}]}"#,
+        )
+        .unwrap();
+        p.keyframes[1].frame = 0;
+        assert!(save(&p, &path).is_err());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "original");
+    }
+}

@@ -1,0 +1,335 @@
+//! The document: keyframes on a timeline, per-span segment parameters and render settings.
+//!
+//! Owns the project file format (JSON, versioned, migrated on load) and its structural
+//! validation. Parsing and validation are pure; [`file`] holds the only file I/O (load and
+//! atomic save). Must not touch media, GPU, planning decisions or the UI.
+
+pub mod file;
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, UserError};
+
+/// The project file version this build writes.
+pub const CURRENT_VERSION: u32 = 1;
+
+/// Highest timeline frame a project may use (about 17 hours at 16 fps).
+pub const MAX_TIMELINE_FRAME: u32 = 1_000_000;
+
+/// How consecutive generation calls relate to each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Each call takes the last `overlap` rendered frames of the previous call as context.
+    #[default]
+    Chained,
+    /// Calls share only the keyframe frame and can run in any order.
+    Independent,
+}
+
+/// A keyframe image placed at a timeline frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Keyframe {
+    /// Image path, relative to the project file (or absolute).
+    pub image: PathBuf,
+    /// Timeline frame at which the output shows this image.
+    pub frame: u32,
+}
+
+/// A LoRA applied to a segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lora {
+    /// LoRA file name as the generator knows it.
+    pub name: String,
+    /// Strength multiplier.
+    pub strength: f32,
+}
+
+/// Generation parameters of the span between two keyframes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Segment {
+    /// What the video should show.
+    #[serde(default)]
+    pub prompt: String,
+    /// What the video should avoid.
+    #[serde(default)]
+    pub negative_prompt: String,
+    /// LoRAs and their strengths.
+    #[serde(default)]
+    pub loras: Vec<Lora>,
+}
+
+/// A travel-video project (file format version 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    /// File format version.
+    pub version: u32,
+    /// Timeline frames per second.
+    pub fps: u32,
+    /// Output width in pixels.
+    pub width: u32,
+    /// Output height in pixels.
+    pub height: u32,
+    /// Model profile name, e.g. `wan2.1-vace-14b`.
+    pub model: String,
+    /// Chained or independent calls.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Context frames carried between chained calls (and between sliding windows).
+    #[serde(default = "default_overlap")]
+    pub overlap: u32,
+    /// Generation seed.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Keyframes in timeline order; the first sits at frame 0.
+    pub keyframes: Vec<Keyframe>,
+    /// One entry per span (keyframe i -> i+1), or a single entry for every span.
+    pub segments: Vec<Segment>,
+    /// Structure video settings (not yet supported: must be null).
+    #[serde(default)]
+    pub structure_video: Option<serde_json::Value>,
+}
+
+fn default_overlap() -> u32 {
+    8
+}
+
+fn default_seed() -> u64 {
+    789
+}
+
+impl Project {
+    /// Parses and validates a project document, migrating older versions.
+    pub fn from_json_str(text: &str) -> Result<Self> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            UserError::input(format!(
+                "project file is not valid JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ))
+            .hint("fix the JSON syntax, or restore the project from a backup")
+        })?;
+        let value = migrate(value)?;
+        let project: Project = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            UserError::input(format!("{path}: {}", e.inner()))
+                .hint("see README.md for the project file format")
+        })?;
+        project.validate()?;
+        Ok(project)
+    }
+
+    /// Serialises the project as pretty JSON.
+    pub fn to_json_string(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(|e| {
+            UserError::new(
+                crate::error::ErrorCategory::FileSystem,
+                format!("cannot serialise project: {e}"),
+            )
+        })
+    }
+
+    /// Number of spans (keyframe i -> i+1).
+    pub fn span_count(&self) -> usize {
+        self.keyframes.len().saturating_sub(1)
+    }
+
+    /// The segment parameters for span `span` (a single segment applies to all spans).
+    pub fn segment_for_span(&self, span: usize) -> &Segment {
+        if self.segments.len() == 1 {
+            &self.segments[0]
+        } else {
+            &self.segments[span]
+        }
+    }
+
+    /// The keyframe image path resolved against the folder of the project file.
+    pub fn image_path(&self, project_dir: &Path, keyframe: usize) -> PathBuf {
+        project_dir.join(&self.keyframes[keyframe].image)
+    }
+
+    /// Checks the document's structure; each error names the offending field.
+    pub fn validate(&self) -> Result<()> {
+        if self.version != CURRENT_VERSION {
+            return Err(unsupported_version(u64::from(self.version)));
+        }
+        if !(1..=240).contains(&self.fps) {
+            return Err(
+                UserError::input(format!("fps: {} is out of range 1..=240", self.fps))
+                    .hint("video models run at 16 or 24 fps"),
+            );
+        }
+        for (name, value) in [("width", self.width), ("height", self.height)] {
+            if !(16..=8192).contains(&value) {
+                return Err(UserError::input(format!(
+                    "{name}: {value} is out of range 16..=8192 pixels"
+                ))
+                .hint("use e.g. 832x480 or 1280x720"));
+            }
+        }
+        if self.keyframes.len() < 2 {
+            return Err(UserError::input(format!(
+                "keyframes: {} keyframe(s); a travel video needs at least 2",
+                self.keyframes.len()
+            ))
+            .hint("add another keyframe image"));
+        }
+        if self.keyframes[0].frame != 0 {
+            return Err(UserError::input(format!(
+                "keyframes[0].frame: the first keyframe must be at frame 0, not {}",
+                self.keyframes[0].frame
+            ))
+            .hint("move the first keyframe to frame 0"));
+        }
+        for (i, k) in self.keyframes.iter().enumerate() {
+            if k.image.as_os_str().is_empty() {
+                return Err(UserError::input(format!(
+                    "keyframes[{i}].image: empty path"
+                )));
+            }
+            if k.frame > MAX_TIMELINE_FRAME {
+                return Err(UserError::input(format!(
+                    "keyframes[{i}].frame: {} is beyond the last allowed frame {MAX_TIMELINE_FRAME}",
+                    k.frame
+                )));
+            }
+            if i > 0 && k.frame <= self.keyframes[i - 1].frame {
+                let what = if k.frame == self.keyframes[i - 1].frame {
+                    "duplicates"
+                } else {
+                    "comes before"
+                };
+                return Err(UserError::input(format!(
+                    "keyframes[{i}].frame: position {} {what} keyframes[{}] at {}; positions must strictly increase",
+                    k.frame,
+                    i - 1,
+                    self.keyframes[i - 1].frame
+                ))
+                .hint("sort the keyframes by frame and give each a distinct position"));
+            }
+        }
+        let spans = self.span_count();
+        if self.segments.len() != 1 && self.segments.len() != spans {
+            return Err(UserError::input(format!(
+                "segments: {} entries for {spans} spans",
+                self.segments.len()
+            ))
+            .hint(format!(
+                "give one segment per span ({spans}: keyframe i -> i+1) or a single segment for all spans"
+            )));
+        }
+        for (i, s) in self.segments.iter().enumerate() {
+            for (j, l) in s.loras.iter().enumerate() {
+                if l.name.trim().is_empty() {
+                    return Err(UserError::input(format!(
+                        "segments[{i}].loras[{j}].name: empty name"
+                    )));
+                }
+                if !l.strength.is_finite() || l.strength.abs() > 10.0 {
+                    return Err(UserError::input(format!(
+                        "segments[{i}].loras[{j}].strength: {} is outside -10..=10",
+                        l.strength
+                    )));
+                }
+            }
+        }
+        if self.structure_video.as_ref().is_some_and(|v| !v.is_null()) {
+            return Err(UserError::input(
+                "structure_video: structure videos are not supported by this version of Wayfarer yet",
+            )
+            .hint("set structure_video to null"));
+        }
+        Ok(())
+    }
+}
+
+fn unsupported_version(version: u64) -> UserError {
+    UserError::input(format!(
+        "version: project version {version} is not supported (this Wayfarer reads versions 1..={CURRENT_VERSION})"
+    ))
+    .hint("open it with the Wayfarer release that wrote it, or upgrade Wayfarer")
+}
+
+/// Brings a document of any supported version to [`CURRENT_VERSION`].
+///
+/// Version 1 is the first format, so there is nothing to migrate yet; a version bump adds a
+/// step here that rewrites the previous version's JSON into the next one.
+fn migrate(value: serde_json::Value) -> Result<serde_json::Value> {
+    let Some(object) = value.as_object() else {
+        return Err(UserError::input(
+            "project file: expected a JSON object at the top level",
+        ));
+    };
+    let version = match object.get("version") {
+        None => {
+            return Err(UserError::input("version: missing")
+                .hint("add \"version\": 1 at the top of the project file"));
+        }
+        Some(v) => v.as_u64().ok_or_else(|| {
+            UserError::input(format!("version: expected a whole number, found {v}"))
+        })?,
+    };
+    match version {
+        1 => Ok(value),
+        other => Err(unsupported_version(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"{"version": 1, "fps": 16, "width": 832, "height": 480, "model": "wan2.1-vace-14b",
+     "mode": "chained", "overlap": 8, "seed": 789,
+     "keyframes": [{"image": "a.png", "frame": 0}, {"image": "b.png", "frame": 40},
+                   {"image": "c.png", "frame": 88}],
+     "segments": [{"prompt": "drift through the forest", "negative_prompt": "", "loras": []},
+                  {"prompt": "rise above the roofs", "negative_prompt": "",
+                   "loras": [{"name": "style.safetensors", "strength": 0.8}]}],
+     "structure_video": null}"#;
+
+    fn err(text: &str) -> String {
+        Project::from_json_str(text).unwrap_err().message
+    }
+
+    #[test]
+    fn parses_sample_and_round_trips() {
+        let p = Project::from_json_str(SAMPLE).unwrap();
+        assert_eq!(p.keyframes[2].frame, 88);
+        assert_eq!(p.segment_for_span(1).loras[0].strength, 0.8);
+        let again = Project::from_json_str(&p.to_json_string().unwrap()).unwrap();
+        assert_eq!(p, again);
+    }
+
+    #[test]
+    fn one_segment_applies_to_every_span() {
+        let text = SAMPLE.replace(
+            r#"{"prompt": "rise above the roofs", "negative_prompt": "",
+                   "loras": [{"name": "style.safetensors", "strength": 0.8}]}"#,
+            "",
+        );
+        let text = text.replace("\"loras\": []},", "\"loras\": []}");
+        let p = Project::from_json_str(&text).unwrap();
+        assert_eq!(p.segment_for_span(1).prompt, "drift through the forest");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert!(err("{").contains("not valid JSON"));
+        assert!(err(&SAMPLE.replace("\"version\": 1", "\"version\": 7")).starts_with("version:"));
+        assert!(
+            err(&SAMPLE.replace("\"frame\": 40", "\"frame\": \"x\""))
+                .starts_with("keyframes[1].frame")
+        );
+        assert!(
+            err(&SAMPLE.replace("\"frame\": 0", "\"frame\": 4")).starts_with("keyframes[0].frame")
+        );
+        assert!(err(&SAMPLE.replace("\"frame\": 88", "\"frame\": 40")).contains("duplicates"));
+        assert!(err(&SAMPLE.replace("\"frame\": 88", "\"frame\": 30")).contains("comes before"));
+        assert!(err(&SAMPLE.replace("\"fps\": 16", "\"fps\": 100000")).starts_with("fps:"));
+        assert!(
+            err(&SAMPLE.replace("\"strength\": 0.8", "\"strength\": 1e9")).contains("strength")
+        );
+    }
+}

@@ -1,0 +1,288 @@
+//! Executing a plan: load anchors, build guides, call the backend, stitch, encode, and
+//! publish the result atomically (`OUT.tmp`, then rename).
+//!
+//! Emits [`RenderEvent`]s for the CLI and the GUI and checks the cancel token between
+//! frames. Must not depend on the UI.
+
+pub mod stitch;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::error::{ErrorCategory, Result, UserError};
+use crate::generate::{Backend, CancelToken, GenerationRequest};
+use crate::guide::CallGuide;
+use crate::media::{self, EncodeOptions, Frame, VideoEncoder};
+use crate::plan::{self, Lead, Plan};
+use crate::project::{Project, file::tmp_path};
+use stitch::Stitcher;
+
+/// Progress and outcome of a render, in the order they happen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RenderEvent {
+    /// The plan is ready and rendering begins.
+    Start {
+        /// Generation calls to run.
+        calls: usize,
+        /// Output frames.
+        frames: u32,
+        /// Backend name.
+        backend: String,
+        /// Keyframes the planner moved.
+        snapped_keyframes: usize,
+    },
+    /// Work advanced.
+    Progress {
+        /// What is happening: `loading`, `generating`.
+        stage: String,
+        /// Current call (0-based), when generating.
+        call: usize,
+        /// Number of calls.
+        calls: usize,
+        /// Overall fraction done, `0..=1`.
+        fraction: f32,
+    },
+    /// The output is complete and in place.
+    Done {
+        /// Output path.
+        output: PathBuf,
+        /// Frames written.
+        frames: u32,
+        /// Generation calls made.
+        calls: usize,
+        /// Video duration in seconds.
+        duration_secs: f64,
+        /// Wall time of the render in seconds.
+        elapsed_secs: f64,
+    },
+    /// The render failed; nothing was written at the output path.
+    Error {
+        /// Failure category.
+        category: ErrorCategory,
+        /// What went wrong.
+        message: String,
+        /// What to do.
+        suggestions: Vec<String>,
+    },
+}
+
+impl RenderEvent {
+    /// The event describing `error`.
+    pub fn from_error(error: &UserError) -> Self {
+        RenderEvent::Error {
+            category: error.category,
+            message: error.message.clone(),
+            suggestions: error.suggestions.clone(),
+        }
+    }
+}
+
+/// What a finished render produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RenderSummary {
+    /// The plan that was rendered.
+    pub plan: Plan,
+    /// Frames written.
+    pub frames: u32,
+    /// Backend calls made.
+    pub backend_calls: usize,
+}
+
+/// Renders `project` (whose image paths are relative to `project_dir`) to the MP4 `output`.
+///
+/// Bad input is reported before anything is written; on any failure or cancel the partial
+/// `OUT.tmp` is removed and `output` is left as it was.
+pub fn render(
+    project: &Project,
+    project_dir: &Path,
+    output: &Path,
+    backend: &mut dyn Backend,
+    encode: &EncodeOptions,
+    events: &mut dyn FnMut(RenderEvent),
+    cancel: &CancelToken,
+) -> Result<RenderSummary> {
+    let started = Instant::now();
+    let plan = plan::plan(project)?;
+    check_output_path(output, project_dir, project)?;
+    let calls = plan.calls.len();
+    events(RenderEvent::Start {
+        calls,
+        frames: plan.total_frames,
+        backend: backend.name().to_string(),
+        snapped_keyframes: plan.snaps.len(),
+    });
+
+    let mut anchor_frames = Vec::with_capacity(project.keyframes.len());
+    for k in 0..project.keyframes.len() {
+        if cancel.is_cancelled() {
+            return Err(UserError::cancelled());
+        }
+        let path = project.image_path(project_dir, k);
+        let image = media::load_image(&path).map_err(|mut e| {
+            e.message = format!("keyframes[{k}].image: {}", e.message);
+            e
+        })?;
+        anchor_frames.push(media::crop_fit(&image, plan.width, plan.height));
+        events(RenderEvent::Progress {
+            stage: "loading".into(),
+            call: 0,
+            calls,
+            fraction: 0.0,
+        });
+    }
+
+    let tmp = tmp_path(output);
+    let result = (|| {
+        let encoder = VideoEncoder::create(&tmp, plan.width, plan.height, plan.fps, encode)?;
+        let frames = run_calls(
+            &plan,
+            project,
+            &anchor_frames,
+            encoder,
+            backend,
+            events,
+            cancel,
+        )?;
+        Ok::<_, UserError>(frames)
+    })();
+    let (frames, backend_calls) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&tmp, output).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        UserError::io("writing", output, &e)
+    })?;
+    events(RenderEvent::Done {
+        output: output.to_path_buf(),
+        frames,
+        calls: backend_calls,
+        duration_secs: f64::from(frames) / f64::from(plan.fps),
+        elapsed_secs: started.elapsed().as_secs_f64(),
+    });
+    Ok(RenderSummary {
+        plan,
+        frames,
+        backend_calls,
+    })
+}
+
+fn run_calls(
+    plan: &Plan,
+    project: &Project,
+    anchor_frames: &[Frame],
+    encoder: VideoEncoder,
+    backend: &mut dyn Backend,
+    events: &mut dyn FnMut(RenderEvent),
+    cancel: &CancelToken,
+) -> Result<(u32, usize)> {
+    let calls = plan.calls.len();
+    let hold = plan.overlap.max(1) as usize;
+    let mut stitcher = Stitcher::new(encoder, hold);
+    let mut backend_calls = 0;
+    for call in &plan.calls {
+        if cancel.is_cancelled() {
+            return Err(UserError::cancelled());
+        }
+        let context = if call.lead == Lead::Context {
+            stitcher.context(call.start, call.lead_frames)?
+        } else {
+            Vec::new()
+        };
+        let guide = CallGuide::build(call, anchor_frames, &context, plan.width, plan.height);
+        let request = GenerationRequest {
+            call,
+            guide: &guide,
+            segment: project.segment_for_span(call.span),
+            seed: project.seed,
+            width: plan.width,
+            height: plan.height,
+        };
+        let mut last_sent = -1.0f32;
+        let mut progress = |f: f32| {
+            // Throttle to steps of 5 % of a call.
+            if f - last_sent >= 0.05 || f >= 1.0 {
+                last_sent = f;
+                events(RenderEvent::Progress {
+                    stage: "generating".into(),
+                    call: call.index,
+                    calls,
+                    fraction: (call.index as f32 + f) / calls as f32,
+                });
+            }
+        };
+        let frames = backend.generate(&request, &mut progress, cancel)?;
+        backend_calls += 1;
+        stitcher.add(call, frames)?;
+    }
+    let written = stitcher.next_frame();
+    let encoder = stitcher.finish()?;
+    if written != plan.total_frames {
+        return Err(UserError::new(
+            ErrorCategory::GenerationPipeline,
+            format!(
+                "internal error: stitched {written} frames, planned {}",
+                plan.total_frames
+            ),
+        ));
+    }
+    encoder.finish()?;
+    Ok((written, backend_calls))
+}
+
+/// Refuses output paths that would destroy user data or cannot be written.
+fn check_output_path(output: &Path, project_dir: &Path, project: &Project) -> Result<()> {
+    if output.as_os_str().is_empty() {
+        return Err(UserError::input("output: empty path").hint("pass -o OUT.mp4"));
+    }
+    if output.is_dir() {
+        return Err(
+            UserError::input(format!("output {}: this is a folder", output.display()))
+                .hint("give a file name, e.g. -o video.mp4"),
+        );
+    }
+    let canonical_out = output.canonicalize().ok();
+    for k in 0..project.keyframes.len() {
+        let image = project.image_path(project_dir, k);
+        if canonical_out.is_some() && image.canonicalize().ok() == canonical_out {
+            return Err(UserError::input(format!(
+                "output {}: this is keyframes[{k}].image; rendering would overwrite it",
+                output.display()
+            ))
+            .hint("choose another output file"));
+        }
+    }
+    if let Some(ext) = output.extension().and_then(|e| e.to_str())
+        && ext.eq_ignore_ascii_case("json")
+    {
+        return Err(UserError::input(format!(
+            "output {}: refusing to write a video over a .json file (a project?)",
+            output.display()
+        ))
+        .hint("use an .mp4 name"));
+    }
+    // Probe that the folder accepts files before spending time on generation.
+    let tmp = tmp_path(output);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(|e| {
+            let folder = output
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let mut err = UserError::io("writing to folder", folder, &e);
+            err.category = ErrorCategory::InputValidation;
+            err
+        })?;
+    let _ = std::fs::remove_file(&tmp);
+    Ok(())
+}

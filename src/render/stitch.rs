@@ -1,0 +1,159 @@
+//! Joining call outputs into one timeline and streaming it to the encoder.
+//!
+//! Context leads are crossfaded with cosine weights `alpha = (1 - cos(pi * t)) / 2`,
+//! `t = (i + 1) / n`; a shared keyframe lead keeps the earlier call's frame; the last
+//! `hold` frames stay in memory until the next call can no longer blend into them.
+
+use std::collections::VecDeque;
+
+use crate::error::{ErrorCategory, Result, UserError};
+use crate::media::Frame;
+use crate::plan::{Call, Lead};
+
+/// Receives finished timeline frames in order.
+pub trait FrameSink {
+    /// Takes the next timeline frame.
+    fn write(&mut self, frame: &Frame) -> Result<()>;
+}
+
+impl FrameSink for crate::media::VideoEncoder {
+    fn write(&mut self, frame: &Frame) -> Result<()> {
+        self.push(frame)
+    }
+}
+
+impl FrameSink for Vec<Frame> {
+    fn write(&mut self, frame: &Frame) -> Result<()> {
+        self.push(frame.clone());
+        Ok(())
+    }
+}
+
+/// Cosine crossfade weight of the incoming call at lead frame `i` of `n`.
+pub fn crossfade_alpha(i: usize, n: usize) -> f32 {
+    let t = (i + 1) as f32 / n as f32;
+    (1.0 - (std::f32::consts::PI * t).cos()) / 2.0
+}
+
+/// Assembles the output timeline from call outputs given in plan order.
+pub struct Stitcher<S: FrameSink> {
+    sink: S,
+    pending: VecDeque<Frame>,
+    /// Timeline index of `pending[0]`.
+    first_pending: u32,
+    hold: usize,
+}
+
+impl<S: FrameSink> Stitcher<S> {
+    /// A stitcher that keeps the last `hold` frames for blending.
+    pub fn new(sink: S, hold: usize) -> Self {
+        Self {
+            sink,
+            pending: VecDeque::new(),
+            first_pending: 0,
+            hold,
+        }
+    }
+
+    /// Timeline index of the next frame to be appended.
+    pub fn next_frame(&self) -> u32 {
+        self.first_pending + self.pending.len() as u32
+    }
+
+    /// The rendered frames at timeline `start..start + count`, which must still be held.
+    pub fn context(&self, start: u32, count: u32) -> Result<Vec<Frame>> {
+        if start < self.first_pending || start + count > self.next_frame() {
+            return Err(internal(format!(
+                "context frames {start}..{} are not held (held: {}..{})",
+                start + count,
+                self.first_pending,
+                self.next_frame()
+            )));
+        }
+        let from = (start - self.first_pending) as usize;
+        Ok(self
+            .pending
+            .range(from..from + count as usize)
+            .cloned()
+            .collect())
+    }
+
+    /// Adds the frames generated for `call`.
+    pub fn add(&mut self, call: &Call, frames: Vec<Frame>) -> Result<()> {
+        if frames.len() != call.len() as usize {
+            return Err(UserError::new(
+                ErrorCategory::GenerationPipeline,
+                format!(
+                    "call {} returned {} frames, expected {}",
+                    call.index,
+                    frames.len(),
+                    call.len()
+                ),
+            ));
+        }
+        let lead = call.lead_frames as usize;
+        let expected_start = match call.lead {
+            Lead::Start => 0,
+            Lead::SharedKeyframe | Lead::Context => self.next_frame() - call.lead_frames,
+        };
+        if call.start != expected_start || (call.lead == Lead::Start && self.next_frame() != 0) {
+            return Err(internal(format!(
+                "call {} starts at {}, the stitch expected {expected_start}",
+                call.index, call.start
+            )));
+        }
+        let mut frames = frames.into_iter();
+        match call.lead {
+            Lead::Start => {}
+            Lead::SharedKeyframe => {
+                frames.nth(lead - 1);
+            }
+            Lead::Context => {
+                let base = self.pending.len() - lead;
+                for i in 0..lead {
+                    let incoming = frames.next().ok_or_else(|| internal("short call".into()))?;
+                    let alpha = crossfade_alpha(i, lead);
+                    let slot = &mut self.pending[base + i];
+                    *slot = Frame::lerp(slot, &incoming, alpha);
+                }
+            }
+        }
+        self.pending.extend(frames);
+        while self.pending.len() > self.hold {
+            if let Some(frame) = self.pending.pop_front() {
+                self.sink.write(&frame)?;
+                self.first_pending += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the held frames and returns the sink.
+    pub fn finish(mut self) -> Result<S> {
+        while let Some(frame) = self.pending.pop_front() {
+            self.sink.write(&frame)?;
+            self.first_pending += 1;
+        }
+        Ok(self.sink)
+    }
+}
+
+fn internal(message: String) -> UserError {
+    UserError::new(
+        ErrorCategory::GenerationPipeline,
+        format!("internal stitch error: {message}"),
+    )
+    .hint("please report this with the project file")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_weights_rise_to_one() {
+        assert!((crossfade_alpha(0, 2) - 0.5).abs() < 1e-6);
+        assert!((crossfade_alpha(1, 2) - 1.0).abs() < 1e-6);
+        assert!(crossfade_alpha(0, 8) < crossfade_alpha(3, 8));
+    }
+}
