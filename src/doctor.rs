@@ -165,7 +165,7 @@ impl std::fmt::Display for DoctorReport {
         };
         writeln!(
             f,
-            "H.264 encoders: {} ({x264})",
+            "H.264 encoders: {} compiled in ({x264})",
             or_none(&self.h264_encoders)
         )?;
         match &self.onnx_runtime {

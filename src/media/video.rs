@@ -11,12 +11,12 @@ use serde::Serialize;
 use super::Frame;
 use crate::error::{ErrorCategory, Result, UserError};
 
-/// Initialises libav once and keeps its logging to errors.
+/// Initialises libav once and keeps its own logging quiet (errors reach the user through our messages).
 pub fn init() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         if ffmpeg::init().is_ok() {
-            ffmpeg::log::set_level(ffmpeg::log::Level::Error);
+            ffmpeg::log::set_level(ffmpeg::log::Level::Fatal);
         }
     });
 }
@@ -223,7 +223,7 @@ fn frame_from_rgb24(rgb: &ffmpeg::frame::Video) -> Frame {
 /// H.264 settings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EncodeOptions {
-    /// Constant rate factor (0 = lossless, 51 = worst); 16 keeps anchors faithful.
+    /// Constant rate factor (0 = lossless, 51 = worst); 12 keeps anchors faithful.
     pub crf: u8,
     /// libx264 preset, `ultrafast` … `veryslow`.
     pub preset: String,
@@ -232,7 +232,7 @@ pub struct EncodeOptions {
 impl Default for EncodeOptions {
     fn default() -> Self {
         Self {
-            crf: 16,
+            crf: 12,
             preset: "medium".into(),
         }
     }
@@ -278,7 +278,7 @@ impl VideoEncoder {
         let fail = |what: &str, e: ffmpeg::Error| {
             pipeline(format!("encoder: {what} for {}: {e}", path.display()))
         };
-        if width % 2 != 0 || height % 2 != 0 {
+        if !width.is_multiple_of(2) || !height.is_multiple_of(2) {
             return Err(UserError::input(format!(
                 "H.264 yuv420p needs an even width and height, not {width}x{height}"
             )));

@@ -167,7 +167,7 @@ pub fn plan(project: &Project) -> Result<Plan> {
             .hint(format!("use one of: {}", known.join(", ")))
     })?;
     for (name, value) in [("width", project.width), ("height", project.height)] {
-        if value % profile.size_multiple != 0 {
+        if !value.is_multiple_of(profile.size_multiple) {
             let m = profile.size_multiple;
             let nearest = ((value + m / 2) / m).max(1) * m;
             return Err(UserError::input(format!(

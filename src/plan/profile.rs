@@ -49,7 +49,7 @@ impl ModelProfile {
 
     /// Whether a call of `frames` frames is valid for this model.
     pub fn is_valid_length(&self, frames: u32) -> bool {
-        frames >= 1 && frames <= self.max_frames && (frames - 1) % self.frame_step == 0
+        frames >= 1 && frames <= self.max_frames && (frames - 1).is_multiple_of(self.frame_step)
     }
 
     /// Valid call lengths, longest first.

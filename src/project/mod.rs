@@ -192,7 +192,8 @@ impl Project {
                 return Err(UserError::input(format!(
                     "keyframes[{i}].frame: {} is beyond the last allowed frame {MAX_TIMELINE_FRAME}",
                     k.frame
-                )));
+                ))
+                .hint("keyframe positions are frame numbers at the project fps; check the value"));
             }
             if i > 0 && k.frame <= self.keyframes[i - 1].frame {
                 let what = if k.frame == self.keyframes[i - 1].frame {
@@ -224,13 +225,15 @@ impl Project {
                 if l.name.trim().is_empty() {
                     return Err(UserError::input(format!(
                         "segments[{i}].loras[{j}].name: empty name"
-                    )));
+                    ))
+                    .hint("give the LoRA file name, or remove the entry"));
                 }
                 if !l.strength.is_finite() || l.strength.abs() > 10.0 {
                     return Err(UserError::input(format!(
                         "segments[{i}].loras[{j}].strength: {} is outside -10..=10",
                         l.strength
-                    )));
+                    ))
+                    .hint("LoRA strengths are usually between 0 and 1.5"));
                 }
             }
         }
@@ -268,6 +271,7 @@ fn migrate(value: serde_json::Value) -> Result<serde_json::Value> {
         }
         Some(v) => v.as_u64().ok_or_else(|| {
             UserError::input(format!("version: expected a whole number, found {v}"))
+                .hint("use \"version\": 1")
         })?,
     };
     match version {

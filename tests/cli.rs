@@ -1,0 +1,304 @@
+//! The `wayfarer` binary on bad input: a one-line cause with a hint, exit code 2, nothing
+//! written at the output path, the project file untouched.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn wayfarer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+        .args(args)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap()
+}
+
+struct Case {
+    dir: tempfile::TempDir,
+    project: PathBuf,
+    out: PathBuf,
+}
+
+/// A folder with two valid images and a project over them, as `json` says.
+fn case(json: &str) -> Case {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::demo_image("sintel_0016.png"),
+        dir.path().join("a.png"),
+    )
+    .unwrap();
+    std::fs::copy(
+        common::demo_image("sintel_0020.png"),
+        dir.path().join("b.png"),
+    )
+    .unwrap();
+    let project = common::write_project(dir.path(), json);
+    let out = dir.path().join("out.mp4");
+    Case { dir, project, out }
+}
+
+fn valid_json() -> String {
+    common::project_json(&["a.png", "b.png"], &[0, 16], (64, 64), "chained")
+}
+
+/// Renders and checks the failure: exit 2, stderr names `expect`, output absent, project intact.
+fn expect_bad_input(c: &Case, out: &Path, expect: &str) {
+    let before = std::fs::read(&c.project).unwrap();
+    let output = wayfarer(&[
+        "render",
+        c.project.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains(expect), "expected {expect:?} in: {stderr}");
+    assert!(
+        stderr.lines().next().unwrap().starts_with("error: "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: ") || expect == "not valid JSON",
+        "no hint: {stderr}"
+    );
+    assert!(!out.exists(), "output was written");
+    let mut tmp = out.as_os_str().to_os_string();
+    tmp.push(".tmp");
+    assert!(!Path::new(&tmp).exists(), "temporary output left behind");
+    assert_eq!(
+        std::fs::read(&c.project).unwrap(),
+        before,
+        "project file changed"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn valid_project_renders() {
+    let c = case(&valid_json());
+    let output = wayfarer(&[
+        "render",
+        c.project.to_str().unwrap(),
+        "-o",
+        c.out.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(wayfarer::media::decode_all(&c.out).unwrap().len(), 17);
+}
+
+#[test]
+fn missing_image() {
+    let c = case(&valid_json().replace("b.png", "nope.png"));
+    expect_bad_input(&c, &c.out, "keyframes[1].image");
+}
+
+#[test]
+fn zero_byte_image() {
+    let c = case(&valid_json());
+    std::fs::write(c.dir.path().join("b.png"), b"").unwrap();
+    expect_bad_input(&c, &c.out, "empty (0 bytes)");
+}
+
+#[test]
+fn corrupt_image() {
+    let c = case(&valid_json());
+    let mut bytes = std::fs::read(c.dir.path().join("b.png")).unwrap();
+    bytes.truncate(200);
+    std::fs::write(c.dir.path().join("b.png"), &bytes).unwrap();
+    expect_bad_input(&c, &c.out, "cannot decode image");
+    std::fs::write(c.dir.path().join("b.png"), b"this is not an image at all").unwrap();
+    expect_bad_input(&c, &c.out, "cannot decode image");
+}
+
+#[test]
+fn malformed_json() {
+    let c = case("{\"version\": 1, \"fps\": ");
+    expect_bad_input(&c, &c.out, "not valid JSON");
+}
+
+#[test]
+fn unknown_version() {
+    let c = case(&valid_json().replace("\"version\":1", "\"version\":99"));
+    expect_bad_input(&c, &c.out, "version: project version 99 is not supported");
+}
+
+#[test]
+fn first_keyframe_not_at_zero() {
+    let c = case(&common::project_json(
+        &["a.png", "b.png"],
+        &[4, 16],
+        (64, 64),
+        "chained",
+    ));
+    expect_bad_input(&c, &c.out, "keyframes[0].frame");
+}
+
+#[test]
+fn non_increasing_or_duplicate_positions() {
+    let c = case(&common::project_json(
+        &["a.png", "b.png", "a.png"],
+        &[0, 16, 8],
+        (64, 64),
+        "chained",
+    ));
+    expect_bad_input(&c, &c.out, "keyframes[2].frame: position 8 comes before");
+    let c = case(&common::project_json(
+        &["a.png", "b.png", "a.png"],
+        &[0, 16, 16],
+        (64, 64),
+        "chained",
+    ));
+    expect_bad_input(&c, &c.out, "keyframes[2].frame: position 16 duplicates");
+}
+
+#[test]
+fn segment_count_mismatch() {
+    let json = common::project_json(
+        &["a.png", "b.png", "a.png"],
+        &[0, 16, 32],
+        (64, 64),
+        "chained",
+    )
+    .replace(
+        r#""segments":[{"prompt":"travel","negative_prompt":"","loras":[]}]"#,
+        r#""segments":[{"prompt":"a"},{"prompt":"b"},{"prompt":"c"}]"#,
+    );
+    let c = case(&json);
+    expect_bad_input(&c, &c.out, "segments: 3 entries for 2 spans");
+}
+
+#[test]
+fn wrong_types_and_absurd_numbers_name_the_field() {
+    let c = case(&valid_json().replace("\"fps\":16", "\"fps\":\"fast\""));
+    expect_bad_input(&c, &c.out, "fps");
+    let c = case(&valid_json().replace("\"width\":64", "\"width\":100000"));
+    expect_bad_input(&c, &c.out, "width: 100000 is out of range");
+    let c = case(&valid_json().replace("\"width\":64", "\"width\":70"));
+    expect_bad_input(&c, &c.out, "width: 70 is not a multiple of 16");
+    let c = case(&valid_json().replace("\"frame\":16", "\"frame\":4000000000"));
+    expect_bad_input(&c, &c.out, "keyframes[1].frame");
+}
+
+#[test]
+fn output_folder_not_writable() {
+    let c = case(&valid_json());
+    // A folder that does not exist.
+    expect_bad_input(
+        &c,
+        &c.dir.path().join("missing/out.mp4"),
+        "writing to folder",
+    );
+    // A "folder" that is a file.
+    let file = c.dir.path().join("a.png");
+    expect_bad_input(&c, &file.join("out.mp4"), "not a folder");
+    // A folder nobody may create files in, root included.
+    if Path::new("/proc/self").exists() {
+        expect_bad_input(&c, Path::new("/proc/wayfarer-out.mp4"), "writing to folder");
+    }
+}
+
+#[test]
+fn output_over_project_or_image_is_refused() {
+    let c = case(&valid_json());
+    let before = std::fs::read(&c.project).unwrap();
+    let output = wayfarer(&[
+        "render",
+        c.project.to_str().unwrap(),
+        "-o",
+        c.project.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("this is the project file"));
+    assert_eq!(std::fs::read(&c.project).unwrap(), before);
+    let image = c.dir.path().join("a.png");
+    let before = std::fs::read(&image).unwrap();
+    let output = wayfarer(&[
+        "render",
+        c.project.to_str().unwrap(),
+        "-o",
+        image.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(std::fs::read(&image).unwrap(), before);
+}
+
+#[test]
+fn json_events_are_one_object_per_line() {
+    let c = case(&valid_json());
+    let output = wayfarer(&[
+        "render",
+        c.project.to_str().unwrap(),
+        "-o",
+        c.out.to_str().unwrap(),
+        "--json-events",
+    ]);
+    assert!(output.status.success());
+    let events: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.first().unwrap()["event"], "start");
+    assert!(events.iter().any(|e| e["event"] == "progress"));
+    let done = events.last().unwrap();
+    assert_eq!(done["event"], "done");
+    assert_eq!(done["frames"], 17);
+
+    let bad = case(&valid_json().replace("b.png", "nope.png"));
+    let output = wayfarer(&[
+        "render",
+        bad.project.to_str().unwrap(),
+        "-o",
+        bad.out.to_str().unwrap(),
+        "--json-events",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let last: serde_json::Value = serde_json::from_str(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["event"], "error");
+    assert_eq!(last["category"], "input_validation");
+}
+
+#[test]
+fn plan_prints_table_and_json() {
+    let c = case(&common::project_json(
+        &["a.png", "b.png"],
+        &[0, 17],
+        (64, 64),
+        "chained",
+    ));
+    let output = wayfarer(&["plan", c.project.to_str().unwrap()]);
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("keyframe 1 moved 17 -> 16"), "{text}");
+    let output = wayfarer(&["plan", c.project.to_str().unwrap(), "--json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["total_frames"], 17);
+    assert_eq!(plan["calls"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn doctor_reports_libav_and_x264() {
+    let output = wayfarer(&["doctor", "--json"]);
+    assert!(output.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        report["h264_encoders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "libx264")
+    );
+    assert!(report["libav"][0].as_str().unwrap().starts_with("avutil"));
+}

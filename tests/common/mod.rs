@@ -1,0 +1,51 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use image::{Rgb, RgbImage};
+
+/// The demo images shipped in the repository.
+pub fn demo_image(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/demo")
+        .join(name)
+}
+
+/// A `w` x `h` black picture with a white disk of `radius` at the centre.
+pub fn disk_image(w: u32, h: u32, radius: f32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        let dx = x as f32 + 0.5 - w as f32 / 2.0;
+        let dy = y as f32 + 0.5 - h as f32 / 2.0;
+        if dx * dx + dy * dy <= radius * radius {
+            Rgb([255, 255, 255])
+        } else {
+            Rgb([0, 0, 0])
+        }
+    })
+}
+
+/// Writes a project JSON into `dir` and returns its path.
+pub fn write_project(dir: &Path, json: &str) -> PathBuf {
+    let path = dir.join("project.json");
+    std::fs::write(&path, json).unwrap();
+    path
+}
+
+/// A valid project over `images` at `frames`, `size` = (width, height).
+pub fn project_json(images: &[&str], frames: &[u32], size: (u32, u32), mode: &str) -> String {
+    let keyframes: Vec<String> = images
+        .iter()
+        .zip(frames)
+        .map(|(i, f)| format!(r#"{{"image":"{i}","frame":{f}}}"#))
+        .collect();
+    format!(
+        r#"{{"version":1,"fps":16,"width":{},"height":{},"model":"wan2.1-vace-14b",
+           "mode":"{mode}","overlap":8,"seed":789,"keyframes":[{}],
+           "segments":[{{"prompt":"travel","negative_prompt":"","loras":[]}}],
+           "structure_video":null}}"#,
+        size.0,
+        size.1,
+        keyframes.join(",")
+    )
+}

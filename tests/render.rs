@@ -1,0 +1,137 @@
+//! End to end: render a project and check the decoded MP4 with Wayfarer's own decoder.
+
+mod common;
+
+use std::path::Path;
+
+use wayfarer::generate::{Builtin, CancelToken};
+use wayfarer::media::{self, EncodeOptions, Frame, crop_fit, psnr};
+use wayfarer::project::{Project, file};
+use wayfarer::render::{self, RenderEvent};
+
+fn render_project(project_path: &Path, out: &Path) -> (render::RenderSummary, Vec<RenderEvent>) {
+    let project = file::load(project_path).unwrap();
+    let mut events = Vec::new();
+    let summary = render::render(
+        &project,
+        &file::project_dir(project_path),
+        out,
+        &mut Builtin,
+        &EncodeOptions::default(),
+        &mut |e| events.push(e),
+        &CancelToken::new(),
+    )
+    .unwrap();
+    (summary, events)
+}
+
+/// Width and height of the bright region of a frame.
+fn bright_extent(frame: &Frame) -> (u32, u32) {
+    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+    for y in 0..frame.height {
+        for x in 0..frame.width {
+            if frame.pixel(x, y)[0] > 128 {
+                x0 = x0.min(x);
+                y0 = y0.min(y);
+                x1 = x1.max(x);
+                y1 = y1.max(y);
+            }
+        }
+    }
+    (x1 - x0 + 1, y1 - y0 + 1)
+}
+
+#[test]
+fn rendered_video_has_the_planned_frames_and_its_anchors() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["sintel_0016.png", "sintel_0025.png"] {
+        std::fs::copy(common::demo_image(name), dir.path().join(name)).unwrap();
+    }
+    // A 2:1 picture with a disk: after crop-to-fit into 16:9 the disk must stay round.
+    common::disk_image(512, 256, 100.0)
+        .save(dir.path().join("disk.png"))
+        .unwrap();
+    let images = ["sintel_0016.png", "disk.png", "sintel_0025.png"];
+    for mode in ["chained", "independent"] {
+        let positions = [0, 24, 57];
+        let project_path = common::write_project(
+            dir.path(),
+            &common::project_json(&images, &positions, (416, 240), mode),
+        );
+        let out = dir.path().join(format!("{mode}.mp4"));
+        let (summary, events) = render_project(&project_path, &out);
+        assert!(!file::tmp_path(&out).exists());
+        assert!(matches!(events.first(), Some(RenderEvent::Start { .. })));
+        assert!(matches!(events.last(), Some(RenderEvent::Done { .. })));
+
+        let plan = &summary.plan;
+        let info = media::probe(&out).unwrap();
+        assert_eq!(info.fps, (16, 1), "{mode}");
+        assert_eq!((info.width, info.height), (416, 240));
+        let frames = media::decode_all(&out).unwrap();
+        let last = *plan.positions.last().unwrap();
+        assert_eq!(frames.len() as u32, last + 1, "{mode}: frame count");
+        assert!(
+            (info.duration_secs - f64::from(last + 1) / 16.0).abs() < 1e-3,
+            "{mode}: duration {}",
+            info.duration_secs
+        );
+
+        for (k, &pos) in plan.positions.iter().enumerate() {
+            let anchor = crop_fit(
+                &media::load_image(&dir.path().join(images[k])).unwrap(),
+                416,
+                240,
+            );
+            let db = psnr(&frames[pos as usize], &anchor);
+            eprintln!("{mode} keyframe {k}: {db:.1} dB");
+            assert!(
+                db >= 35.0,
+                "{mode}: keyframe {k} at frame {pos}: PSNR {db:.1} dB"
+            );
+        }
+        let (w, h) = bright_extent(&frames[plan.positions[1] as usize]);
+        assert!(
+            w.abs_diff(h) <= 2,
+            "{mode}: disk is {w}x{h}, the anchor was stretched"
+        );
+        // In-between frames are generated, not copies of an anchor.
+        let mid = frames[(plan.positions[1] / 2) as usize].clone();
+        assert!(psnr(&mid, &frames[0]) < 60.0);
+    }
+}
+
+#[test]
+fn cancelled_render_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::demo_image("sintel_0016.png"),
+        dir.path().join("a.png"),
+    )
+    .unwrap();
+    let project_path = common::write_project(
+        dir.path(),
+        &common::project_json(&["a.png", "a.png"], &[0, 40], (64, 64), "chained"),
+    );
+    let project: Project = file::load(&project_path).unwrap();
+    let out = dir.path().join("out.mp4");
+    std::fs::write(&out, b"previous render").unwrap();
+    let cancel = CancelToken::new();
+    let err = render::render(
+        &project,
+        dir.path(),
+        &out,
+        &mut Builtin,
+        &EncodeOptions::default(),
+        &mut |e| {
+            if matches!(e, RenderEvent::Progress { ref stage, .. } if stage == "generating") {
+                cancel.cancel();
+            }
+        },
+        &cancel,
+    )
+    .unwrap_err();
+    assert_eq!(err.category, wayfarer::ErrorCategory::Cancelled);
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous render");
+    assert!(!file::tmp_path(&out).exists());
+}
