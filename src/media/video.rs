@@ -116,8 +116,9 @@ impl VideoDecoder {
             .best(ffmpeg::media::Type::Video)
             .ok_or_else(|| unreadable(path, "no video stream"))?;
         let stream_index = stream.index();
-        let ctx = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
+        let mut ctx = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
             .map_err(|e| unreadable(path, e))?;
+        ctx.set_threading(auto_threads());
         let decoder = ctx.decoder().video().map_err(|e| unreadable(path, e))?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -203,6 +204,15 @@ pub fn decode_first_frame(path: &Path) -> Result<Frame> {
     VideoDecoder::open(path)?
         .next_frame()?
         .ok_or_else(|| unreadable(path, "no frame could be decoded"))
+}
+
+/// Frame threads, as many as libav finds cores (libavcodec's own default is one thread).
+fn auto_threads() -> ffmpeg::codec::threading::Config {
+    ffmpeg::codec::threading::Config {
+        kind: ffmpeg::codec::threading::Type::Frame,
+        count: 0,
+        ..Default::default()
+    }
 }
 
 fn frame_from_rgb24(rgb: &ffmpeg::frame::Video) -> Frame {
@@ -327,6 +337,7 @@ impl VideoEncoder {
         ctx.set_frame_rate(Some(ffmpeg::Rational::new(fps_i, 1)));
         ctx.set_colorspace(ffmpeg::color::Space::SMPTE170M);
         ctx.set_color_range(ffmpeg::color::Range::MPEG);
+        ctx.set_threading(auto_threads());
         if global_header {
             ctx.set_flags(ffmpeg::codec::Flags::GLOBAL_HEADER);
         }
