@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Wayfarer: travel videos from keyframe images on a timeline.
 //!
 //! Rooms (see `DESIGN.md` of the team): [`project`] (the document), [`plan`] (pure frame

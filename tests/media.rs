@@ -117,6 +117,13 @@ fn video_round_trip_and_first_frame_as_image() {
         "{}",
         info.duration_secs
     );
+    // faststart: the index (moov) precedes the media data (mdat).
+    let bytes = std::fs::read(&out).unwrap();
+    let find = |tag: &[u8]| bytes.windows(4).position(|w| w == tag).unwrap();
+    assert!(
+        find(b"moov") < find(b"mdat"),
+        "moov after mdat: not faststart"
+    );
     let frames = media::decode_all(&out).unwrap();
     assert_eq!(frames.len(), 30);
     assert!(psnr(&frames[0], &src) > 35.0);

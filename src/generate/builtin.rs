@@ -60,3 +60,67 @@ impl Backend for Builtin {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guide::CallGuide;
+    use crate::plan::{Call, CallAnchor, Lead};
+    use crate::project::Segment;
+
+    #[test]
+    fn keeps_anchors_and_eases_between_them() {
+        let call = Call {
+            index: 0,
+            span: 0,
+            window: 0,
+            start: 0,
+            end: 8,
+            lead_frames: 1,
+            lead: Lead::Start,
+            anchors: vec![
+                CallAnchor {
+                    offset: 0,
+                    keyframe: 0,
+                },
+                CallAnchor {
+                    offset: 8,
+                    keyframe: 1,
+                },
+            ],
+            after: None,
+        };
+        let anchors = [
+            Frame::filled(2, 2, [0, 0, 0]),
+            Frame::filled(2, 2, [240, 240, 240]),
+        ];
+        let guide = CallGuide::build(&call, &anchors, &[], 2, 2);
+        let request = GenerationRequest {
+            call: &call,
+            guide: &guide,
+            segment: &Segment::default(),
+            seed: 1,
+            width: 2,
+            height: 2,
+        };
+        let mut fractions = Vec::new();
+        let out = Builtin
+            .generate(&request, &mut |f| fractions.push(f), &CancelToken::new())
+            .unwrap();
+        assert_eq!(out.len(), 9);
+        assert_eq!(out[0], anchors[0]);
+        assert_eq!(out[8], anchors[1]);
+        let values: Vec<u8> = out.iter().map(|f| f.pixel(0, 0)[0]).collect();
+        assert!(values.windows(2).all(|w| w[0] < w[1]), "{values:?}");
+        assert_eq!(values[4], 120, "smoothstep is symmetric");
+        assert!(values[1] < 30, "eased start: {values:?}");
+        assert_eq!(fractions.last(), Some(&1.0));
+
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let err = Builtin
+            .generate(&request, &mut |_| {}, &cancel)
+            .unwrap_err();
+        assert_eq!(err.category, crate::error::ErrorCategory::Cancelled);
+    }
+}

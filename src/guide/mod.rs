@@ -67,3 +67,51 @@ impl CallGuide {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{CallAnchor, Lead};
+
+    #[test]
+    fn guide_has_anchors_context_and_gray() {
+        let call = Call {
+            index: 1,
+            span: 1,
+            window: 0,
+            start: 10,
+            end: 18,
+            lead_frames: 3,
+            lead: Lead::Context,
+            anchors: vec![
+                CallAnchor {
+                    offset: 2,
+                    keyframe: 1,
+                },
+                CallAnchor {
+                    offset: 8,
+                    keyframe: 2,
+                },
+            ],
+            after: Some(0),
+        };
+        let anchors: Vec<Frame> = (0..3)
+            .map(|k| Frame::filled(4, 2, [k * 50, 0, 0]))
+            .collect();
+        let context: Vec<Frame> = (0..3).map(|_| Frame::filled(4, 2, [0, 9, 0])).collect();
+        let g = CallGuide::build(&call, &anchors, &context, 4, 2);
+        assert_eq!(g.frames.len(), 9);
+        assert_eq!(g.mask, vec![0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0]);
+        assert_eq!(g.frames[0].pixel(0, 0), [0, 9, 0]);
+        assert_eq!(
+            g.frames[2].pixel(0, 0),
+            [50, 0, 0],
+            "anchor wins over context"
+        );
+        assert_eq!(g.frames[4].pixel(3, 1), [128, 128, 128]);
+        assert_eq!(g.frames[8].pixel(0, 0), [100, 0, 0]);
+        let masks = g.mask_frames(4, 2);
+        assert_eq!(masks[0].pixel(0, 0), [0, 0, 0]);
+        assert_eq!(masks[5].pixel(0, 0), [255, 255, 255]);
+    }
+}

@@ -150,6 +150,62 @@ fn internal(message: String) -> UserError {
 mod tests {
     use super::*;
 
+    use crate::plan::CallAnchor;
+
+    fn call(index: usize, start: u32, end: u32, lead_frames: u32, lead: Lead) -> Call {
+        Call {
+            index,
+            span: index,
+            window: 0,
+            start,
+            end,
+            lead_frames,
+            lead,
+            anchors: vec![CallAnchor {
+                offset: 0,
+                keyframe: index,
+            }],
+            after: None,
+        }
+    }
+
+    fn solid(v: u8, n: u32) -> Vec<Frame> {
+        (0..n).map(|_| Frame::filled(2, 2, [v, v, v])).collect()
+    }
+
+    #[test]
+    fn context_lead_is_crossfaded_and_shared_keyframe_joined() {
+        let mut s = Stitcher::new(Vec::new(), 4);
+        s.add(&call(0, 0, 8, 1, Lead::Start), solid(0, 9)).unwrap();
+        assert_eq!(s.context(5, 4).unwrap().len(), 4);
+        assert!(s.context(3, 4).is_err(), "frame 3 is no longer held");
+        // Second call: 4 context frames (timeline 5..=8) then 4 new frames.
+        s.add(&call(1, 5, 12, 4, Lead::Context), solid(200, 8))
+            .unwrap();
+        // Third call joins on its shared keyframe at 12.
+        s.add(&call(2, 12, 16, 1, Lead::SharedKeyframe), solid(100, 5))
+            .unwrap();
+        let out = s.finish().unwrap();
+        assert_eq!(out.len(), 17);
+        for i in 0..4 {
+            let expected = (200.0 * crossfade_alpha(i, 4)).round() as u8;
+            assert_eq!(out[5 + i].pixel(0, 0)[0], expected, "lead frame {i}");
+        }
+        assert_eq!(out[4].pixel(0, 0)[0], 0);
+        assert_eq!(
+            out[12].pixel(0, 0)[0],
+            200,
+            "earlier call keeps the shared keyframe"
+        );
+        assert_eq!(out[13].pixel(0, 0)[0], 100);
+    }
+
+    #[test]
+    fn wrong_frame_count_is_an_error() {
+        let mut s = Stitcher::new(Vec::new(), 4);
+        assert!(s.add(&call(0, 0, 8, 1, Lead::Start), solid(0, 8)).is_err());
+    }
+
     #[test]
     fn cosine_weights_rise_to_one() {
         assert!((crossfade_alpha(0, 2) - 0.5).abs() < 1e-6);
