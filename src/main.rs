@@ -164,7 +164,11 @@ fn cmd_render(
                     calls,
                     fraction,
                 } => {
-                    bar.set_message(format!("{stage} {}/{calls}", call + 1));
+                    if stage == "generating" {
+                        bar.set_message(format!("call {}/{calls}", call + 1));
+                    } else {
+                        bar.set_message(stage.clone());
+                    }
                     bar.set_position((fraction * 1000.0) as u64);
                 }
                 RenderEvent::Done { .. } | RenderEvent::Error { .. } => bar.finish_and_clear(),
