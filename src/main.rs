@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use wayfarer::generate::{self, CancelToken};
 use wayfarer::media::EncodeOptions;
-use wayfarer::plan::{self, FrameClass, Plan};
+use wayfarer::plan;
 use wayfarer::project::file as project_file;
 use wayfarer::render::{self, RenderEvent};
 use wayfarer::{UserError, doctor};
@@ -222,77 +222,8 @@ fn cmd_plan(project_path: &Path, json: bool) -> Result<(), UserError> {
             .map_err(|e| UserError::input(format!("cannot print plan: {e}")))?;
         println!("{text}");
     } else {
-        print!("{}", plan_table(&plan));
+        print!("{plan}");
     }
     Ok(())
 }
 
-fn plan_table(plan: &Plan) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "model {} ({}n+1 frames, max {}), {:?} mode, overlap {}, {}x{} @ {} fps",
-        plan.profile.name,
-        plan.profile.frame_step,
-        plan.profile.max_frames,
-        plan.mode,
-        plan.overlap,
-        plan.width,
-        plan.height,
-        plan.fps
-    );
-    let _ = writeln!(
-        s,
-        "{} frames ({:.2} s), {} calls",
-        plan.total_frames,
-        f64::from(plan.total_frames) / f64::from(plan.fps),
-        plan.calls.len()
-    );
-    let _ = writeln!(
-        s,
-        "{:>4} {:>4} {:>6} {:>13} {:>5} {:>16} {:>7}  mask (A anchor, C context, . generate)",
-        "call", "span", "window", "timeline", "len", "lead", "after"
-    );
-    for c in &plan.calls {
-        let mask: String = c
-            .frame_classes()
-            .iter()
-            .map(|f| match f {
-                FrameClass::Anchor => 'A',
-                FrameClass::Context => 'C',
-                FrameClass::Free => '.',
-            })
-            .collect();
-        let _ = writeln!(
-            s,
-            "{:>4} {:>4} {:>6} {:>13} {:>5} {:>16} {:>7}  {}",
-            c.index,
-            c.span,
-            c.window,
-            format!("{}..={}", c.start, c.end),
-            c.len(),
-            format!("{:?} x{}", c.lead, c.lead_frames),
-            c.after.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
-            mask
-        );
-    }
-    if plan.snaps.is_empty() {
-        let _ = writeln!(s, "no keyframe moved");
-    }
-    for snap in &plan.snaps {
-        let _ = writeln!(
-            s,
-            "keyframe {} moved {} -> {} ({:+}): {}",
-            snap.keyframe,
-            snap.from,
-            snap.to,
-            i64::from(snap.to) - i64::from(snap.from),
-            snap.reason
-        );
-    }
-    for note in &plan.notes {
-        let _ = writeln!(s, "note: {note}");
-    }
-    s
-}

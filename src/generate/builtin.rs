@@ -1,9 +1,10 @@
 //! The built-in generator, which needs no model.
 //!
 //! It is an **eased cross-dissolve**: every frame to generate is a smoothstep-weighted blend
-//! of the nearest kept frames (anchors or context) before and after it; with a kept frame on
-//! one side only, that frame is held. It does not invent motion; a flow-guided morph is
-//! planned to replace it.
+//! of the nearest kept frames (mask 0: anchors or context) before and after it; with a kept
+//! frame on one side only, that frame is held. A frame with a mask value `m` between 0 and
+//! 1 (a transition frame) is `guide * (1 - m) + dissolve * m`. It does not invent motion;
+//! a flow-guided morph is planned to replace it.
 
 use super::{Backend, CancelToken, GenerationRequest};
 use crate::error::{Result, UserError};
@@ -29,7 +30,7 @@ impl Backend for Builtin {
             .mask
             .iter()
             .enumerate()
-            .filter(|(_, m)| **m < 0.5)
+            .filter(|(_, m)| **m <= 0.0)
             .map(|(i, _)| i)
             .collect();
         let n = guide.frames.len();
@@ -38,7 +39,8 @@ impl Backend for Builtin {
             if cancel.is_cancelled() {
                 return Err(UserError::cancelled());
             }
-            let frame = if guide.mask[i] < 0.5 {
+            let m = guide.mask[i];
+            let frame = if m <= 0.0 {
                 guide.frames[i].clone()
             } else {
                 let before = kept.iter().rev().find(|&&k| k < i).copied();
@@ -53,6 +55,11 @@ impl Backend for Builtin {
                     (None, Some(b)) => guide.frames[b].clone(),
                     (None, None) => guide.frames[i].clone(),
                 }
+            };
+            let frame = if m < 1.0 {
+                Frame::lerp(&guide.frames[i], &frame, m)
+            } else {
+                frame
             };
             out.push(frame);
             progress((i + 1) as f32 / n as f32);
@@ -72,7 +79,8 @@ mod tests {
     fn keeps_anchors_and_eases_between_them() {
         let call = Call {
             index: 0,
-            span: 0,
+            first_span: 0,
+            last_span: 0,
             window: 0,
             start: 0,
             end: 8,
@@ -89,6 +97,8 @@ mod tests {
                 },
             ],
             after: None,
+            transition_frames: 0,
+            transition_value: 0.3,
         };
         let anchors = [
             Frame::filled(2, 2, [0, 0, 0]),

@@ -1,7 +1,8 @@
 //! Guide and mask frames for one generation call (DESIGN.md §4).
 //!
-//! Guide: the crop-fitted keyframe image at anchors, rendered output at context frames,
-//! neutral gray (0.5) elsewhere. Mask: 0 = keep, 1 = generate, one value per frame. Must
+//! Guide: the crop-fitted keyframe image at anchors and at the transition frames next to
+//! them, rendered output at context frames, neutral gray (0.5) elsewhere. Mask: 0 = keep,
+//! 1 = generate, transition frames in between; one value per frame. Must
 //! not load files or run generators: it receives fitted anchors and context frames.
 
 use crate::media::Frame;
@@ -33,22 +34,24 @@ impl CallGuide {
     ) -> Self {
         let classes = call.frame_classes();
         let gray = Frame::gray(width, height);
+        let nearest_anchor = |offset: usize| {
+            call.anchors
+                .iter()
+                .min_by_key(|a| (a.offset as usize).abs_diff(offset))
+                .and_then(|a| anchor_frames.get(a.keyframe))
+                .cloned()
+                .unwrap_or_else(|| gray.clone())
+        };
         let frames = classes
             .iter()
             .enumerate()
             .map(|(offset, class)| match class {
-                FrameClass::Anchor => call
-                    .anchors
-                    .iter()
-                    .find(|a| a.offset as usize == offset)
-                    .and_then(|a| anchor_frames.get(a.keyframe))
-                    .cloned()
-                    .unwrap_or_else(|| gray.clone()),
+                FrameClass::Anchor | FrameClass::Transition => nearest_anchor(offset),
                 FrameClass::Context => context.get(offset).cloned().unwrap_or_else(|| gray.clone()),
                 FrameClass::Free => gray.clone(),
             })
             .collect();
-        let mask = classes.iter().map(|c| c.mask_value()).collect();
+        let mask = call.mask();
         Self {
             frames,
             classes,
@@ -77,7 +80,8 @@ mod tests {
     fn guide_has_anchors_context_and_gray() {
         let call = Call {
             index: 1,
-            span: 1,
+            first_span: 1,
+            last_span: 1,
             window: 0,
             start: 10,
             end: 18,
@@ -94,6 +98,8 @@ mod tests {
                 },
             ],
             after: Some(0),
+            transition_frames: 0,
+            transition_value: 0.3,
         };
         let anchors: Vec<Frame> = (0..3)
             .map(|k| Frame::filled(4, 2, [k * 50, 0, 0]))

@@ -2,39 +2,39 @@
 //!
 //! Owns the frame model of DESIGN.md §3: spans between keyframes, model profiles, snapping
 //! of keyframe positions that give invalid call lengths (always reported), chained and
-//! independent calls, and sliding windows for spans longer than one call allows. Every
-//! decision is a value ([`Plan`]) that can be printed, compared and tested. Must not touch
-//! files, media, GPU, async runtimes or the UI.
+//! independent calls, sliding windows for spans longer than one call allows,
+//! identical-parameter detection, merging of identical spans into fewer calls
+//! (consolidate and batch policies), mask patterns, cost and blast-radius estimates.
+//! Every decision is a value ([`Plan`]) that can be printed, compared and tested; its JSON
+//! form is documented in `docs/plan-schema.md`. Must not touch files, media, GPU, async
+//! runtimes or the UI.
 
+pub mod identity;
 pub mod profile;
+mod table;
+mod windows;
 
 use serde::Serialize;
 
 pub use profile::ModelProfile;
+pub use table::mask_string;
 
 use crate::error::{Result, UserError};
-use crate::project::{Mode, Project};
+use crate::project::{MergePolicy, Mode, Project};
+use windows::WindowRule;
 
 /// What a frame of a generation call is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FrameClass {
-    /// A keyframe image: kept.
+    /// A keyframe image: kept (mask 0).
     Anchor,
-    /// A frame already rendered, given as context: kept.
+    /// A frame already rendered, given as context: kept (mask 0).
     Context,
-    /// A frame to generate.
+    /// A frame next to an anchor, generated with the transition mask value.
+    Transition,
+    /// A frame to generate (mask 1).
     Free,
-}
-
-impl FrameClass {
-    /// Mask value of this class: 0 = keep, 1 = generate.
-    pub fn mask_value(self) -> f32 {
-        match self {
-            FrameClass::Anchor | FrameClass::Context => 0.0,
-            FrameClass::Free => 1.0,
-        }
-    }
 }
 
 /// What the leading frames of a call are, which decides how the stitch joins them.
@@ -65,8 +65,11 @@ pub struct CallAnchor {
 pub struct Call {
     /// Position in [`Plan::calls`] (also the render order).
     pub index: usize,
-    /// The span (keyframe `span` -> `span + 1`) whose segment parameters this call uses.
-    pub span: usize,
+    /// First span (keyframe `first_span` -> `first_span + 1`) the call renders; its segment
+    /// parameters are the call's.
+    pub first_span: usize,
+    /// Last span the call renders (greater than `first_span` for a merged call).
+    pub last_span: usize,
     /// Window number inside the span (0 unless the span is split into sliding windows).
     pub window: usize,
     /// First timeline frame of the call, leading frames included.
@@ -81,6 +84,10 @@ pub struct Call {
     pub anchors: Vec<CallAnchor>,
     /// The call whose output must exist before this one can run.
     pub after: Option<usize>,
+    /// Frames next to each anchor that are transition frames.
+    pub transition_frames: u32,
+    /// Mask value of transition frames.
+    pub transition_value: f32,
 }
 
 impl Call {
@@ -94,14 +101,34 @@ impl Call {
         self.end < self.start
     }
 
+    /// Whether the call renders more than one span.
+    pub fn is_merged(&self) -> bool {
+        self.last_span > self.first_span
+    }
+
+    /// Output frames only this call writes (its lead belongs to earlier calls).
+    pub fn own_frames(&self) -> u32 {
+        match self.lead {
+            Lead::Start => self.len(),
+            Lead::SharedKeyframe | Lead::Context => self.len() - self.lead_frames,
+        }
+    }
+
     /// The class of each frame of the call.
     pub fn frame_classes(&self) -> Vec<FrameClass> {
+        let near_anchor = |offset: u32| {
+            self.anchors
+                .iter()
+                .any(|a| a.offset.abs_diff(offset) <= self.transition_frames)
+        };
         (0..self.len())
             .map(|offset| {
                 if self.anchors.iter().any(|a| a.offset == offset) {
                     FrameClass::Anchor
                 } else if offset < self.lead_frames {
                     FrameClass::Context
+                } else if self.transition_frames > 0 && near_anchor(offset) {
+                    FrameClass::Transition
                 } else {
                     FrameClass::Free
                 }
@@ -109,11 +136,15 @@ impl Call {
             .collect()
     }
 
-    /// Mask value of each frame: 0 = keep, 1 = generate.
+    /// Mask value of each frame: 0 = keep, 1 = generate, transition frames in between.
     pub fn mask(&self) -> Vec<f32> {
         self.frame_classes()
             .into_iter()
-            .map(FrameClass::mask_value)
+            .map(|c| match c {
+                FrameClass::Anchor | FrameClass::Context => 0.0,
+                FrameClass::Transition => self.transition_value,
+                FrameClass::Free => 1.0,
+            })
             .collect()
     }
 }
@@ -131,6 +162,34 @@ pub struct Snap {
     pub reason: String,
 }
 
+/// Whether the spans on both sides of an inner keyframe share a call, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Boundary {
+    /// The inner keyframe between span `keyframe - 1` and span `keyframe`.
+    pub keyframe: usize,
+    /// Generation fields that differ between the two spans (empty when identical).
+    pub differing_fields: Vec<String>,
+    /// Whether both spans are rendered by one call.
+    pub merged: bool,
+    /// Why (not) merged.
+    pub reason: String,
+}
+
+/// Estimated cost of the plan next to the same timeline with one call per span.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostEstimate {
+    /// Calls without merging.
+    pub unmerged_calls: usize,
+    /// Estimated seconds without merging.
+    pub unmerged_secs: f64,
+    /// Calls of this plan.
+    pub calls: usize,
+    /// Estimated seconds of this plan.
+    pub secs: f64,
+    /// `unmerged_secs / secs`.
+    pub speedup: f64,
+}
+
 /// The generation calls that render a project, in render order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
@@ -146,26 +205,95 @@ pub struct Plan {
     pub height: u32,
     /// Output frame rate.
     pub fps: u32,
+    /// Merge policy applied.
+    pub merge_policy: MergePolicy,
+    /// Longest call allowed (profile maximum or the user's cap).
+    pub max_frames_per_call: u32,
     /// Frames in the output: last keyframe position + 1.
     pub total_frames: u32,
     /// Keyframe positions after snapping.
     pub positions: Vec<u32>,
     /// Keyframes that moved, and why.
     pub snaps: Vec<Snap>,
+    /// Merge decision at every inner keyframe.
+    pub boundaries: Vec<Boundary>,
     /// The calls, in an order that respects [`Call::after`].
     pub calls: Vec<Call>,
+    /// Cost before and after merging.
+    pub cost: CostEstimate,
+    /// Most output frames one failed call loses by itself.
+    pub blast_radius_frames: u32,
+    /// Most output frames one failed call loses or blocks (its dependents included).
+    pub max_blocked_frames: u32,
     /// Remarks that do not stop the render (e.g. fps differs from the model's).
     pub notes: Vec<String>,
 }
 
+impl Plan {
+    /// Output frames each call loses if it fails, with the calls that depend on it.
+    pub fn blocked_frames(&self) -> Vec<u32> {
+        let mut blocked: Vec<u32> = self.calls.iter().map(Call::own_frames).collect();
+        for i in (0..self.calls.len()).rev() {
+            if let Some(parent) = self.calls[i].after {
+                blocked[parent] += blocked[i];
+            }
+        }
+        blocked
+    }
+}
+
 /// Plans the generation calls of `project`.
 pub fn plan(project: &Project) -> Result<Plan> {
+    let mut plan = plan_with_policy(project, project.merge.policy)?;
+    let unmerged = if project.merge.policy == MergePolicy::Off {
+        None
+    } else {
+        plan_with_policy(project, MergePolicy::Off).ok()
+    };
+    let secs = |p: &Plan| -> f64 {
+        p.calls
+            .iter()
+            .map(|c| p.profile.call_cost_secs(c.len()))
+            .sum()
+    };
+    let planned_secs = secs(&plan);
+    let (unmerged_calls, unmerged_secs) = match &unmerged {
+        Some(u) => (u.calls.len(), secs(u)),
+        None => (plan.calls.len(), planned_secs),
+    };
+    plan.cost = CostEstimate {
+        unmerged_calls,
+        unmerged_secs,
+        calls: plan.calls.len(),
+        secs: planned_secs,
+        speedup: if planned_secs > 0.0 {
+            unmerged_secs / planned_secs
+        } else {
+            1.0
+        },
+    };
+    Ok(plan)
+}
+
+/// The effective model profile of a project: its custom profile or a built-in one.
+pub fn resolve_profile(project: &Project) -> Result<ModelProfile> {
+    if let Some(custom) = &project.profile {
+        custom.validate()?;
+        return Ok(custom.clone());
+    }
+    ModelProfile::builtin(&project.model).ok_or_else(|| {
+        UserError::input(format!("model: unknown model profile {:?}", project.model)).hint(
+            format!(
+                "use one of: {}, or describe the model in a \"profile\" object",
+                profile::BUILTIN_NAMES.join(", ")
+            ),
+        )
+    })
+}
+
+fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
     project.validate()?;
-    let profile = ModelProfile::find(&project.model).ok_or_else(|| {
-        let known: Vec<&str> = profile::PROFILES.iter().map(|p| p.name).collect();
-        UserError::input(format!("model: unknown model profile {:?}", project.model))
-            .hint(format!("use one of: {}", known.join(", ")))
-    })?;
+    let profile = resolve_profile(project)?;
     for (name, value) in [("width", project.width), ("height", project.height)] {
         if !value.is_multiple_of(profile.size_multiple) {
             let m = profile.size_multiple;
@@ -178,17 +306,25 @@ pub fn plan(project: &Project) -> Result<Plan> {
         }
     }
     if project.mode == Mode::Chained && project.overlap == 0 {
-        return Err(
-            UserError::input("overlap: chained mode needs at least 1 context frame")
-                .hint("set overlap to 8, or use \"mode\": \"independent\""),
-        );
+        return Err(UserError::input("overlap: chained mode needs at least 1 context frame")
+            .hint("set overlap to 8, or use \"mode\": \"independent\""));
     }
-    if project.overlap + 1 > profile.max_frames {
+    let cap = project
+        .merge
+        .max_frames_per_call
+        .map_or(profile.max_frames, |c| c.min(profile.max_frames));
+    let longest = profile.valid_lengths_desc(cap).next().unwrap_or(1);
+    if longest <= project.overlap.max(1) {
+        let field = if project.merge.max_frames_per_call.is_some() {
+            "merge.max_frames_per_call"
+        } else {
+            "overlap"
+        };
         return Err(UserError::input(format!(
-            "overlap: {} context frames leave no room in a {}-frame call",
-            project.overlap, profile.max_frames
+            "{field}: calls of at most {longest} frames leave no room after {} context frames",
+            project.overlap
         ))
-        .hint("use an overlap of 8"));
+        .hint("use an overlap of 8 and a call cap of at least 33 frames"));
     }
 
     let mut notes = Vec::new();
@@ -199,19 +335,167 @@ pub fn plan(project: &Project) -> Result<Plan> {
         ));
     }
 
-    let mut positions: Vec<u32> = Vec::with_capacity(project.keyframes.len());
+    let spans = project.span_count();
+    let wanted: Vec<u32> = project.keyframes.iter().map(|k| k.frame).collect();
+    let seed_of = |span: usize| project.segment_for_span(span).seed.unwrap_or(project.seed);
+    let mut boundaries: Vec<Boundary> = (1..spans)
+        .map(|k| Boundary {
+            keyframe: k,
+            differing_fields: identity::differing_fields(
+                project.segment_for_span(k - 1),
+                project.segment_for_span(k),
+                seed_of(k - 1),
+                seed_of(k),
+            )
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            merged: false,
+            reason: String::new(),
+        })
+        .collect();
+    let boundary = |b: &mut Vec<Boundary>, keyframe: usize, reason: String| {
+        if let Some(slot) = b.get_mut(keyframe - 1) {
+            slot.reason = reason;
+        }
+    };
+
+    let mut positions: Vec<u32> = Vec::with_capacity(wanted.len());
     positions.push(0);
     let mut snaps = Vec::new();
     let mut calls: Vec<Call> = Vec::new();
-    for span in 0..project.span_count() {
-        let p_k = positions[span];
-        let wanted = project.keyframes[span + 1].frame;
-        let rule = WindowRule::for_span(project, profile, span, p_k);
-        let requested_new = wanted.saturating_sub(p_k);
+    let new_call = |calls: &Vec<Call>, first_span, last_span, window, start, end, lead_frames, lead| {
+        let after = match lead {
+            Lead::Start | Lead::SharedKeyframe => None,
+            Lead::Context => calls.last().map(|c: &Call| c.index),
+        };
+        Call {
+            index: calls.len(),
+            first_span,
+            last_span,
+            window,
+            start,
+            end,
+            lead_frames,
+            lead,
+            anchors: Vec::new(),
+            after,
+            transition_frames: project.mask.transition_frames,
+            transition_value: project.mask.transition_value,
+        }
+    };
+    let lead_kind = |span: usize, window: usize| {
+        if window == 0 && span == 0 {
+            Lead::Start
+        } else if window == 0 && project.mode == Mode::Independent {
+            Lead::SharedKeyframe
+        } else {
+            Lead::Context
+        }
+    };
+
+    let mut k = 0;
+    while k < spans {
+        let p_k = positions[k];
+        let rule = WindowRule::for_span(project, &profile, cap, k, p_k);
+
+        // Greedy group of identical spans k..=m that one call can render.
+        let mut group: Option<(usize, u32)> = None;
+        if policy != MergePolicy::Off {
+            let mut m = k + 1;
+            while m < spans {
+                let diff = boundaries[m - 1].differing_fields.join(", ");
+                if !diff.is_empty() {
+                    boundary(&mut boundaries, m, format!("parameters differ: {diff}"));
+                    break;
+                }
+                let fits = if wanted[k + 1] > p_k {
+                    rule.single_call_end(p_k, wanted[m + 1], wanted[m])
+                } else {
+                    None
+                };
+                match fits {
+                    Some(end) => group = Some((m, end)),
+                    None => {
+                        let len = rule.lead_at(0) + wanted[m + 1].saturating_sub(p_k);
+                        boundary(
+                            &mut boundaries,
+                            m,
+                            format!("a merged call would need about {len} frames, over the cap of {cap}"),
+                        );
+                        break;
+                    }
+                }
+                m += 1;
+            }
+        }
+        if let (MergePolicy::Batch, Some((m, end))) = (policy, group) {
+            let span_count = m - k + 1;
+            let merged_len = rule.lead_at(0) + end - p_k;
+            let unmerged_secs: f64 = (k..=m)
+                .map(|i| {
+                    let lead = if i == k {
+                        rule.lead_at(0)
+                    } else if project.mode == Mode::Chained {
+                        project.overlap
+                    } else {
+                        1
+                    };
+                    profile.call_cost_secs(lead + wanted[i + 1] - wanted[i])
+                })
+                .sum();
+            let speedup = unmerged_secs / profile.call_cost_secs(merged_len).max(f64::MIN_POSITIVE);
+            let min_spans = project.merge.min_batch_spans as usize;
+            let rejection = if span_count < min_spans {
+                Some(format!(
+                    "batch: only {span_count} spans fit in one call, at least {min_spans} needed"
+                ))
+            } else if speedup < project.merge.min_speedup {
+                Some(format!(
+                    "batch: estimated speedup {speedup:.2}x is below {:.2}x",
+                    project.merge.min_speedup
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = rejection {
+                boundary(&mut boundaries, k + 1, reason);
+                group = None;
+            }
+        }
+
+        if let Some((m, end)) = group {
+            let lead_frames = rule.lead_at(0);
+            let call = new_call(&calls, k, m, 0, p_k + 1 - lead_frames, end, lead_frames, lead_kind(k, 0));
+            for b in k + 1..=m {
+                let reason = format!("merged into call {}", call.index);
+                boundary(&mut boundaries, b, reason);
+                boundaries[b - 1].merged = true;
+            }
+            calls.push(call);
+            positions.extend_from_slice(&wanted[k + 1..=m]);
+            if end != wanted[m + 1] {
+                snaps.push(Snap {
+                    keyframe: m + 1,
+                    from: wanted[m + 1],
+                    to: end,
+                    reason: format!(
+                        "the merged call of spans {k}..={m} needs a valid length: {} frames ({}n+1, at most {cap})",
+                        lead_frames + end - p_k,
+                        profile.frame_step
+                    ),
+                });
+            }
+            positions.push(end);
+            k = m + 1;
+            continue;
+        }
+
+        let requested_new = wanted[k + 1].saturating_sub(p_k);
         let (new_frames, windows) = rule.nearest_feasible(requested_new).ok_or_else(|| {
             UserError::input(format!(
-                "keyframes[{}].frame: no valid call length exists for span {span} with overlap {}",
-                span + 1,
+                "keyframes[{}].frame: no valid call length exists for span {k} with overlap {}",
+                k + 1,
                 project.overlap
             ))
             .hint("reduce the overlap")
@@ -220,185 +504,74 @@ pub fn plan(project: &Project) -> Result<Plan> {
         if p_next > crate::project::MAX_TIMELINE_FRAME {
             return Err(UserError::input(format!(
                 "keyframes[{}].frame: snapped position {p_next} is beyond the last allowed frame",
-                span + 1
-            )));
+                k + 1
+            ))
+            .hint("move the last keyframes earlier"));
         }
-        if p_next != wanted {
+        if p_next != wanted[k + 1] {
             snaps.push(Snap {
-                keyframe: span + 1,
-                from: wanted,
+                keyframe: k + 1,
+                from: wanted[k + 1],
                 to: p_next,
                 reason: rule.explain(requested_new, &windows),
             });
         }
         positions.push(p_next);
-
         let mut done = 0u32;
         for (window, &(lead_frames, new)) in windows.iter().enumerate() {
             let start = p_k + done + 1 - lead_frames;
             let end = p_k + done + new;
-            let lead = if window == 0 && span == 0 {
-                Lead::Start
-            } else if window == 0 && project.mode == Mode::Independent {
-                Lead::SharedKeyframe
-            } else {
-                Lead::Context
-            };
-            let after = match lead {
-                Lead::Start => None,
-                Lead::SharedKeyframe => None,
-                Lead::Context => calls.last().map(|c| c.index),
-            };
-            calls.push(Call {
-                index: calls.len(),
-                span,
-                window,
-                start,
-                end,
-                lead_frames,
-                lead,
-                anchors: Vec::new(),
-                after,
-            });
+            let call = new_call(&calls, k, k, window, start, end, lead_frames, lead_kind(k, window));
+            calls.push(call);
             done += new;
         }
+        if policy == MergePolicy::Off && k + 1 < spans {
+            boundary(&mut boundaries, k + 1, "merging is off".into());
+        }
+        k += 1;
     }
     // Anchors: every keyframe position that falls inside a call.
     for call in &mut calls {
         let first = positions.partition_point(|&p| p < call.start);
-        for (k, &p) in positions.iter().enumerate().skip(first) {
+        for (kf, &p) in positions.iter().enumerate().skip(first) {
             if p > call.end {
                 break;
             }
             call.anchors.push(CallAnchor {
                 offset: p - call.start,
-                keyframe: k,
+                keyframe: kf,
             });
         }
     }
     let total_frames = positions.last().copied().unwrap_or(0) + 1;
-    Ok(Plan {
-        profile: profile.clone(),
+    let mut plan = Plan {
+        profile,
         mode: project.mode,
         overlap: project.overlap,
         width: project.width,
         height: project.height,
         fps: project.fps,
+        merge_policy: policy,
+        max_frames_per_call: cap,
         total_frames,
         positions,
         snaps,
+        boundaries,
         calls,
+        cost: CostEstimate {
+            unmerged_calls: 0,
+            unmerged_secs: 0.0,
+            calls: 0,
+            secs: 0.0,
+            speedup: 1.0,
+        },
+        blast_radius_frames: 0,
+        max_blocked_frames: 0,
         notes,
-    })
-}
-
-/// How the calls of one span take their leading frames.
-struct WindowRule<'a> {
-    profile: &'a ModelProfile,
-    /// Frames already rendered when the span starts, counted as far back as its calls may look.
-    base: u32,
-    /// Leading frames wanted by the first window.
-    first_lead: u32,
-    /// Leading frames wanted by later windows.
-    window_lead: u32,
-}
-
-impl<'a> WindowRule<'a> {
-    fn for_span(project: &Project, profile: &'a ModelProfile, span: usize, p_k: u32) -> Self {
-        let chained_context = project.mode == Mode::Chained && span > 0;
-        WindowRule {
-            profile,
-            base: if chained_context { p_k + 1 } else { 1 },
-            first_lead: if chained_context { project.overlap } else { 1 },
-            window_lead: project.overlap.max(1),
-        }
-    }
-
-    fn lead_at(&self, done: u32) -> u32 {
-        let wanted = if done == 0 {
-            self.first_lead
-        } else {
-            self.window_lead
-        };
-        wanted.min(self.base + done)
-    }
-
-    /// Shortest split of `limit` or fewer new frames into windows: `windows[n]` is the least
-    /// number of calls that produce exactly `n` new frames, with back-pointers.
-    fn search(&self, limit: u32) -> Vec<Option<(u32, u32)>> {
-        // best[n] = (calls, previous n) for reachable n.
-        let size = limit as usize + 1;
-        let mut best: Vec<Option<(u32, u32)>> = vec![None; size];
-        best[0] = Some((0, 0));
-        for n in 0..size {
-            let Some((count, _)) = best[n] else { continue };
-            let lead = self.lead_at(n as u32);
-            for len in self.profile.valid_lengths_desc() {
-                if len <= lead {
-                    break;
-                }
-                let next = n + (len - lead) as usize;
-                if next < size && best[next].is_none_or(|(c, _)| c > count + 1) {
-                    best[next] = Some((count + 1, n as u32));
-                }
-            }
-        }
-        best
-    }
-
-    /// The feasible number of new frames nearest to `requested` (ties go to the longer),
-    /// with its windows as `(lead_frames, new_frames)`.
-    fn nearest_feasible(&self, requested: u32) -> Option<(u32, Vec<(u32, u32)>)> {
-        let requested = requested.max(1);
-        let limit = requested + self.profile.max_frames;
-        let best = self.search(limit);
-        // Never add calls to honour a position: allow as many calls as the requested length
-        // needs at the least, then take the nearest length those calls can make.
-        let calls_needed = (requested..=limit)
-            .filter_map(|n| best[n as usize].map(|(count, _)| count))
-            .min()?;
-        let feasible =
-            |n: u32| n >= 1 && best[n as usize].is_some_and(|(count, _)| count <= calls_needed);
-        let chosen = (0..=requested + self.profile.max_frames).find_map(|d| {
-            [requested + d, requested.wrapping_sub(d)]
-                .into_iter()
-                .find(|&n| n <= limit && feasible(n))
-        })?;
-        let mut parts = Vec::new();
-        let mut n = chosen;
-        while n > 0 {
-            let (_, prev) = best[n as usize]?;
-            parts.push(n - prev);
-            n = prev;
-        }
-        parts.reverse();
-        let mut done = 0;
-        let windows = parts
-            .into_iter()
-            .map(|new| {
-                let lead = self.lead_at(done);
-                done += new;
-                (lead, new)
-            })
-            .collect();
-        Some((chosen, windows))
-    }
-
-    fn explain(&self, requested: u32, windows: &[(u32, u32)]) -> String {
-        let p = self.profile;
-        let lead = self.lead_at(0);
-        format!(
-            "{requested} new frames + {lead} leading frame(s) is not a valid {} call length ({}n+1, at most {}); nearest valid split: {}",
-            p.name,
-            p.frame_step,
-            p.max_frames,
-            windows
-                .iter()
-                .map(|(l, n)| format!("{} frames", l + n))
-                .collect::<Vec<_>>()
-                .join(" + ")
-        )
-    }
+    };
+    plan.blast_radius_frames = plan.calls.iter().map(Call::own_frames).max().unwrap_or(0);
+    plan.max_blocked_frames = plan.blocked_frames().into_iter().max().unwrap_or(0);
+    Ok(plan)
 }
 
 #[cfg(test)]
@@ -477,7 +650,7 @@ mod tests {
         for mode in ["chained", "independent"] {
             let plan = plan(&project(mode, &[0, 200, 232])).unwrap();
             check_invariants(&plan);
-            let first_span: Vec<&Call> = plan.calls.iter().filter(|c| c.span == 0).collect();
+            let first_span: Vec<&Call> = plan.calls.iter().filter(|c| c.first_span == 0).collect();
             assert_eq!(first_span.len(), 3, "{mode}");
             assert_eq!(first_span[1].lead, Lead::Context);
             assert_eq!(first_span[1].lead_frames, 8);

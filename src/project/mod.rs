@@ -58,6 +58,75 @@ pub struct Segment {
     /// LoRAs and their strengths.
     #[serde(default)]
     pub loras: Vec<Lora>,
+    /// Sampler steps (the backend's default when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<u32>,
+    /// Classifier-free guidance scale (the backend's default when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance_scale: Option<f32>,
+    /// Seed for this span (the project seed when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+/// Whether and how consecutive spans with identical parameters share one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MergePolicy {
+    /// One call per span (the default, so older files render as they always did).
+    #[default]
+    Off,
+    /// Merge whenever the merged call fits the profile and the cap.
+    Consolidate,
+    /// Merge only groups of at least `min_batch_spans` spans whose estimated speedup is at
+    /// least `min_speedup`.
+    Batch,
+}
+
+/// Merging settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MergeSettings {
+    /// The merge policy.
+    pub policy: MergePolicy,
+    /// Longest call the user accepts, in frames (the profile's maximum when absent). Smaller
+    /// calls lose less work when one fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_frames_per_call: Option<u32>,
+    /// Batch policy: fewest spans worth a merged call.
+    pub min_batch_spans: u32,
+    /// Batch policy: least estimated speedup worth a merged call.
+    pub min_speedup: f64,
+}
+
+impl Default for MergeSettings {
+    fn default() -> Self {
+        Self {
+            policy: MergePolicy::Off,
+            max_frames_per_call: None,
+            min_batch_spans: 3,
+            min_speedup: 1.5,
+        }
+    }
+}
+
+/// Mask settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MaskSettings {
+    /// Frames next to each anchor that get `transition_value` instead of 1 (0 = binary mask).
+    pub transition_frames: u32,
+    /// Mask value of transition frames (0 = keep, 1 = generate).
+    pub transition_value: f32,
+}
+
+impl Default for MaskSettings {
+    fn default() -> Self {
+        Self {
+            transition_frames: 0,
+            transition_value: 0.3,
+        }
+    }
 }
 
 /// A travel-video project (file format version 1).
@@ -86,6 +155,15 @@ pub struct Project {
     pub keyframes: Vec<Keyframe>,
     /// One entry per span (keyframe i -> i+1), or a single entry for every span.
     pub segments: Vec<Segment>,
+    /// Merging of identical spans into fewer calls.
+    #[serde(default)]
+    pub merge: MergeSettings,
+    /// Mask pattern settings.
+    #[serde(default)]
+    pub mask: MaskSettings,
+    /// A custom model profile; when present it is used instead of the built-in `model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<crate::plan::ModelProfile>,
     /// Structure video settings (not yet supported: must be null).
     #[serde(default)]
     pub structure_video: Option<serde_json::Value>,
@@ -236,6 +314,38 @@ impl Project {
                     .hint("LoRA strengths are usually between 0 and 1.5"));
                 }
             }
+        }
+        if let Some(cap) = self.merge.max_frames_per_call
+            && cap < 2
+        {
+            return Err(UserError::input(format!(
+                "merge.max_frames_per_call: {cap} frames cannot hold a call"
+            ))
+            .hint("leave it out to use the model's maximum"));
+        }
+        if !(self.merge.min_speedup.is_finite() && self.merge.min_speedup > 0.0) {
+            return Err(UserError::input(format!(
+                "merge.min_speedup: {} must be a positive number",
+                self.merge.min_speedup
+            ))
+            .hint("use 1.5"));
+        }
+        if !(0.0..=1.0).contains(&self.mask.transition_value) {
+            return Err(UserError::input(format!(
+                "mask.transition_value: {} is outside 0..=1",
+                self.mask.transition_value
+            ))
+            .hint("0 keeps the guide, 1 generates freely; 0.3 is a gentle ramp"));
+        }
+        if self.mask.transition_frames > 64 {
+            return Err(UserError::input(format!(
+                "mask.transition_frames: {} is more than 64",
+                self.mask.transition_frames
+            ))
+            .hint("use 2"));
+        }
+        if let Some(profile) = &self.profile {
+            profile.validate()?;
         }
         if self.structure_video.as_ref().is_some_and(|v| !v.is_null()) {
             return Err(UserError::input(

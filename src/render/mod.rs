@@ -199,8 +199,11 @@ fn run_calls(
         let request = GenerationRequest {
             call,
             guide: &guide,
-            segment: project.segment_for_span(call.span),
-            seed: project.seed,
+            segment: project.segment_for_span(call.first_span),
+            seed: project
+                .segment_for_span(call.first_span)
+                .seed
+                .unwrap_or(project.seed),
             width: plan.width,
             height: plan.height,
         };

@@ -155,7 +155,8 @@ mod tests {
     fn call(index: usize, start: u32, end: u32, lead_frames: u32, lead: Lead) -> Call {
         Call {
             index,
-            span: index,
+            first_span: index,
+            last_span: index,
             window: 0,
             start,
             end,
@@ -166,6 +167,8 @@ mod tests {
                 keyframe: index,
             }],
             after: None,
+            transition_frames: 0,
+            transition_value: 0.3,
         }
     }
 

@@ -1,0 +1,119 @@
+//! The human-readable form of a [`Plan`] (what `wayfarer plan` prints).
+
+use std::fmt::{self, Write as _};
+
+use super::{FrameClass, Plan};
+
+/// One character per call frame: `A` anchor, `C` context, `t` transition, `.` generate.
+pub fn mask_string(classes: &[FrameClass]) -> String {
+    classes
+        .iter()
+        .map(|f| match f {
+            FrameClass::Anchor => 'A',
+            FrameClass::Context => 'C',
+            FrameClass::Transition => 't',
+            FrameClass::Free => '.',
+        })
+        .collect()
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "model {} ({}n+1 frames, max {}), {:?} mode, overlap {}, {}x{} @ {} fps",
+            self.profile.name,
+            self.profile.frame_step,
+            self.profile.max_frames,
+            self.mode,
+            self.overlap,
+            self.width,
+            self.height,
+            self.fps
+        );
+        let _ = writeln!(
+            s,
+            "{} frames ({:.2} s), {} calls, merge policy {:?}, at most {} frames per call",
+            self.total_frames,
+            f64::from(self.total_frames) / f64::from(self.fps),
+            self.calls.len(),
+            self.merge_policy,
+            self.max_frames_per_call
+        );
+        let _ = writeln!(
+            s,
+            "{:>4} {:>7} {:>6} {:>13} {:>5} {:>15} {:>7} {:>9}  mask (A anchor, C context, t transition, . generate)",
+            "call", "spans", "window", "timeline", "len", "lead", "after", "anchors"
+        );
+        for c in &self.calls {
+            let spans = if c.is_merged() {
+                format!("{}..={}", c.first_span, c.last_span)
+            } else {
+                c.first_span.to_string()
+            };
+            let anchors = c
+                .anchors
+                .iter()
+                .map(|a| a.keyframe.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let _ = writeln!(
+                s,
+                "{:>4} {:>7} {:>6} {:>13} {:>5} {:>15} {:>7} {:>9}  {}",
+                c.index,
+                spans,
+                c.window,
+                format!("{}..={}", c.start, c.end),
+                c.len(),
+                format!("{:?} x{}", c.lead, c.lead_frames),
+                c.after.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+                anchors,
+                mask_string(&c.frame_classes())
+            );
+        }
+        if self.snaps.is_empty() {
+            let _ = writeln!(s, "no keyframe moved");
+        }
+        for snap in &self.snaps {
+            let _ = writeln!(
+                s,
+                "keyframe {} moved {} -> {} ({:+}): {}",
+                snap.keyframe,
+                snap.from,
+                snap.to,
+                i64::from(snap.to) - i64::from(snap.from),
+                snap.reason
+            );
+        }
+        for b in &self.boundaries {
+            let identity = if b.differing_fields.is_empty() {
+                "parameters identical".to_string()
+            } else {
+                format!("differs: {}", b.differing_fields.join(", "))
+            };
+            let _ = writeln!(
+                s,
+                "keyframe {}: {} ({}; {identity})",
+                b.keyframe,
+                if b.merged { "merged" } else { "split" },
+                b.reason
+            );
+        }
+        let c = &self.cost;
+        let _ = writeln!(
+            s,
+            "estimated cost: {} calls {:.0} s unmerged -> {} calls {:.0} s planned ({:.2}x)",
+            c.unmerged_calls, c.unmerged_secs, c.calls, c.secs, c.speedup
+        );
+        let _ = writeln!(
+            s,
+            "blast radius: a failed call loses at most {} frames ({} with the calls waiting on it)",
+            self.blast_radius_frames, self.max_blocked_frames
+        );
+        for note in &self.notes {
+            let _ = writeln!(s, "note: {note}");
+        }
+        f.write_str(&s)
+    }
+}
