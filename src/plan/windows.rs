@@ -94,16 +94,50 @@ impl<'a> WindowRule<'a> {
             n = prev;
         }
         parts.reverse();
+        self.balance(&mut parts);
+        Some((chosen, self.with_leads(&parts)))
+    }
+
+    fn with_leads(&self, parts: &[u32]) -> Vec<(u32, u32)> {
         let mut done = 0;
-        let windows = parts
-            .into_iter()
-            .map(|new| {
+        parts
+            .iter()
+            .map(|&new| {
                 let lead = self.lead_at(done);
                 done += new;
                 (lead, new)
             })
-            .collect();
-        Some((chosen, windows))
+            .collect()
+    }
+
+    /// Evens out window sizes (the search finds the fewest windows, not the most even):
+    /// moves one frame step at a time from the longest window to the shortest while every
+    /// window stays valid.
+    fn balance(&self, parts: &mut [u32]) {
+        let step = self.profile.frame_step;
+        let valid = |parts: &[u32]| {
+            self.with_leads(parts).iter().all(|&(lead, new)| {
+                new >= 1 && lead + new <= self.cap && self.profile.is_valid_length(lead + new)
+            })
+        };
+        for _ in 0..parts.len() * self.cap as usize {
+            let (Some(imax), Some(imin)) = (
+                (0..parts.len()).max_by_key(|&i| parts[i]),
+                (0..parts.len()).min_by_key(|&i| parts[i]),
+            ) else {
+                return;
+            };
+            if parts[imax] - parts[imin] <= step {
+                return;
+            }
+            parts[imax] -= step;
+            parts[imin] += step;
+            if !valid(parts) {
+                parts[imax] += step;
+                parts[imin] -= step;
+                return;
+            }
+        }
     }
 
     /// The snapped end of one call that starts at keyframe position `p_k` and must end
