@@ -226,4 +226,3 @@ fn cmd_plan(project_path: &Path, json: bool) -> Result<(), UserError> {
     }
     Ok(())
 }
-

@@ -14,7 +14,9 @@ fn project(frames: &[u32], policy: &str, cap: Option<u32>, transition_frames: u3
         .iter()
         .map(|f| format!(r#"{{"image":"k.png","frame":{f}}}"#))
         .collect();
-    let cap = cap.map(|c| format!(r#","max_frames_per_call":{c}"#)).unwrap_or_default();
+    let cap = cap
+        .map(|c| format!(r#","max_frames_per_call":{c}"#))
+        .unwrap_or_default();
     Project::from_json_str(&format!(
         r#"{{"version":1,"fps":16,"width":832,"height":480,"model":"wan2.1-vace-14b",
            "mode":"independent","overlap":8,"keyframes":[{}],"segments":[{{"prompt":"same"}}],
@@ -46,7 +48,11 @@ fn consolidation_example_1() {
     assert!(plan.calls[0].is_merged());
     assert_eq!((plan.calls[0].first_span, plan.calls[0].last_span), (0, 1));
     let anchors: Vec<u32> = plan.calls[0].anchors.iter().map(|a| a.offset).collect();
-    assert_eq!(anchors, vec![0, 24, 64], "keyframe 24 is an anchor inside the merged call");
+    assert_eq!(
+        anchors,
+        vec![0, 24, 64],
+        "keyframe 24 is an anchor inside the merged call"
+    );
     assert!(plan.boundaries[0].merged);
     assert!(!plan.boundaries[1].merged);
     assert!(plan.boundaries[1].reason.contains("over the cap of 65"));
@@ -109,7 +115,11 @@ fn consolidation_needs_identical_parameters() {
     let plan = plan::plan(&p).unwrap();
     assert_eq!(plan.calls.len(), 2);
     assert_eq!(plan.boundaries[0].differing_fields, vec!["prompt"]);
-    assert!(plan.boundaries[0].reason.starts_with("parameters differ: prompt"));
+    assert!(
+        plan.boundaries[0]
+            .reason
+            .starts_with("parameters differ: prompt")
+    );
 }
 
 /// Batch scenario 1, "Your example (0->25->54)": "3 segments [25, 29, 25] with [4, 4]
@@ -147,7 +157,11 @@ fn batch_scenario_2() {
     assert_eq!(ranges(&plan), vec![(0, 76)]);
     assert!(plan.snaps.is_empty());
     assert_eq!(plan.calls[0].anchors.len(), 6);
-    assert!((2.7..2.9).contains(&plan.cost.speedup), "{}", plan.cost.speedup);
+    assert!(
+        (2.7..2.9).contains(&plan.cost.speedup),
+        "{}",
+        plan.cost.speedup
+    );
 }
 
 /// Batch scenario 3, "Many tiny segments": "8 segments [9 x 8] -> single batch of 65
@@ -159,7 +173,11 @@ fn batch_scenario_3() {
     let plan = plan::plan(&project(&frames, "batch", None, 0)).unwrap();
     assert_eq!(ranges(&plan), vec![(0, 64)]);
     assert_eq!(plan.cost.unmerged_calls, 8);
-    assert!((4.3..4.5).contains(&plan.cost.speedup), "{}", plan.cost.speedup);
+    assert!(
+        (4.3..4.5).contains(&plan.cost.speedup),
+        "{}",
+        plan.cost.speedup
+    );
 }
 
 /// Batch scenario 4, "Zero overlaps": "4 segments [20 x 4] -> single batch of 80 frames
@@ -187,7 +205,11 @@ fn batch_scenario_5() {
 fn batch_thresholds() {
     let plan = plan::plan(&project(&[0, 24, 48], "batch", None, 0)).unwrap();
     assert_eq!(plan.calls.len(), 2);
-    assert!(plan.boundaries[0].reason.contains("at least 3 needed"), "{:?}", plan.boundaries);
+    assert!(
+        plan.boundaries[0].reason.contains("at least 3 needed"),
+        "{:?}",
+        plan.boundaries
+    );
     // Consolidate merges the same two spans.
     let plan = plan::plan(&project(&[0, 24, 48], "consolidate", None, 0)).unwrap();
     assert_eq!(plan.calls.len(), 1);
@@ -200,7 +222,11 @@ fn batch_thresholds() {
     });
     let plan = plan::plan(&p).unwrap();
     assert_eq!(plan.calls.len(), 3);
-    assert!(plan.boundaries[0].reason.contains("speedup"), "{:?}", plan.boundaries[0]);
+    assert!(
+        plan.boundaries[0].reason.contains("speedup"),
+        "{:?}",
+        plan.boundaries[0]
+    );
 }
 
 /// Chained mode: a merged call still takes its context from the call before.

@@ -135,3 +135,83 @@ fn cancelled_render_leaves_nothing() {
     assert_eq!(std::fs::read(&out).unwrap(), b"previous render");
     assert!(!file::tmp_path(&out).exists());
 }
+
+/// Counts the calls that reach the backend.
+struct Counting {
+    inner: Builtin,
+    calls: usize,
+}
+
+impl wayfarer::generate::Backend for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+
+    fn generate(
+        &mut self,
+        request: &wayfarer::generate::GenerationRequest<'_>,
+        progress: &mut dyn FnMut(f32),
+        cancel: &CancelToken,
+    ) -> wayfarer::Result<Vec<Frame>> {
+        self.calls += 1;
+        self.inner.generate(request, progress, cancel)
+    }
+}
+
+#[test]
+fn merged_plan_renders_with_fewer_backend_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = ["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"];
+    for name in images {
+        std::fs::copy(common::demo_image(name), dir.path().join(name)).unwrap();
+    }
+    let images = [
+        images[0], images[1], images[2], images[0], images[1], images[2],
+    ];
+    // Valid as they stand both unmerged (chained: 13 new + 8 context = 21 frames) and
+    // merged (0..=64 = 65 frames), so both renders have the same positions.
+    let positions = [0, 12, 25, 38, 51, 64];
+    let mut outputs = Vec::new();
+    for policy in ["off", "consolidate"] {
+        let json = common::project_json(&images, &positions, (256, 144), "chained").replace(
+            "\"structure_video\"",
+            &format!("\"merge\":{{\"policy\":\"{policy}\"}},\"structure_video\""),
+        );
+        let project_path = common::write_project(dir.path(), &json);
+        let project = file::load(&project_path).unwrap();
+        let out = dir.path().join(format!("{policy}.mp4"));
+        let mut backend = Counting {
+            inner: Builtin,
+            calls: 0,
+        };
+        let summary = render::render(
+            &project,
+            dir.path(),
+            &out,
+            &mut backend,
+            &EncodeOptions::default(),
+            &mut |_| {},
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!(backend.calls, summary.plan.calls.len());
+        assert_eq!(summary.backend_calls, backend.calls);
+        let frames = media::decode_all(&out).unwrap();
+        assert_eq!(frames.len() as u32, summary.plan.total_frames);
+        for (k, &pos) in summary.plan.positions.iter().enumerate() {
+            let anchor = crop_fit(
+                &media::load_image(&dir.path().join(images[k])).unwrap(),
+                256,
+                144,
+            );
+            let db = psnr(&frames[pos as usize], &anchor);
+            assert!(db >= 33.0, "{policy}: keyframe {k}: {db:.1} dB");
+        }
+        outputs.push((backend.calls, frames.len(), summary.plan.positions.clone()));
+    }
+    let (unmerged, merged) = (&outputs[0], &outputs[1]);
+    assert_eq!(unmerged.0, 5);
+    assert_eq!(merged.0, 1, "0..=64 is 65 frames: one merged call");
+    assert_eq!(unmerged.1, merged.1, "same length");
+    assert_eq!(unmerged.2, merged.2, "same anchor positions");
+}

@@ -12,6 +12,17 @@ pub fn normalize_prompt(prompt: &str) -> String {
     prompt.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Whether two prompts are equal once whitespace is normalised (no allocation).
+fn same_prompt(a: &str, b: &str) -> bool {
+    a.split_whitespace().eq(b.split_whitespace())
+}
+
+fn same_loras(a: &[Lora], b: &[Lora]) -> bool {
+    let key = |l: &Lora| (l.name.trim().to_string(), l.strength.to_bits());
+    a.len() == b.len()
+        && (a.iter().zip(b).all(|(x, y)| key(x) == key(y)) || lora_set(a) == lora_set(b))
+}
+
 fn lora_set(loras: &[Lora]) -> Vec<(String, u32)> {
     let mut set: Vec<(String, u32)> = loras
         .iter()
@@ -25,13 +36,13 @@ fn lora_set(loras: &[Lora]) -> Vec<(String, u32)> {
 /// `seed_a` / `seed_b` are the effective seeds of the two spans.
 pub fn differing_fields(a: &Segment, b: &Segment, seed_a: u64, seed_b: u64) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if normalize_prompt(&a.prompt) != normalize_prompt(&b.prompt) {
+    if !same_prompt(&a.prompt, &b.prompt) {
         out.push("prompt");
     }
-    if normalize_prompt(&a.negative_prompt) != normalize_prompt(&b.negative_prompt) {
+    if !same_prompt(&a.negative_prompt, &b.negative_prompt) {
         out.push("negative_prompt");
     }
-    if lora_set(&a.loras) != lora_set(&b.loras) {
+    if !same_loras(&a.loras, &b.loras) {
         out.push("loras");
     }
     if a.steps != b.steps {
@@ -80,7 +91,14 @@ mod tests {
         b.guidance_scale = Some(1.0);
         assert_eq!(
             differing_fields(&a, &b, 1, 2),
-            vec!["prompt", "negative_prompt", "loras", "steps", "guidance_scale", "seed"]
+            vec![
+                "prompt",
+                "negative_prompt",
+                "loras",
+                "steps",
+                "guidance_scale",
+                "seed"
+            ]
         );
     }
 

@@ -282,12 +282,10 @@ pub fn resolve_profile(project: &Project) -> Result<ModelProfile> {
         return Ok(custom.clone());
     }
     ModelProfile::builtin(&project.model).ok_or_else(|| {
-        UserError::input(format!("model: unknown model profile {:?}", project.model)).hint(
-            format!(
-                "use one of: {}, or describe the model in a \"profile\" object",
-                profile::BUILTIN_NAMES.join(", ")
-            ),
-        )
+        UserError::input(format!("model: unknown model profile {:?}", project.model)).hint(format!(
+            "use one of: {}, or describe the model in a \"profile\" object",
+            profile::BUILTIN_NAMES.join(", ")
+        ))
     })
 }
 
@@ -306,8 +304,10 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
         }
     }
     if project.mode == Mode::Chained && project.overlap == 0 {
-        return Err(UserError::input("overlap: chained mode needs at least 1 context frame")
-            .hint("set overlap to 8, or use \"mode\": \"independent\""));
+        return Err(
+            UserError::input("overlap: chained mode needs at least 1 context frame")
+                .hint("set overlap to 8, or use \"mode\": \"independent\""),
+        );
     }
     let cap = project
         .merge
@@ -364,26 +364,27 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
     positions.push(0);
     let mut snaps = Vec::new();
     let mut calls: Vec<Call> = Vec::new();
-    let new_call = |calls: &Vec<Call>, first_span, last_span, window, start, end, lead_frames, lead| {
-        let after = match lead {
-            Lead::Start | Lead::SharedKeyframe => None,
-            Lead::Context => calls.last().map(|c: &Call| c.index),
+    let new_call =
+        |calls: &Vec<Call>, first_span, last_span, window, start, end, lead_frames, lead| {
+            let after = match lead {
+                Lead::Start | Lead::SharedKeyframe => None,
+                Lead::Context => calls.last().map(|c: &Call| c.index),
+            };
+            Call {
+                index: calls.len(),
+                first_span,
+                last_span,
+                window,
+                start,
+                end,
+                lead_frames,
+                lead,
+                anchors: Vec::new(),
+                after,
+                transition_frames: project.mask.transition_frames,
+                transition_value: project.mask.transition_value,
+            }
         };
-        Call {
-            index: calls.len(),
-            first_span,
-            last_span,
-            window,
-            start,
-            end,
-            lead_frames,
-            lead,
-            anchors: Vec::new(),
-            after,
-            transition_frames: project.mask.transition_frames,
-            transition_value: project.mask.transition_value,
-        }
-    };
     let lead_kind = |span: usize, window: usize| {
         if window == 0 && span == 0 {
             Lead::Start
@@ -421,7 +422,9 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
                         boundary(
                             &mut boundaries,
                             m,
-                            format!("a merged call would need about {len} frames, over the cap of {cap}"),
+                            format!(
+                                "a merged call would need about {len} frames, over the cap of {cap}"
+                            ),
                         );
                         break;
                     }
@@ -466,7 +469,16 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
 
         if let Some((m, end)) = group {
             let lead_frames = rule.lead_at(0);
-            let call = new_call(&calls, k, m, 0, p_k + 1 - lead_frames, end, lead_frames, lead_kind(k, 0));
+            let call = new_call(
+                &calls,
+                k,
+                m,
+                0,
+                p_k + 1 - lead_frames,
+                end,
+                lead_frames,
+                lead_kind(k, 0),
+            );
             for b in k + 1..=m {
                 let reason = format!("merged into call {}", call.index);
                 boundary(&mut boundaries, b, reason);
@@ -521,7 +533,16 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
         for (window, &(lead_frames, new)) in windows.iter().enumerate() {
             let start = p_k + done + 1 - lead_frames;
             let end = p_k + done + new;
-            let call = new_call(&calls, k, k, window, start, end, lead_frames, lead_kind(k, window));
+            let call = new_call(
+                &calls,
+                k,
+                k,
+                window,
+                start,
+                end,
+                lead_frames,
+                lead_kind(k, window),
+            );
             calls.push(call);
             done += new;
         }
@@ -655,6 +676,22 @@ mod tests {
             assert_eq!(first_span[1].lead, Lead::Context);
             assert_eq!(first_span[1].lead_frames, 8);
             assert_eq!(first_span[1].after, Some(0));
+        }
+    }
+
+    #[test]
+    fn a_span_of_a_million_frames_is_planned_exactly() {
+        for mode in ["chained", "independent"] {
+            let plan = plan(&project(mode, &[0, 10, 999_000])).unwrap();
+            check_invariants(&plan);
+            assert!(
+                (plan.positions[2] as i64 - 999_000).abs() <= 2,
+                "{:?}",
+                plan.positions
+            );
+            let lens: Vec<u32> = plan.calls[1..].iter().map(Call::len).collect();
+            let (min, max) = (lens.iter().min().unwrap(), lens.iter().max().unwrap());
+            assert!(max - min <= 4, "windows are even: {min}..{max}");
         }
     }
 

@@ -106,7 +106,10 @@ impl ModelProfile {
             return bad("name", "empty".into());
         }
         if !(1..=64).contains(&self.frame_step) {
-            return bad("frame_step", format!("{} is outside 1..=64", self.frame_step));
+            return bad(
+                "frame_step",
+                format!("{} is outside 1..=64", self.frame_step),
+            );
         }
         if self.max_frames < self.frame_step + 1 || self.max_frames > 10_000 {
             return bad(
@@ -124,7 +127,10 @@ impl ModelProfile {
             );
         }
         if !(1..=240).contains(&self.native_fps) {
-            return bad("native_fps", format!("{} is outside 1..=240", self.native_fps));
+            return bad(
+                "native_fps",
+                format!("{} is outside 1..=240", self.native_fps),
+            );
         }
         for (field, v) in [
             ("call_overhead_secs", self.call_overhead_secs),

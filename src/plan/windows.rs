@@ -45,99 +45,103 @@ impl<'a> WindowRule<'a> {
         wanted.min(self.base + done)
     }
 
-    /// Least number of calls that produce exactly `n` new frames, for every `n <= limit`,
-    /// with back-pointers: `best[n] = (calls, previous n)`.
-    fn search(&self, limit: u32) -> Vec<Option<(u32, u32)>> {
-        let size = limit as usize + 1;
-        let mut best: Vec<Option<(u32, u32)>> = vec![None; size];
-        best[0] = Some((0, 0));
-        for n in 0..size {
-            let Some((count, _)) = best[n] else { continue };
-            let lead = self.lead_at(n as u32);
-            for len in self.profile.valid_lengths_desc(self.cap) {
-                if len <= lead {
-                    break;
-                }
-                let next = n + (len - lead) as usize;
-                if next < size && best[next].is_none_or(|(c, _)| c > count + 1) {
-                    best[next] = Some((count + 1, n as u32));
-                }
-            }
-        }
-        best
-    }
-
     /// The feasible number of new frames nearest to `requested` (ties go to the longer)
     /// that needs no more calls than `requested` itself would, with its windows as
     /// `(lead_frames, new_frames)`.
+    ///
+    /// Windows after the first take the full overlap as context, so the first window makes
+    /// at least `overlap - base` new frames. With `m` windows the reachable totals are then
+    /// an arithmetic progression (step = frame step), which gives the answer in closed form.
     pub(super) fn nearest_feasible(&self, requested: u32) -> Option<(u32, Vec<(u32, u32)>)> {
         let requested = requested.max(1);
-        let limit = requested + self.cap;
-        let best = self.search(limit);
-        // Never add calls to honour a position: allow as many calls as the requested length
-        // needs at the least, then take the nearest length those calls can make.
-        let calls_needed = (requested..=limit)
-            .filter_map(|n| best[n as usize].map(|(count, _)| count))
-            .min()?;
-        let feasible =
-            |n: u32| n >= 1 && best[n as usize].is_some_and(|(count, _)| count <= calls_needed);
-        let chosen = (0..=requested + self.cap).find_map(|d| {
-            [requested + d, requested.wrapping_sub(d)]
-                .into_iter()
-                .find(|&n| n <= limit && feasible(n))
-        })?;
-        let mut parts = Vec::new();
-        let mut n = chosen;
-        while n > 0 {
-            let (_, prev) = best[n as usize]?;
-            parts.push(n - prev);
-            n = prev;
-        }
-        parts.reverse();
-        self.balance(&mut parts);
-        Some((chosen, self.with_leads(&parts)))
-    }
-
-    fn with_leads(&self, parts: &[u32]) -> Vec<(u32, u32)> {
-        let mut done = 0;
-        parts
-            .iter()
-            .map(|&new| {
-                let lead = self.lead_at(done);
-                done += new;
-                (lead, new)
-            })
-            .collect()
-    }
-
-    /// Evens out window sizes (the search finds the fewest windows, not the most even):
-    /// moves one frame step at a time from the longest window to the shortest while every
-    /// window stays valid.
-    fn balance(&self, parts: &mut [u32]) {
         let step = self.profile.frame_step;
-        let valid = |parts: &[u32]| {
-            self.with_leads(parts).iter().all(|&(lead, new)| {
-                new >= 1 && lead + new <= self.cap && self.profile.is_valid_length(lead + new)
-            })
-        };
-        for _ in 0..parts.len() * self.cap as usize {
-            let (Some(imax), Some(imin)) = (
-                (0..parts.len()).max_by_key(|&i| parts[i]),
-                (0..parts.len()).min_by_key(|&i| parts[i]),
-            ) else {
-                return;
+        let top = self
+            .profile
+            .valid_lengths_desc(self.cap)
+            .next()
+            .unwrap_or(1);
+        let l1 = self.lead_at(0);
+        let c = self.window_lead;
+        if top <= l1 {
+            return None;
+        }
+        // Smallest valid length >= x.
+        let valid_at_least = |x: u32| 1 + step * x.saturating_sub(1).div_ceil(step);
+        let a_max = top - l1;
+        // One call.
+        if l1 + requested <= top {
+            let wanted = l1 + requested;
+            let below = (wanted - 1) / step * step + 1;
+            let above = valid_at_least(wanted);
+            let len = if below <= l1 || above - wanted <= wanted - below {
+                above
+            } else {
+                below
             };
-            if parts[imax] - parts[imin] <= step {
-                return;
+            return Some((len - l1, vec![(l1, len - l1)]));
+        }
+        // Several calls: first window n1 in [n1_min, a_max], later ones in [b_min, b_max].
+        if top <= c {
+            return None;
+        }
+        let n1_min = valid_at_least(l1 + 1.max(c.saturating_sub(self.base))) - l1;
+        if n1_min > a_max {
+            return None;
+        }
+        let b_min = valid_at_least(c + 1) - c;
+        let b_max = top - c;
+        let span_min = |m: u32| n1_min + (m - 1) * b_min;
+        let span_max = |m: u32| a_max + (m - 1) * b_max;
+        let m = 2 + (requested.saturating_sub(span_max(2))).div_ceil(b_max);
+        // Nearest reachable totals with m windows, and the longest with m - 1.
+        let lo_m = span_min(m);
+        let mut candidates = Vec::with_capacity(3);
+        if requested >= lo_m {
+            let below = lo_m + (requested - lo_m) / step * step;
+            candidates.push((below.min(span_max(m)), m));
+            let above = lo_m + (requested - lo_m).div_ceil(step) * step;
+            if above <= span_max(m) {
+                candidates.push((above, m));
             }
-            parts[imax] -= step;
-            parts[imin] += step;
-            if !valid(parts) {
-                parts[imax] += step;
-                parts[imin] -= step;
-                return;
+        } else {
+            candidates.push((lo_m, m));
+        }
+        candidates.push((span_max(m - 1), m - 1));
+        let (total, windows) = candidates
+            .into_iter()
+            .min_by_key(|&(n, _)| (n.abs_diff(requested), std::cmp::Reverse(n)))?;
+        // Spread the frames above the minimum evenly, one frame step at a time.
+        let mut parts: Vec<u32> = if windows == 1 {
+            vec![total]
+        } else {
+            let mut v = vec![b_min; windows as usize];
+            v[0] = n1_min;
+            v
+        };
+        let room = |i: usize| if i == 0 { a_max } else { b_max };
+        let mut extra_steps = (total - parts.iter().sum::<u32>()) / step;
+        let mut free: Vec<u32> = (0..parts.len())
+            .map(|i| (room(i) - parts[i]) / step)
+            .collect();
+        while extra_steps > 0 {
+            let open = free.iter().filter(|&&f| f > 0).count() as u32;
+            if open == 0 {
+                return None;
+            }
+            let share = (extra_steps / open).max(1);
+            for i in (0..parts.len()).rev() {
+                let give = share.min(free[i]).min(extra_steps);
+                parts[i] += give * step;
+                free[i] -= give;
+                extra_steps -= give;
             }
         }
+        let windows = parts
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (if i == 0 { l1 } else { c }, n))
+            .collect();
+        Some((total, windows))
     }
 
     /// The snapped end of one call that starts at keyframe position `p_k` and must end
