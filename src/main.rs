@@ -218,7 +218,7 @@ fn cmd_plan(project_path: &Path, json: bool) -> Result<(), UserError> {
     let project = project_file::load(project_path)?;
     let plan = plan::plan(&project)?;
     if json {
-        let text = serde_json::to_string_pretty(&plan)
+        let text = serde_json::to_string_pretty(&plan.to_json())
             .map_err(|e| UserError::input(format!("cannot print plan: {e}")))?;
         println!("{text}");
     } else {

@@ -284,7 +284,10 @@ fn plan_prints_table_and_json() {
     assert!(text.contains("keyframe 1 moved 17 -> 16"), "{text}");
     let output = wayfarer(&["plan", c.project.to_str().unwrap(), "--json"]);
     let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["schema_version"], 1);
     assert_eq!(plan["total_frames"], 17);
+    assert_eq!(plan["calls"][0]["classes"], "A...............A");
+    assert_eq!(plan["calls"][0]["mask"].as_array().unwrap().len(), 17);
     assert_eq!(plan["calls"].as_array().unwrap().len(), 1);
 }
 

@@ -17,7 +17,7 @@ mod windows;
 use serde::Serialize;
 
 pub use profile::ModelProfile;
-pub use table::mask_string;
+pub use table::{PLAN_SCHEMA_VERSION, mask_string};
 
 use crate::error::{Result, UserError};
 use crate::project::{MergePolicy, Mode, Project};

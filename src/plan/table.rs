@@ -17,6 +17,29 @@ pub fn mask_string(classes: &[FrameClass]) -> String {
         .collect()
 }
 
+/// Version of the JSON form of a plan (`docs/plan-schema.md`); bumped on incompatible change.
+pub const PLAN_SCHEMA_VERSION: u32 = 1;
+
+impl Plan {
+    /// The plan as JSON (`wayfarer plan --json`): the [`Plan`] fields, `schema_version`, and
+    /// for every call its `classes` (one letter per frame, see [`mask_string`]) and `mask`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(object) = value.as_object_mut() {
+            object.insert("schema_version".into(), PLAN_SCHEMA_VERSION.into());
+            if let Some(calls) = object.get_mut("calls").and_then(|c| c.as_array_mut()) {
+                for (json, call) in calls.iter_mut().zip(&self.calls) {
+                    if let Some(c) = json.as_object_mut() {
+                        c.insert("classes".into(), mask_string(&call.frame_classes()).into());
+                        c.insert("mask".into(), call.mask().into());
+                    }
+                }
+            }
+        }
+        value
+    }
+}
+
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = String::new();
