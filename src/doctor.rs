@@ -61,7 +61,7 @@ pub fn run() -> DoctorReport {
         onnx_runtime,
         onnx_runtime_info,
         onnx_providers,
-        wgpu_adapters: probe_wgpu(),
+        wgpu_adapters: wgpu_adapters(),
         config_dir: dirs.as_ref().map(|d| d.config_dir().to_path_buf()),
         cache_dir: dirs.as_ref().map(|d| d.cache_dir().to_path_buf()),
         data_dir: dirs.as_ref().map(|d| d.data_dir().to_path_buf()),
@@ -131,7 +131,8 @@ fn available_providers() -> Vec<String> {
     names
 }
 
-fn probe_wgpu() -> Vec<String> {
+/// wgpu adapters found: name, backend, device type (empty when there is none).
+pub fn wgpu_adapters() -> Vec<String> {
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))

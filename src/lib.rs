@@ -3,7 +3,8 @@
 //!
 //! Rooms (see `DESIGN.md` of the team): [`project`] (the document), [`plan`] (pure frame
 //! arithmetic), [`media`] (libav and image I/O), [`guide`] (guide and mask frames of a
-//! call), [`generate`] (generators), [`render`] (executing a plan, stitching, export).
+//! call), [`generate`] (generators), [`render`] (executing a plan, stitching, export),
+//! [`ui`] (the studio).
 
 pub mod dirs;
 pub mod doctor;
@@ -14,5 +15,6 @@ pub mod media;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod ui;
 
 pub use error::{ErrorCategory, Result, UserError};

@@ -16,10 +16,17 @@ use wayfarer::{UserError, doctor};
 
 /// Travel videos from keyframe images on a timeline.
 #[derive(Parser)]
-#[command(name = "wayfarer", version, about)]
+#[command(
+    name = "wayfarer",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Project to open in the studio (with no subcommand the studio opens).
+    project: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -63,12 +70,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => {
-            // The studio opens here once it exists; until then, show the commands.
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            Ok(())
-        }
+        None => wayfarer::ui::run(cli.project),
         Some(Command::Render {
             project,
             output,

@@ -291,6 +291,13 @@ pub fn resolve_profile(project: &Project) -> Result<ModelProfile> {
 
 fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
     project.validate()?;
+    if project.keyframes.len() < 2 {
+        return Err(UserError::input(format!(
+            "keyframes: {} keyframe(s); a travel video needs at least 2",
+            project.keyframes.len()
+        ))
+        .hint("add another keyframe image"));
+    }
     let profile = resolve_profile(project)?;
     for (name, value) in [("width", project.width), ("height", project.height)] {
         if !value.is_multiple_of(profile.size_multiple) {

@@ -4,6 +4,7 @@
 //! validation. Parsing and validation are pure; [`file`] holds the only file I/O (load and
 //! atomic save). Must not touch media, GPU, planning decisions or the UI.
 
+pub mod edit;
 pub mod file;
 
 use serde::{Deserialize, Serialize};
@@ -227,7 +228,9 @@ impl Project {
         project_dir.join(&self.keyframes[keyframe].image)
     }
 
-    /// Checks the document's structure; each error names the offending field.
+    /// Checks the document's structure; each error names the offending field. A project
+    /// with fewer than two keyframes is a valid document (work in progress) but cannot be
+    /// planned.
     pub fn validate(&self) -> Result<()> {
         if self.version != CURRENT_VERSION {
             return Err(unsupported_version(u64::from(self.version)));
@@ -246,14 +249,7 @@ impl Project {
                 .hint("use e.g. 832x480 or 1280x720"));
             }
         }
-        if self.keyframes.len() < 2 {
-            return Err(UserError::input(format!(
-                "keyframes: {} keyframe(s); a travel video needs at least 2",
-                self.keyframes.len()
-            ))
-            .hint("add another keyframe image"));
-        }
-        if self.keyframes[0].frame != 0 {
+        if self.keyframes.first().is_some_and(|k| k.frame != 0) {
             return Err(UserError::input(format!(
                 "keyframes[0].frame: the first keyframe must be at frame 0, not {}",
                 self.keyframes[0].frame
@@ -289,6 +285,10 @@ impl Project {
             }
         }
         let spans = self.span_count();
+        if self.segments.is_empty() {
+            return Err(UserError::input("segments: empty")
+                .hint("give at least one segment; a single segment applies to every span"));
+        }
         if self.segments.len() != 1 && self.segments.len() != spans {
             return Err(UserError::input(format!(
                 "segments: {} entries for {spans} spans",

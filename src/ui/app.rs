@@ -1,0 +1,1528 @@
+//! The studio window: menu, timeline with plan and mask strips, inspector, render panel,
+//! player. Widgets push [`Edit`]s; the app applies them at the end of the frame.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use egui::{Color32, Key, Modifiers, Pos2, Rect, Role, Sense, Stroke, StrokeKind, Vec2};
+
+use super::jobs::{self, PreviewResult, RenderJob, ThumbLoader};
+use super::timemap::TimeMap;
+use crate::error::{ErrorCategory, UserError};
+use crate::generate;
+use crate::plan::{self, FrameClass, Plan};
+use crate::project::edit::{Edit, History};
+use crate::project::{MergePolicy, Mode, Project, file};
+use crate::render::RenderEvent;
+
+/// Settings that outlive a session (stored by eframe).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Recently opened or saved projects, newest first.
+    pub recent: Vec<PathBuf>,
+    /// Generator backend.
+    pub backend: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            recent: Vec::new(),
+            backend: "builtin".into(),
+        }
+    }
+}
+
+/// Where the studio keeps its files.
+#[derive(Debug, Clone)]
+pub struct StudioConfig {
+    /// Folder for renders before export.
+    pub render_dir: PathBuf,
+    /// Folder for the autosave of untitled projects.
+    pub autosave_dir: PathBuf,
+}
+
+impl StudioConfig {
+    /// The per-user cache and data folders (a temporary folder when there is no home).
+    pub fn from_user_dirs() -> Self {
+        match crate::dirs::project_dirs() {
+            Some(d) => Self {
+                render_dir: d.cache_dir().join("renders"),
+                autosave_dir: d.data_dir().join("autosave"),
+            },
+            None => {
+                let tmp = std::env::temp_dir().join("wayfarer");
+                Self {
+                    render_dir: tmp.join("renders"),
+                    autosave_dir: tmp.join("autosave"),
+                }
+            }
+        }
+    }
+}
+
+/// Storage key of [`Settings`].
+pub const SETTINGS_KEY: &str = "wayfarer.settings";
+
+const KEYFRAME_ROW: f32 = 64.0;
+const RULER: f32 = 22.0;
+const CALL_ROW: f32 = 18.0;
+const MASK_ROW: f32 = 10.0;
+const AUTOSAVE_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+enum Thumb {
+    Loading,
+    Ready(egui::TextureHandle),
+    Failed(UserError),
+}
+
+/// What the player shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlayerSource {
+    /// The last render.
+    Output,
+    /// Guide frames of a call.
+    Guide(usize),
+    /// Mask frames of a call.
+    Mask(usize),
+}
+
+#[derive(Default)]
+struct Player {
+    source: Option<PlayerSource>,
+    frames: Vec<egui::ColorImage>,
+    loading: Option<Receiver<PreviewResult>>,
+    texture: Option<egui::TextureHandle>,
+    shown: Option<usize>,
+    current: usize,
+    playing: bool,
+    last_tick: Option<f64>,
+}
+
+/// An action waiting for the unsaved-changes prompt.
+#[derive(Debug, Clone, PartialEq)]
+enum Pending {
+    New,
+    Open(PathBuf),
+    Quit,
+}
+
+struct Progress {
+    fraction: f32,
+    call: usize,
+    calls: usize,
+    stage: String,
+}
+
+/// The studio application.
+pub struct StudioApp {
+    project: Project,
+    path: Option<PathBuf>,
+    saved: Project,
+    history: History,
+    plan: Result<Plan, UserError>,
+    time: TimeMap,
+    fit_pending: bool,
+    selected_span: usize,
+    selected_keyframe: Option<usize>,
+    drag: Option<(usize, u32)>,
+    thumbs: HashMap<PathBuf, Thumb>,
+    loader: ThumbLoader,
+    render: Option<RenderJob>,
+    progress: Option<Progress>,
+    last_output: Option<PathBuf>,
+    render_error: Option<UserError>,
+    player: Player,
+    problems: Vec<UserError>,
+    pending: Vec<(Edit, Option<String>)>,
+    confirm: Option<Pending>,
+    settings: Settings,
+    config: StudioConfig,
+    last_autosave: Instant,
+    prompt_buffers: Option<(usize, String, String)>,
+    quit_confirmed: bool,
+}
+
+impl StudioApp {
+    /// A studio on an empty project.
+    pub fn new(config: StudioConfig, settings: Settings) -> Self {
+        let project = empty_project();
+        Self {
+            saved: project.clone(),
+            plan: plan::plan(&project),
+            project,
+            path: None,
+            history: History::default(),
+            time: TimeMap::default(),
+            fit_pending: true,
+            selected_span: 0,
+            selected_keyframe: None,
+            drag: None,
+            thumbs: HashMap::new(),
+            loader: ThumbLoader::default(),
+            render: None,
+            progress: None,
+            last_output: None,
+            render_error: None,
+            player: Player::default(),
+            problems: Vec::new(),
+            pending: Vec::new(),
+            confirm: None,
+            settings,
+            config,
+            last_autosave: Instant::now(),
+            prompt_buffers: None,
+            quit_confirmed: false,
+        }
+    }
+
+    /// The project being edited.
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    /// The plan of the project, or why it cannot be planned.
+    pub fn plan(&self) -> &Result<Plan, UserError> {
+        &self.plan
+    }
+
+    /// Problems shown to the user (errors with suggestions), newest last.
+    pub fn problems(&self) -> &[UserError] {
+        &self.problems
+    }
+
+    /// The project file, if saved or opened.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Whether there are unsaved changes.
+    pub fn is_dirty(&self) -> bool {
+        self.project != self.saved
+    }
+
+    /// The settings to persist.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The last finished render, if any.
+    pub fn last_output(&self) -> Option<&Path> {
+        self.last_output.as_deref()
+    }
+
+    /// Whether a render is running.
+    pub fn is_rendering(&self) -> bool {
+        self.render.is_some()
+    }
+
+    /// Queues an edit (applied at the end of the frame).
+    pub fn push_edit(&mut self, edit: Edit) {
+        self.pending.push((edit, None));
+    }
+
+    /// Opens a project file, replacing the current one (no unsaved-changes prompt).
+    pub fn open(&mut self, path: &Path) {
+        match file::load(path) {
+            Ok(mut project) => {
+                let dir = file::project_dir(path);
+                for k in &mut project.keyframes {
+                    if k.image.is_relative() {
+                        k.image = dir.join(&k.image);
+                    }
+                }
+                self.project = project.clone();
+                self.saved = project;
+                self.path = Some(path.to_path_buf());
+                self.history = History::default();
+                self.fit_pending = true;
+                self.selected_span = 0;
+                self.selected_keyframe = None;
+                self.remember_recent(path);
+                self.replan();
+            }
+            Err(e) => self.problems.push(e),
+        }
+    }
+
+    /// Saves to `path` (image paths inside its folder are written relative to it).
+    pub fn save_as(&mut self, path: &Path) -> bool {
+        let dir = file::project_dir(path);
+        let dir = dir.canonicalize().unwrap_or(dir);
+        let mut doc = self.project.clone();
+        for k in &mut doc.keyframes {
+            let absolute = k.image.canonicalize().unwrap_or_else(|_| k.image.clone());
+            if let Ok(rel) = absolute.strip_prefix(&dir) {
+                k.image = rel.to_path_buf();
+            }
+        }
+        match file::save(&doc, path) {
+            Ok(()) => {
+                self.saved = self.project.clone();
+                self.path = Some(path.to_path_buf());
+                self.remember_recent(path);
+                let _ = std::fs::remove_file(autosave_path(&self.config, Some(path)));
+                true
+            }
+            Err(e) => {
+                self.problems.push(e);
+                false
+            }
+        }
+    }
+
+    fn remember_recent(&mut self, path: &Path) {
+        let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        self.settings.recent.retain(|p| p != &path);
+        self.settings.recent.insert(0, path);
+        self.settings.recent.truncate(10);
+    }
+
+    fn replan(&mut self) {
+        self.plan = plan::plan(&self.project);
+    }
+
+    fn project_dir(&self) -> PathBuf {
+        self.path
+            .as_deref()
+            .map(file::project_dir)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// Starts a render of the current project with the chosen backend.
+    pub fn start_render(&mut self, ctx: &egui::Context) {
+        if self.render.is_some() {
+            return;
+        }
+        self.render_error = None;
+        if let Err(e) = std::fs::create_dir_all(&self.config.render_dir) {
+            self.render_error = Some(UserError::io("creating", &self.config.render_dir, &e));
+            return;
+        }
+        let stem = self
+            .path
+            .as_deref()
+            .and_then(|p| p.file_stem())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "untitled".into());
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let output = self.config.render_dir.join(format!("{stem}-{stamp}.mp4"));
+        match RenderJob::start(
+            self.project.clone(),
+            self.project_dir(),
+            output,
+            &self.settings.backend,
+            ctx,
+        ) {
+            Ok(job) => {
+                self.progress = Some(Progress {
+                    fraction: 0.0,
+                    call: 0,
+                    calls: 0,
+                    stage: "starting".into(),
+                });
+                self.render = Some(job);
+            }
+            Err(e) => self.render_error = Some(e),
+        }
+    }
+
+    /// Asks the running render to stop.
+    pub fn cancel_render(&mut self) {
+        if let Some(job) = &self.render {
+            job.cancel.cancel();
+        }
+    }
+
+    fn poll_jobs(&mut self, ctx: &egui::Context) {
+        while let Ok((path, result)) = self.loader.rx.try_recv() {
+            let thumb = match result {
+                Ok(image) => Thumb::Ready(ctx.load_texture(
+                    format!("thumb {}", path.display()),
+                    image,
+                    egui::TextureOptions::LINEAR,
+                )),
+                Err(e) => {
+                    self.problems.push(e.clone());
+                    Thumb::Failed(e)
+                }
+            };
+            self.thumbs.insert(path, thumb);
+        }
+        if let Some(job) = &mut self.render {
+            while let Ok(event) = job.events.try_recv() {
+                if let (
+                    Some(p),
+                    RenderEvent::Progress {
+                        stage,
+                        call,
+                        calls,
+                        fraction,
+                    },
+                ) = (&mut self.progress, &event)
+                {
+                    p.fraction = *fraction;
+                    p.call = *call;
+                    p.calls = *calls;
+                    p.stage = stage.clone();
+                }
+                if let (Some(p), RenderEvent::Start { calls, .. }) = (&mut self.progress, &event) {
+                    p.calls = *calls;
+                }
+            }
+            if let Some(result) = job.try_finish() {
+                let output = job.output.clone();
+                self.render = None;
+                self.progress = None;
+                match result {
+                    Ok(_) => {
+                        self.last_output = Some(output);
+                        self.show_in_player(PlayerSource::Output, ctx);
+                    }
+                    Err(e) => {
+                        if e.category != ErrorCategory::Cancelled {
+                            self.render_error = Some(e);
+                        } else {
+                            self.render_error = Some(
+                                UserError::cancelled()
+                                    .hint("nothing was written; render again when ready"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(rx) = &self.player.loading {
+            if let Ok(result) = rx.try_recv() {
+                self.player.loading = None;
+                match result {
+                    Ok(frames) => {
+                        self.player.frames = frames;
+                        self.player.current = 0;
+                        self.player.shown = None;
+                    }
+                    Err(e) => self.problems.push(e),
+                }
+            }
+        }
+    }
+
+    /// Loads `source` into the player.
+    pub fn show_in_player(&mut self, source: PlayerSource, ctx: &egui::Context) {
+        let rx = match source {
+            PlayerSource::Output => match &self.last_output {
+                Some(path) => jobs::decode_preview(path, ctx),
+                None => return,
+            },
+            PlayerSource::Guide(i) | PlayerSource::Mask(i) => jobs::guide_preview(
+                self.project.clone(),
+                self.project_dir(),
+                i,
+                matches!(source, PlayerSource::Mask(_)),
+                self.last_output.clone(),
+                ctx,
+            ),
+        };
+        match rx {
+            Ok(rx) => {
+                self.player = Player {
+                    source: Some(source),
+                    loading: Some(rx),
+                    ..Player::default()
+                };
+            }
+            Err(e) => self.problems.push(e),
+        }
+    }
+
+    fn apply_pending(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let mut changed = false;
+        for (edit, coalesce) in pending {
+            changed |= self
+                .history
+                .apply(&mut self.project, &edit, coalesce.as_deref());
+        }
+        if changed {
+            self.after_change();
+        }
+    }
+
+    fn after_change(&mut self) {
+        self.replan();
+        let spans = self.project.span_count().max(1);
+        self.selected_span = self.selected_span.min(spans - 1);
+        if self
+            .selected_keyframe
+            .is_some_and(|k| k >= self.project.keyframes.len())
+        {
+            self.selected_keyframe = None;
+        }
+        self.prompt_buffers = None;
+    }
+
+    /// Undoes the last edit.
+    pub fn undo(&mut self) {
+        if self.history.undo(&mut self.project) {
+            self.after_change();
+        }
+    }
+
+    /// Redoes the last undone edit.
+    pub fn redo(&mut self) {
+        if self.history.redo(&mut self.project) {
+            self.after_change();
+        }
+    }
+
+    fn autosave(&mut self) {
+        if !self.is_dirty() || self.last_autosave.elapsed() < AUTOSAVE_EVERY {
+            return;
+        }
+        self.last_autosave = Instant::now();
+        let target = autosave_path(&self.config, self.path.as_deref());
+        if let Some(dir) = target.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        match self.project.to_json_string() {
+            Ok(text) => {
+                if let Err(e) = file::write_atomic(&target, text.as_bytes()) {
+                    self.problems.push(e);
+                }
+            }
+            Err(e) => self.problems.push(e),
+        }
+    }
+
+    fn request(&mut self, action: Pending, ctx: &egui::Context) {
+        if self.is_dirty() {
+            self.confirm = Some(action);
+        } else {
+            self.perform(action, ctx);
+        }
+    }
+
+    fn perform(&mut self, action: Pending, ctx: &egui::Context) {
+        match action {
+            Pending::New => {
+                let config = self.config.clone();
+                let settings = self.settings.clone();
+                *self = Self::new(config, settings);
+            }
+            Pending::Open(path) => self.open(&path),
+            Pending::Quit => {
+                self.quit_confirmed = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+
+    fn save(&mut self) -> bool {
+        match self.path.clone() {
+            Some(p) => self.save_as(&p),
+            None => self.save_as_dialog(),
+        }
+    }
+
+    fn save_as_dialog(&mut self) -> bool {
+        match rfd::FileDialog::new()
+            .add_filter("Wayfarer project", &["json"])
+            .set_file_name("project.json")
+            .save_file()
+        {
+            Some(p) => self.save_as(&p),
+            None => false,
+        }
+    }
+
+    fn add_images_dialog(&mut self, at_frame: u32) {
+        if let Some(images) = rfd::FileDialog::new()
+            .add_filter(
+                "Images",
+                &["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp"],
+            )
+            .pick_files()
+        {
+            self.push_edit(Edit::AddKeyframes { images, at_frame });
+        }
+    }
+
+    fn export_dialog(&mut self) {
+        let Some(src) = self.last_output.clone() else {
+            return;
+        };
+        if let Some(dest) = rfd::FileDialog::new()
+            .add_filter("MP4 video", &["mp4"])
+            .set_file_name("travel.mp4")
+            .save_file()
+            && let Err(e) = export(&src, &dest)
+        {
+            self.problems.push(e);
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let cmd = Modifiers::COMMAND;
+        let shift_cmd = Modifiers::COMMAND | Modifiers::SHIFT;
+        // Read outside input_mut: the context is locked inside it.
+        let typing = ctx.egui_wants_keyboard_input();
+        let (redo, undo, save, open, delete, space) = ctx.input_mut(|i| {
+            (
+                i.consume_key(shift_cmd, Key::Z) || i.consume_key(cmd, Key::Y),
+                i.consume_key(cmd, Key::Z),
+                i.consume_key(cmd, Key::S),
+                i.consume_key(cmd, Key::O),
+                !typing && i.key_pressed(Key::Delete),
+                !typing && i.key_pressed(Key::Space),
+            )
+        });
+        if redo {
+            self.redo();
+        } else if undo {
+            self.undo();
+        }
+        if save {
+            self.save();
+        }
+        if open && let Some(p) = pick_project() {
+            self.request(Pending::Open(p), ctx);
+        }
+        if delete && let Some(k) = self.selected_keyframe {
+            self.push_edit(Edit::DeleteKeyframe { index: k });
+        }
+        if space && !self.player.frames.is_empty() {
+            self.player.playing = !self.player.playing;
+        }
+    }
+
+    /// Draws the whole studio into `ui`; called every frame.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.poll_jobs(&ctx);
+        self.shortcuts(&ctx);
+        self.handle_dropped_files(&ctx);
+
+        egui::Panel::top("wayfarer-menu").show(ui, |ui| self.menu_bar(ui));
+        egui::Panel::top("wayfarer-settings").show(ui, |ui| self.settings_bar(ui));
+        egui::Panel::bottom("wayfarer-status").show(ui, |ui| self.status_bar(ui));
+        egui::Panel::right("wayfarer-side")
+            .default_size(340.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    self.inspector(ui);
+                    ui.separator();
+                    self.render_panel(ui);
+                });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.timeline(ui);
+            ui.separator();
+            self.player_view(ui);
+        });
+        self.confirm_dialog(&ctx);
+        self.apply_pending();
+        self.autosave();
+        if self.render.is_some() || self.player.playing || self.player.loading.is_some() {
+            ctx.request_repaint_after(Duration::from_millis(30));
+        }
+    }
+
+    fn menu_bar(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("New").clicked() {
+                    self.request(Pending::New, &ctx);
+                }
+                if ui.button("Open…").clicked()
+                    && let Some(p) = pick_project()
+                {
+                    self.request(Pending::Open(p), &ctx);
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.settings.recent.is_empty() {
+                        ui.label("nothing yet");
+                    }
+                    for p in self.settings.recent.clone() {
+                        if ui.button(p.display().to_string()).clicked() {
+                            self.request(Pending::Open(p), &ctx);
+                        }
+                    }
+                });
+                if ui.button("Save").clicked() {
+                    self.save();
+                }
+                if ui.button("Save As…").clicked() {
+                    self.save_as_dialog();
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    self.request(Pending::Quit, &ctx);
+                }
+            });
+            ui.menu_button("Edit", |ui| {
+                if ui
+                    .add_enabled(self.history.can_undo(), egui::Button::new("Undo"))
+                    .clicked()
+                {
+                    self.undo();
+                }
+                if ui
+                    .add_enabled(self.history.can_redo(), egui::Button::new("Redo"))
+                    .clicked()
+                {
+                    self.redo();
+                }
+                if ui.button("Add images…").clicked() {
+                    let at = self.project.keyframes.last().map_or(0, |k| k.frame + 32);
+                    self.add_images_dialog(at);
+                }
+            });
+        });
+    }
+
+    fn settings_bar(&mut self, ui: &mut egui::Ui) {
+        let mut p = self.project.clone();
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Model");
+            egui::ComboBox::from_id_salt("model")
+                .selected_text(p.model.clone())
+                .show_ui(ui, |ui| {
+                    for name in plan::profile::BUILTIN_NAMES {
+                        ui.selectable_value(&mut p.model, name.to_string(), *name);
+                    }
+                });
+            ui.label("Mode");
+            ui.selectable_value(&mut p.mode, Mode::Chained, "Chained");
+            ui.selectable_value(&mut p.mode, Mode::Independent, "Independent");
+            ui.label("Overlap");
+            ui.add(egui::DragValue::new(&mut p.overlap).range(1..=32));
+            ui.label("Size");
+            ui.add(
+                egui::DragValue::new(&mut p.width)
+                    .range(16..=4096)
+                    .speed(16),
+            );
+            ui.label("x");
+            ui.add(
+                egui::DragValue::new(&mut p.height)
+                    .range(16..=4096)
+                    .speed(16),
+            );
+            ui.label("FPS");
+            ui.add(egui::DragValue::new(&mut p.fps).range(1..=120));
+            ui.label("Merge");
+            egui::ComboBox::from_id_salt("merge")
+                .selected_text(format!("{:?}", p.merge.policy))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut p.merge.policy, MergePolicy::Off, "Off");
+                    ui.selectable_value(
+                        &mut p.merge.policy,
+                        MergePolicy::Consolidate,
+                        "Consolidate",
+                    );
+                    ui.selectable_value(&mut p.merge.policy, MergePolicy::Batch, "Batch");
+                });
+            ui.label("Transition frames");
+            ui.add(egui::DragValue::new(&mut p.mask.transition_frames).range(0..=8));
+        });
+        if p != self.project {
+            self.pending
+                .push((Edit::Replace(Box::new(p)), Some("settings".into())));
+        }
+    }
+
+    fn status_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let name = self
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "untitled".into());
+            let dirty = if self.is_dirty() { " • unsaved" } else { "" };
+            ui.label(format!("{name}{dirty}"));
+            ui.separator();
+            ui.label(format!("backend: {}", self.settings.backend));
+            ui.separator();
+            ui.label(format!("{} keyframes", self.project.keyframes.len()));
+            if !self.problems.is_empty() && ui.button("Clear problems").clicked() {
+                self.problems.clear();
+            }
+        });
+        for e in self.problems.iter().rev().take(3) {
+            ui.colored_label(
+                Color32::from_rgb(230, 90, 80),
+                format!("error: {}", e.message),
+            );
+            for s in &e.suggestions {
+                ui.label(format!("hint: {s}"));
+            }
+        }
+    }
+
+    fn handle_dropped_files(&mut self, ctx: &egui::Context) {
+        let (dropped, pos) = ctx.input(|i| {
+            (
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .map(|f| f.path().to_path_buf())
+                    .collect::<Vec<_>>(),
+                i.pointer.hover_pos().or(i.pointer.interact_pos()),
+            )
+        });
+        if dropped.is_empty() {
+            return;
+        }
+        let at_frame = pos
+            .map(|p| self.time.x_to_whole_frame(f64::from(p.x)))
+            .unwrap_or_else(|| self.project.keyframes.last().map_or(0, |k| k.frame + 32));
+        self.push_edit(Edit::AddKeyframes {
+            images: dropped,
+            at_frame,
+        });
+    }
+
+    fn thumb(&mut self, path: &Path, ctx: &egui::Context) -> Thumb {
+        if let Some(t) = self.thumbs.get(path) {
+            return t.clone();
+        }
+        self.thumbs.insert(path.to_path_buf(), Thumb::Loading);
+        self.loader.request(path.to_path_buf(), ctx);
+        Thumb::Loading
+    }
+
+    fn timeline(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        let plan = self.plan.as_ref().ok().cloned();
+        let rows = plan.as_ref().map_or(0, |p| call_rows(p));
+        let height = RULER + KEYFRAME_ROW + 8.0 + rows as f32 * (CALL_ROW + MASK_ROW + 4.0) + 24.0;
+        let (rect, response) = ui.allocate_exact_size(
+            Vec2::new(ui.available_width(), height),
+            Sense::click_and_drag(),
+        );
+        response.widget_info(|| egui::WidgetInfo::labeled(Role::Canvas, true, "Timeline"));
+        self.time.left_px = f64::from(rect.left());
+        if self.fit_pending {
+            let last = self.project.keyframes.last().map_or(64, |k| k.frame);
+            self.time.fit(last, f64::from(rect.width()));
+            self.fit_pending = false;
+        }
+        // Zoom (Ctrl+scroll) and pan (scroll or drag on empty space).
+        if response.hovered() {
+            let (scroll, zoom, hover) =
+                ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
+            if let Some(hp) = hover {
+                if zoom != 1.0 {
+                    self.time.zoom_at(f64::from(hp.x), f64::from(zoom));
+                }
+                let dx = if scroll.x != 0.0 { scroll.x } else { scroll.y };
+                if dx != 0.0 && zoom == 1.0 {
+                    self.time.pan_px(f64::from(dx));
+                }
+            }
+        }
+        if response.dragged() && self.drag.is_none() {
+            self.time.pan_px(f64::from(response.drag_delta().x));
+        }
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+        // Ruler: frames and seconds.
+        let fps = self.project.fps.max(1);
+        let step = self.time.tick_step(60.0);
+        let first = self.time.x_to_frame(f64::from(rect.left())).max(0.0) as u32 / step * step;
+        let mut f = first;
+        while self.time.frame_to_x(f64::from(f)) < f64::from(rect.right()) {
+            let x = self.time.frame_to_x(f64::from(f)) as f32;
+            painter.line_segment(
+                [Pos2::new(x, rect.top()), Pos2::new(x, rect.top() + 6.0)],
+                Stroke::new(1.0, Color32::GRAY),
+            );
+            painter.text(
+                Pos2::new(x + 2.0, rect.top() + 4.0),
+                egui::Align2::LEFT_TOP,
+                format!("{f} · {:.1}s", f64::from(f) / f64::from(fps)),
+                egui::FontId::proportional(10.0),
+                Color32::GRAY,
+            );
+            f += step;
+        }
+        let time = self.time;
+        let frame_x = move |f: u32| time.frame_to_x(f64::from(f)) as f32;
+        // Spans: click to select (inspector shows their parameters).
+        let key_top = rect.top() + RULER;
+        let keys: Vec<(usize, u32, PathBuf)> = self
+            .project
+            .keyframes
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (i, k.frame, k.image.clone()))
+            .collect();
+        for w in keys.windows(2) {
+            let span = w[0].0;
+            let r = Rect::from_min_max(
+                Pos2::new(frame_x(w[0].1), key_top + KEYFRAME_ROW - 10.0),
+                Pos2::new(frame_x(w[1].1), key_top + KEYFRAME_ROW - 2.0),
+            );
+            let id = ui.scope_id().with(("span", span));
+            let resp = ui.interact(r, id, Sense::click());
+            let mergeable = plan.as_ref().is_some_and(|p| {
+                p.boundaries
+                    .get(span)
+                    .is_some_and(|b| b.differing_fields.is_empty())
+            });
+            let label = format!(
+                "Span {span}{}",
+                if mergeable {
+                    " (identical to the next)"
+                } else {
+                    ""
+                }
+            );
+            resp.widget_info(|| egui::WidgetInfo::labeled(Role::Button, true, &label));
+            let selected = span == self.selected_span;
+            let color = if selected {
+                Color32::from_rgb(90, 140, 220)
+            } else {
+                Color32::from_gray(70)
+            };
+            painter.rect_filled(r, 2.0, color);
+            if mergeable {
+                painter.text(
+                    Pos2::new(r.right() - 2.0, r.center().y),
+                    egui::Align2::RIGHT_CENTER,
+                    "=",
+                    egui::FontId::monospace(10.0),
+                    Color32::WHITE,
+                );
+            }
+            if resp.clicked() {
+                self.selected_span = span;
+                self.prompt_buffers = None;
+            }
+        }
+        // Keyframes: thumbnails, drag to move with snapping.
+        for (i, frame, image) in keys {
+            let shown = match self.drag {
+                Some((d, snapped)) if d == i => snapped,
+                _ => frame,
+            };
+            let x = frame_x(shown);
+            let thumb_rect =
+                Rect::from_center_size(Pos2::new(x, key_top + 26.0), Vec2::new(72.0, 40.0));
+            let id = ui.scope_id().with(("keyframe", i));
+            let resp = ui.interact(thumb_rect, id, Sense::click_and_drag());
+            let label = format!("Keyframe {i} at frame {frame}");
+            resp.widget_info(|| egui::WidgetInfo::labeled(Role::Button, true, &label));
+            match self.thumb(&image, &ctx) {
+                Thumb::Ready(tex) => {
+                    painter.image(
+                        tex.id(),
+                        thumb_rect,
+                        Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+                        Color32::WHITE,
+                    );
+                }
+                Thumb::Loading => {
+                    painter.rect_filled(thumb_rect, 2.0, Color32::from_gray(50));
+                }
+                Thumb::Failed(e) => {
+                    painter.rect_filled(thumb_rect, 2.0, Color32::from_rgb(120, 30, 30));
+                    painter.text(
+                        thumb_rect.center(),
+                        egui::Align2::CENTER_CENTER,
+                        "!",
+                        egui::FontId::proportional(18.0),
+                        Color32::WHITE,
+                    );
+                    resp.clone().on_hover_text(format!(
+                        "{}\n{}",
+                        e.message,
+                        e.suggestions.join("\n")
+                    ));
+                }
+            }
+            let selected = self.selected_keyframe == Some(i);
+            painter.rect_stroke(
+                thumb_rect,
+                2.0,
+                Stroke::new(if selected { 2.0 } else { 1.0 }, Color32::WHITE),
+                StrokeKind::Outside,
+            );
+            painter.line_segment(
+                [
+                    Pos2::new(x, thumb_rect.bottom()),
+                    Pos2::new(x, key_top + KEYFRAME_ROW),
+                ],
+                Stroke::new(1.0, Color32::WHITE),
+            );
+            if resp.clicked() {
+                self.selected_keyframe = Some(i);
+                self.selected_span = i.min(self.project.span_count().saturating_sub(1));
+                self.prompt_buffers = None;
+            }
+            if resp.dragged() && i > 0 {
+                if let Some(p) = resp.interact_pointer_pos() {
+                    let wanted = self.time.x_to_whole_frame(f64::from(p.x));
+                    self.drag = Some((i, snapped_position(&self.project, i, wanted)));
+                }
+            }
+            if resp.drag_stopped() {
+                if let Some((d, snapped)) = self.drag.take()
+                    && d == i
+                {
+                    self.push_edit(Edit::MoveKeyframe {
+                        index: i,
+                        frame: snapped,
+                    });
+                }
+            }
+            if let Some((d, snapped)) = self.drag
+                && d == i
+            {
+                painter.text(
+                    Pos2::new(x, thumb_rect.top() - 2.0),
+                    egui::Align2::CENTER_BOTTOM,
+                    format!("snaps to {snapped}"),
+                    egui::FontId::proportional(11.0),
+                    Color32::YELLOW,
+                );
+            }
+        }
+        // Plan view: calls as bars, context regions, snapped keyframes, mask strips.
+        let Some(plan) = plan else {
+            if let Err(e) = &self.plan {
+                painter.text(
+                    Pos2::new(rect.left() + 8.0, key_top + KEYFRAME_ROW + 12.0),
+                    egui::Align2::LEFT_TOP,
+                    format!("no plan: {}", e.message),
+                    egui::FontId::proportional(12.0),
+                    Color32::LIGHT_RED,
+                );
+            }
+            return;
+        };
+        let plan_top = key_top + KEYFRAME_ROW + 8.0;
+        for snap in &plan.snaps {
+            let x = frame_x(snap.to);
+            painter.circle_filled(
+                Pos2::new(x, key_top + KEYFRAME_ROW - 6.0),
+                4.0,
+                Color32::ORANGE,
+            );
+            let r = Rect::from_center_size(
+                Pos2::new(x, key_top + KEYFRAME_ROW - 6.0),
+                Vec2::splat(10.0),
+            );
+            let resp = ui.interact(
+                r,
+                ui.scope_id().with(("snap", snap.keyframe)),
+                Sense::hover(),
+            );
+            let label = format!(
+                "Keyframe {} snapped {} -> {}",
+                snap.keyframe, snap.from, snap.to
+            );
+            resp.widget_info(|| egui::WidgetInfo::labeled(Role::Image, true, &label));
+            resp.on_hover_text(&snap.reason);
+        }
+        for c in &plan.calls {
+            let row = (c.index % 2) as f32;
+            let top = plan_top + row * (CALL_ROW + MASK_ROW + 4.0);
+            let bar = Rect::from_min_max(
+                Pos2::new(frame_x(c.start), top),
+                Pos2::new(frame_x(c.end) + 1.0, top + CALL_ROW),
+            );
+            let color = if c.is_merged() {
+                Color32::from_rgb(70, 150, 90)
+            } else {
+                Color32::from_rgb(70, 100, 160)
+            };
+            painter.rect_filled(bar, 3.0, color);
+            if c.lead_frames > 0 && c.lead == plan::Lead::Context {
+                let ctx_rect = Rect::from_min_max(
+                    bar.min,
+                    Pos2::new(frame_x(c.start + c.lead_frames), bar.bottom()),
+                );
+                painter.rect_filled(ctx_rect, 3.0, Color32::from_rgba_unmultiplied(0, 0, 0, 110));
+            }
+            let spans = if c.is_merged() {
+                format!("spans {}–{} (merged)", c.first_span, c.last_span)
+            } else {
+                format!("span {}", c.first_span)
+            };
+            let label = format!("Call {}: {spans}, frames {}..={}", c.index, c.start, c.end);
+            painter.text(
+                bar.left_center() + Vec2::new(4.0, 0.0),
+                egui::Align2::LEFT_CENTER,
+                format!("call {} · {} frames", c.index, c.len()),
+                egui::FontId::proportional(11.0),
+                Color32::WHITE,
+            );
+            let resp = ui.interact(bar, ui.scope_id().with(("call", c.index)), Sense::click());
+            resp.widget_info(|| egui::WidgetInfo::labeled(Role::Button, true, &label));
+            let resp = resp.on_hover_text(format!(
+                "{label}\nlead: {:?} x{}\nanchors: {:?}",
+                c.lead,
+                c.lead_frames,
+                c.anchors.iter().map(|a| a.keyframe).collect::<Vec<_>>()
+            ));
+            if resp.clicked() {
+                self.show_in_player(PlayerSource::Guide(c.index), &ctx);
+            }
+            // Mask strip: one cell per frame, coloured by class; the value on hover.
+            let strip_top = bar.bottom() + 2.0;
+            let strip = Rect::from_min_max(
+                Pos2::new(bar.left(), strip_top),
+                Pos2::new(bar.right(), strip_top + MASK_ROW),
+            );
+            let classes = c.frame_classes();
+            let mask = c.mask();
+            for (o, class) in classes.iter().enumerate() {
+                let f = c.start + o as u32;
+                let cell = Rect::from_min_max(
+                    Pos2::new(frame_x(f), strip_top),
+                    Pos2::new(frame_x(f + 1).max(frame_x(f) + 1.0), strip_top + MASK_ROW),
+                );
+                painter.rect_filled(cell, 0.0, class_color(*class));
+            }
+            let resp = ui.interact(strip, ui.scope_id().with(("mask", c.index)), Sense::click());
+            let label = format!("Mask of call {}", c.index);
+            resp.widget_info(|| egui::WidgetInfo::labeled(Role::Image, true, &label));
+            if let Some(hp) = resp.hover_pos() {
+                let f = self.time.x_to_whole_frame(f64::from(hp.x));
+                if let Some(o) = f.checked_sub(c.start).map(|o| o as usize)
+                    && o < classes.len()
+                {
+                    resp.clone().on_hover_text(format!(
+                        "frame {f} (call frame {o}): {:?}, mask {:.2}",
+                        classes[o], mask[o]
+                    ));
+                }
+            }
+            if resp.clicked() {
+                self.show_in_player(PlayerSource::Mask(c.index), &ctx);
+            }
+        }
+        let summary = format!(
+            "{} calls ({} unmerged) · est. {:.0} s ({:.2}x) · blast radius {} frames · {} frames total",
+            plan.calls.len(),
+            plan.cost.unmerged_calls,
+            plan.cost.secs,
+            plan.cost.speedup,
+            plan.blast_radius_frames,
+            plan.total_frames
+        );
+        painter.text(
+            Pos2::new(rect.left() + 6.0, rect.bottom() - 4.0),
+            egui::Align2::LEFT_BOTTOM,
+            &summary,
+            egui::FontId::proportional(11.0),
+            Color32::LIGHT_GRAY,
+        );
+        // Playhead.
+        if !self.player.frames.is_empty() && self.player.source == Some(PlayerSource::Output) {
+            let x = frame_x(self.player.current as u32);
+            painter.line_segment(
+                [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
+                Stroke::new(1.5, Color32::RED),
+            );
+        }
+    }
+
+    fn inspector(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Segment");
+        let spans = self.project.span_count();
+        if spans == 0 {
+            ui.label(
+                "Add at least two keyframes (drop images on the timeline or Edit → Add images…).",
+            );
+            return;
+        }
+        let span = self.selected_span.min(spans - 1);
+        ui.label(format!(
+            "Span {span}: keyframe {span} → {} (frames {}..={})",
+            span + 1,
+            self.project.keyframes[span].frame,
+            self.project.keyframes[span + 1].frame
+        ));
+        if let Ok(plan) = &self.plan
+            && let Some(b) = plan.boundaries.get(span)
+        {
+            if b.differing_fields.is_empty() {
+                ui.colored_label(
+                    Color32::LIGHT_GREEN,
+                    "identical to the next span (mergeable)",
+                );
+            } else {
+                ui.label(format!(
+                    "differs from the next: {}",
+                    b.differing_fields.join(", ")
+                ));
+            }
+        }
+        let segment = self.project.segment_for_span(span).clone();
+        let (mut prompt, mut negative) = match &self.prompt_buffers {
+            Some((s, p, n)) if *s == span => (p.clone(), n.clone()),
+            _ => (segment.prompt.clone(), segment.negative_prompt.clone()),
+        };
+        let label = ui.label("Prompt");
+        let prompt_resp = ui
+            .add(egui::TextEdit::multiline(&mut prompt).desired_rows(3))
+            .labelled_by(label.id);
+        let label = ui.label("Negative prompt");
+        let negative_resp = ui
+            .add(egui::TextEdit::multiline(&mut negative).desired_rows(2))
+            .labelled_by(label.id);
+        if prompt_resp.lost_focus() || negative_resp.lost_focus() {
+            self.history.break_coalescing();
+        }
+        let mut edited = segment.clone();
+        edited.prompt = prompt.clone();
+        edited.negative_prompt = negative.clone();
+        ui.label("LoRAs");
+        let mut remove = None;
+        for (i, l) in edited.loras.iter_mut().enumerate() {
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(&mut l.name).desired_width(150.0));
+                ui.add(
+                    egui::DragValue::new(&mut l.strength)
+                        .range(-2.0..=2.0)
+                        .speed(0.01),
+                );
+                if ui.small_button("✕").clicked() {
+                    remove = Some(i);
+                }
+            });
+        }
+        if let Some(i) = remove {
+            edited.loras.remove(i);
+        }
+        if ui.button("Add LoRA").clicked() {
+            edited.loras.push(crate::project::Lora {
+                name: "lora.safetensors".into(),
+                strength: 1.0,
+            });
+        }
+        ui.horizontal(|ui| {
+            let mut steps = edited.steps.unwrap_or(0);
+            ui.label("Steps (0 = default)");
+            if ui
+                .add(egui::DragValue::new(&mut steps).range(0..=200))
+                .changed()
+            {
+                edited.steps = (steps > 0).then_some(steps);
+            }
+        });
+        self.prompt_buffers = Some((span, prompt, negative));
+        if edited != segment {
+            self.pending.push((
+                Edit::SetSegment {
+                    span,
+                    segment: edited,
+                },
+                Some(format!("segment {span}")),
+            ));
+        }
+    }
+
+    fn render_panel(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.heading("Render");
+        ui.horizontal(|ui| {
+            ui.label("Backend");
+            egui::ComboBox::from_id_salt("backend")
+                .selected_text(self.settings.backend.clone())
+                .show_ui(ui, |ui| {
+                    for b in generate::BACKENDS {
+                        ui.selectable_value(&mut self.settings.backend, b.to_string(), *b);
+                    }
+                });
+        });
+        let can_render = self.plan.is_ok() && self.render.is_none();
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(can_render, egui::Button::new("Render"))
+                .clicked()
+            {
+                self.start_render(&ctx);
+            }
+            if ui
+                .add_enabled(self.render.is_some(), egui::Button::new("Cancel"))
+                .clicked()
+            {
+                self.cancel_render();
+            }
+            if ui
+                .add_enabled(self.last_output.is_some(), egui::Button::new("Export MP4…"))
+                .clicked()
+            {
+                self.export_dialog();
+            }
+        });
+        if let Err(e) = &self.plan {
+            ui.colored_label(Color32::LIGHT_RED, format!("cannot render: {}", e.message));
+            for s in &e.suggestions {
+                ui.label(format!("hint: {s}"));
+            }
+        }
+        if let (Some(p), Some(job)) = (&self.progress, &self.render) {
+            let elapsed = job.started.elapsed().as_secs_f32();
+            let eta = if p.fraction > 0.01 {
+                format!("{:.0} s left", elapsed / p.fraction - elapsed)
+            } else {
+                "estimating…".into()
+            };
+            ui.add(egui::ProgressBar::new(p.fraction).text(format!(
+                "{} {}/{} · {eta}",
+                p.stage,
+                p.call + 1,
+                p.calls.max(1)
+            )));
+            ui.label(format!(
+                "Rendering call {} of {}",
+                p.call + 1,
+                p.calls.max(1)
+            ));
+        }
+        if let Some(e) = &self.render_error {
+            let color = if e.category == ErrorCategory::Cancelled {
+                Color32::YELLOW
+            } else {
+                Color32::LIGHT_RED
+            };
+            ui.colored_label(color, format!("Render: {}", e.message));
+            for s in &e.suggestions {
+                ui.label(format!("hint: {s}"));
+            }
+        }
+        if let Some(out) = &self.last_output {
+            ui.label(format!("Last render: {}", out.display()));
+        }
+    }
+
+    fn player_view(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.horizontal(|ui| {
+            ui.heading("Player");
+            if ui
+                .add_enabled(self.last_output.is_some(), egui::Button::new("Output"))
+                .clicked()
+            {
+                self.show_in_player(PlayerSource::Output, &ctx);
+            }
+            if let Some(source) = self.player.source {
+                ui.label(match source {
+                    PlayerSource::Output => "showing the render".to_string(),
+                    PlayerSource::Guide(i) => format!("showing the guide of call {i}"),
+                    PlayerSource::Mask(i) => format!("showing the mask of call {i}"),
+                });
+            }
+        });
+        if self.player.loading.is_some() {
+            ui.add(egui::Spinner::new());
+            return;
+        }
+        let n = self.player.frames.len();
+        if n == 0 {
+            ui.label("Render, or click a call bar (guide) or its mask strip, to see frames here.");
+            return;
+        }
+        // Advance while playing at the project fps.
+        if self.player.playing {
+            let now = ui.input(|i| i.time);
+            let fps = f64::from(self.project.fps.max(1));
+            let last = *self.player.last_tick.get_or_insert(now);
+            let advance = ((now - last) * fps) as usize;
+            if advance > 0 {
+                self.player.current = (self.player.current + advance) % n;
+                self.player.last_tick = Some(last + advance as f64 / fps);
+            }
+        } else {
+            self.player.last_tick = None;
+        }
+        self.player.current = self.player.current.min(n - 1);
+        if self.player.shown != Some(self.player.current) {
+            let image = self.player.frames[self.player.current].clone();
+            match &mut self.player.texture {
+                Some(t) => t.set(image, egui::TextureOptions::LINEAR),
+                None => {
+                    self.player.texture =
+                        Some(ctx.load_texture("player", image, egui::TextureOptions::LINEAR));
+                }
+            }
+            self.player.shown = Some(self.player.current);
+        }
+        ui.horizontal(|ui| {
+            let label = if self.player.playing { "Pause" } else { "Play" };
+            if ui.button(label).clicked() {
+                self.player.playing = !self.player.playing;
+            }
+            let mut current = self.player.current;
+            let slider = ui.add(egui::Slider::new(&mut current, 0..=n - 1).text("frame"));
+            if slider.changed() {
+                self.player.current = current;
+                self.player.playing = false;
+            }
+            ui.label(format!("frame {} / {}", self.player.current, n));
+        });
+        if let Some(t) = &self.player.texture {
+            let avail = ui.available_size();
+            let size = t.size_vec2();
+            let scale = (avail.x / size.x).min(avail.y.max(120.0) / size.y).min(2.0);
+            ui.image((t.id(), size * scale));
+        }
+    }
+
+    fn confirm_dialog(&mut self, ctx: &egui::Context) {
+        let Some(action) = self.confirm.clone() else {
+            return;
+        };
+        let mut choice = None;
+        egui::Window::new("Unsaved changes")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, Vec2::ZERO)
+            .show(ctx, |ui| {
+                ui.label("Save the changes to this project first?");
+                ui.horizontal(|ui| {
+                    if ui.button("Save").clicked() {
+                        choice = Some(0);
+                    }
+                    if ui.button("Discard").clicked() {
+                        choice = Some(1);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        choice = Some(2);
+                    }
+                });
+            });
+        match choice {
+            Some(0) => {
+                self.confirm = None;
+                if self.save() {
+                    self.perform(action, ctx);
+                }
+            }
+            Some(1) => {
+                self.confirm = None;
+                self.saved = self.project.clone();
+                self.perform(action, ctx);
+            }
+            Some(_) => self.confirm = None,
+            None => {}
+        }
+    }
+}
+
+impl eframe::App for StudioApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        if ctx.input(|i| i.viewport().close_requested()) && self.is_dirty() && !self.quit_confirmed
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm = Some(Pending::Quit);
+        }
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+    }
+}
+
+fn empty_project() -> Project {
+    Project {
+        version: crate::project::CURRENT_VERSION,
+        fps: 16,
+        width: 832,
+        height: 480,
+        model: "wan2.1-vace-14b".into(),
+        mode: Mode::Chained,
+        overlap: 8,
+        seed: 789,
+        keyframes: Vec::new(),
+        segments: vec![Default::default()],
+        merge: Default::default(),
+        mask: Default::default(),
+        profile: None,
+        structure_video: None,
+    }
+}
+
+fn pick_project() -> Option<PathBuf> {
+    rfd::FileDialog::new()
+        .add_filter("Wayfarer project", &["json"])
+        .pick_file()
+}
+
+/// Where the autosave of a project lives: `PROJECT.json.autosave` beside a saved project,
+/// or in the autosave folder for an untitled one.
+pub fn autosave_path(config: &StudioConfig, project: Option<&Path>) -> PathBuf {
+    match project {
+        Some(p) => {
+            let mut name = p.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+            name.push(".autosave");
+            p.with_file_name(name)
+        }
+        None => config.autosave_dir.join("untitled.json"),
+    }
+}
+
+/// Copies a finished render to `dest` through `dest.tmp` and a rename.
+pub fn export(src: &Path, dest: &Path) -> Result<(), UserError> {
+    let tmp = file::tmp_path(dest);
+    std::fs::copy(src, &tmp).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        UserError::io("exporting to", dest, &e)
+    })?;
+    std::fs::rename(&tmp, dest).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        UserError::io("exporting to", dest, &e)
+    })
+}
+
+/// Where keyframe `index` lands if dragged to `wanted`: the planner's snapped position.
+pub fn snapped_position(project: &Project, index: usize, wanted: u32) -> u32 {
+    let mut trial = project.clone();
+    let low = trial.keyframes[index - 1].frame + 1;
+    let high = trial
+        .keyframes
+        .get(index + 1)
+        .map_or(crate::project::MAX_TIMELINE_FRAME, |k| {
+            k.frame.saturating_sub(1)
+        });
+    let wanted = wanted.clamp(low, high.max(low));
+    trial.keyframes[index].frame = wanted;
+    match plan::plan(&trial) {
+        Ok(p) => {
+            let snapped = p.positions[index];
+            if snapped >= low && snapped <= high {
+                snapped
+            } else {
+                wanted
+            }
+        }
+        Err(_) => wanted,
+    }
+}
+
+fn call_rows(plan: &Plan) -> usize {
+    plan.calls.len().min(2)
+}
+
+fn class_color(class: FrameClass) -> Color32 {
+    match class {
+        FrameClass::Anchor => Color32::from_rgb(240, 200, 60),
+        FrameClass::Context => Color32::from_rgb(150, 110, 210),
+        FrameClass::Transition => Color32::from_rgb(230, 130, 60),
+        FrameClass::Free => Color32::from_gray(90),
+    }
+}

@@ -1,0 +1,243 @@
+//! Work the studio runs off the UI thread: thumbnails, renders, decoding for the player,
+//! guide and mask previews. Each job posts its result over a bounded channel and asks for
+//! a repaint.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crate::error::{ErrorCategory, Result, UserError};
+use crate::generate::{self, CancelToken};
+use crate::guide::CallGuide;
+use crate::media::{self, EncodeOptions, Frame};
+use crate::project::Project;
+use crate::render::{self, RenderEvent, RenderSummary};
+
+/// Spawns a named thread; a failure to spawn becomes a [`UserError`].
+pub fn spawn<T: Send + 'static>(
+    name: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<JoinHandle<T>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(work)
+        .map_err(|e| {
+            UserError::new(
+                ErrorCategory::SystemResource,
+                format!("cannot start a worker thread: {e}"),
+            )
+        })
+}
+
+/// A picture scaled to fit `max_w` x `max_h` (aspect kept), as egui pixels.
+pub fn to_color_image(frame: &Frame, max_w: u32, max_h: u32) -> egui::ColorImage {
+    let scale = (f64::from(max_w) / f64::from(frame.width))
+        .min(f64::from(max_h) / f64::from(frame.height))
+        .min(1.0);
+    let w = ((f64::from(frame.width) * scale).round() as u32).max(1);
+    let h = ((f64::from(frame.height) * scale).round() as u32).max(1);
+    let small = if (w, h) == (frame.width, frame.height) {
+        frame.clone()
+    } else {
+        let img = frame.clone().into_rgb_image();
+        Frame::from_rgb_image(image::imageops::resize(
+            &img,
+            w,
+            h,
+            image::imageops::FilterType::Triangle,
+        ))
+    };
+    egui::ColorImage::from_rgb([w as usize, h as usize], &small.data)
+}
+
+/// A thumbnail result: the image path and its picture or why it failed.
+pub type ThumbResult = (PathBuf, Result<egui::ColorImage>);
+
+/// Loads thumbnails in the background.
+pub struct ThumbLoader {
+    tx: SyncSender<ThumbResult>,
+    /// Finished thumbnails.
+    pub rx: Receiver<ThumbResult>,
+}
+
+impl Default for ThumbLoader {
+    fn default() -> Self {
+        let (tx, rx) = sync_channel(256);
+        Self { tx, rx }
+    }
+}
+
+impl ThumbLoader {
+    /// Starts loading `path`; the result arrives on `rx`.
+    pub fn request(&self, path: PathBuf, ctx: &egui::Context) {
+        let tx = self.tx.clone();
+        let ctx = ctx.clone();
+        let spawned = spawn("wayfarer-thumbnail", move || {
+            let result = media::load_image(&path).map(|f| to_color_image(&f, 160, 90));
+            let _ = tx.send((path, result));
+            ctx.request_repaint();
+        });
+        if let Err(e) = spawned {
+            let _ = self.tx.try_send((PathBuf::new(), Err(e)));
+        }
+    }
+}
+
+/// A render running in the background.
+pub struct RenderJob {
+    /// Stops the render at the next frame.
+    pub cancel: CancelToken,
+    /// Events from the render.
+    pub events: Receiver<RenderEvent>,
+    /// Where the MP4 goes.
+    pub output: PathBuf,
+    /// When it started.
+    pub started: Instant,
+    handle: Option<JoinHandle<Result<RenderSummary>>>,
+}
+
+impl RenderJob {
+    /// Starts rendering `project` with `backend` into `output`.
+    pub fn start(
+        project: Project,
+        project_dir: PathBuf,
+        output: PathBuf,
+        backend: &str,
+        ctx: &egui::Context,
+    ) -> Result<Self> {
+        let mut backend = generate::backend_by_name(backend)?;
+        let cancel = CancelToken::new();
+        let (tx, rx) = sync_channel::<RenderEvent>(64);
+        let (job_cancel, job_output, job_ctx) = (cancel.clone(), output.clone(), ctx.clone());
+        let handle = spawn("wayfarer-render", move || {
+            let mut on_event = |e: RenderEvent| {
+                let _ = tx.send(e);
+                job_ctx.request_repaint();
+            };
+            let result = render::render(
+                &project,
+                &project_dir,
+                &job_output,
+                backend.as_mut(),
+                &EncodeOptions::default(),
+                &mut on_event,
+                &job_cancel,
+            );
+            if let Err(e) = &result {
+                let _ = tx.send(RenderEvent::from_error(e));
+            }
+            job_ctx.request_repaint();
+            result
+        })?;
+        Ok(Self {
+            cancel,
+            events: rx,
+            output,
+            started: Instant::now(),
+            handle: Some(handle),
+        })
+    }
+
+    /// The render's result once it has finished, else `None`.
+    pub fn try_finish(&mut self) -> Option<Result<RenderSummary>> {
+        if !self.handle.as_ref().is_some_and(JoinHandle::is_finished) {
+            return None;
+        }
+        let handle = self.handle.take()?;
+        Some(handle.join().unwrap_or_else(|_| {
+            Err(UserError::new(
+                ErrorCategory::GenerationPipeline,
+                "the render stopped unexpectedly",
+            )
+            .hint("please report this with the project file"))
+        }))
+    }
+}
+
+/// Frames decoded or built for the player, scaled for display.
+pub type PreviewResult = Result<Vec<egui::ColorImage>>;
+
+/// Largest preview picture.
+pub const PREVIEW_SIZE: (u32, u32) = (640, 360);
+
+/// Decodes a video for the player in the background.
+pub fn decode_preview(path: &Path, ctx: &egui::Context) -> Result<Receiver<PreviewResult>> {
+    let (tx, rx) = sync_channel(1);
+    let (path, ctx) = (path.to_path_buf(), ctx.clone());
+    spawn("wayfarer-decode", move || {
+        let result = media::VideoDecoder::open(&path).and_then(|decoder| {
+            decoder
+                .map(|f| f.map(|f| to_color_image(&f, PREVIEW_SIZE.0, PREVIEW_SIZE.1)))
+                .collect()
+        });
+        let _ = tx.send(result);
+        ctx.request_repaint();
+    })?;
+    Ok(rx)
+}
+
+/// Builds the guide (or mask) frames of one planned call in the background. Context frames
+/// come from `rendered` (the last render) when given, else they show gray.
+pub fn guide_preview(
+    project: Project,
+    project_dir: PathBuf,
+    call_index: usize,
+    mask: bool,
+    rendered: Option<PathBuf>,
+    ctx: &egui::Context,
+) -> Result<Receiver<PreviewResult>> {
+    let (tx, rx) = sync_channel(1);
+    let ctx = ctx.clone();
+    spawn("wayfarer-guide", move || {
+        let result = (|| {
+            let plan = crate::plan::plan(&project)?;
+            let call = plan
+                .calls
+                .get(call_index)
+                .ok_or_else(|| UserError::input(format!("no call {call_index} in the plan")))?;
+            // Work at preview size: the picture is for looking at, not for generating.
+            let (w, h) = fit_even(plan.width, plan.height, PREVIEW_SIZE.0, PREVIEW_SIZE.1);
+            let mut anchors = Vec::with_capacity(project.keyframes.len());
+            for k in 0..project.keyframes.len() {
+                let needed = call.anchors.iter().any(|a| a.keyframe == k);
+                anchors.push(if needed {
+                    media::crop_fit(
+                        &media::load_image(&project.image_path(&project_dir, k))?,
+                        w,
+                        h,
+                    )
+                } else {
+                    Frame::gray(w, h)
+                });
+            }
+            let context = match (&rendered, call.lead == crate::plan::Lead::Context) {
+                (Some(path), true) => media::decode_all(path)?
+                    .into_iter()
+                    .skip(call.start as usize)
+                    .take(call.lead_frames as usize)
+                    .map(|f| media::crop_fit(&f, w, h))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let guide = CallGuide::build(call, &anchors, &context, w, h);
+            let frames = if mask {
+                guide.mask_frames(w, h)
+            } else {
+                guide.frames
+            };
+            Ok(frames.iter().map(|f| to_color_image(f, w, h)).collect())
+        })();
+        let _ = tx.send(result);
+        ctx.request_repaint();
+    })?;
+    Ok(rx)
+}
+
+fn fit_even(w: u32, h: u32, max_w: u32, max_h: u32) -> (u32, u32) {
+    let scale = (f64::from(max_w) / f64::from(w))
+        .min(f64::from(max_h) / f64::from(h))
+        .min(1.0);
+    let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
+    (even(f64::from(w) * scale), even(f64::from(h) * scale))
+}
