@@ -205,6 +205,26 @@ impl StudioApp {
         self.project != self.saved
     }
 
+    /// The timeline's time <-> pixel mapping.
+    pub fn time_map(&self) -> TimeMap {
+        self.time
+    }
+
+    /// Frames loaded in the player.
+    pub fn player_frames(&self) -> usize {
+        self.player.frames.len()
+    }
+
+    /// Whether thumbnails of every keyframe have arrived (or failed).
+    pub fn thumbnails_settled(&self) -> bool {
+        self.project.keyframes.iter().all(|k| {
+            matches!(
+                self.thumbs.get(&k.image),
+                Some(Thumb::Ready(_) | Thumb::Failed(_))
+            )
+        })
+    }
+
     /// The settings to persist.
     pub fn settings(&self) -> &Settings {
         &self.settings
@@ -213,6 +233,16 @@ impl StudioApp {
     /// The last finished render, if any.
     pub fn last_output(&self) -> Option<&Path> {
         self.last_output.as_deref()
+    }
+
+    /// Why the last render did not finish, if it did not.
+    pub fn render_error(&self) -> Option<&UserError> {
+        self.render_error.as_ref()
+    }
+
+    /// Fraction of the running render done (0 when none runs).
+    pub fn render_fraction(&self) -> f32 {
+        self.progress.as_ref().map_or(0.0, |p| p.fraction)
     }
 
     /// Whether a render is running.
@@ -399,17 +429,17 @@ impl StudioApp {
                 }
             }
         }
-        if let Some(rx) = &self.player.loading {
-            if let Ok(result) = rx.try_recv() {
-                self.player.loading = None;
-                match result {
-                    Ok(frames) => {
-                        self.player.frames = frames;
-                        self.player.current = 0;
-                        self.player.shown = None;
-                    }
-                    Err(e) => self.problems.push(e),
+        if let Some(rx) = &self.player.loading
+            && let Ok(result) = rx.try_recv()
+        {
+            self.player.loading = None;
+            match result {
+                Ok(frames) => {
+                    self.player.frames = frames;
+                    self.player.current = 0;
+                    self.player.shown = None;
                 }
+                Err(e) => self.problems.push(e),
             }
         }
     }
@@ -691,47 +721,44 @@ impl StudioApp {
     fn settings_bar(&mut self, ui: &mut egui::Ui) {
         let mut p = self.project.clone();
         ui.horizontal_wrapped(|ui| {
-            ui.label("Model");
+            let label = ui.label("Model");
             egui::ComboBox::from_id_salt("model")
                 .selected_text(p.model.clone())
                 .show_ui(ui, |ui| {
                     for name in plan::profile::BUILTIN_NAMES {
                         ui.selectable_value(&mut p.model, name.to_string(), *name);
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             ui.label("Mode");
             ui.selectable_value(&mut p.mode, Mode::Chained, "Chained");
             ui.selectable_value(&mut p.mode, Mode::Independent, "Independent");
-            ui.label("Overlap");
-            ui.add(egui::DragValue::new(&mut p.overlap).range(1..=32));
-            ui.label("Size");
-            ui.add(
-                egui::DragValue::new(&mut p.width)
-                    .range(16..=4096)
-                    .speed(16),
-            );
-            ui.label("x");
-            ui.add(
-                egui::DragValue::new(&mut p.height)
-                    .range(16..=4096)
-                    .speed(16),
-            );
-            ui.label("FPS");
-            ui.add(egui::DragValue::new(&mut p.fps).range(1..=120));
-            ui.label("Merge");
+            labelled_drag(ui, "Overlap", &mut p.overlap, 1..=32, 1.0);
+            labelled_drag(ui, "Width", &mut p.width, 16..=4096, 16.0);
+            labelled_drag(ui, "Height", &mut p.height, 16..=4096, 16.0);
+            labelled_drag(ui, "FPS", &mut p.fps, 1..=120, 1.0);
+            let label = ui.label("Merge");
             egui::ComboBox::from_id_salt("merge")
                 .selected_text(format!("{:?}", p.merge.policy))
                 .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut p.merge.policy, MergePolicy::Off, "Off");
-                    ui.selectable_value(
-                        &mut p.merge.policy,
+                    for policy in [
+                        MergePolicy::Off,
                         MergePolicy::Consolidate,
-                        "Consolidate",
-                    );
-                    ui.selectable_value(&mut p.merge.policy, MergePolicy::Batch, "Batch");
-                });
-            ui.label("Transition frames");
-            ui.add(egui::DragValue::new(&mut p.mask.transition_frames).range(0..=8));
+                        MergePolicy::Batch,
+                    ] {
+                        ui.selectable_value(&mut p.merge.policy, policy, format!("{policy:?}"));
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            labelled_drag(
+                ui,
+                "Transition frames",
+                &mut p.mask.transition_frames,
+                0..=8,
+                1.0,
+            );
         });
         if p != self.project {
             self.pending
@@ -802,7 +829,7 @@ impl StudioApp {
     fn timeline(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         let plan = self.plan.as_ref().ok().cloned();
-        let rows = plan.as_ref().map_or(0, |p| call_rows(p));
+        let rows = plan.as_ref().map_or(0, call_rows);
         let height = RULER + KEYFRAME_ROW + 8.0 + rows as f32 * (CALL_ROW + MASK_ROW + 4.0) + 24.0;
         let (rect, response) = ui.allocate_exact_size(
             Vec2::new(ui.available_width(), height),
@@ -968,21 +995,21 @@ impl StudioApp {
                 self.selected_span = i.min(self.project.span_count().saturating_sub(1));
                 self.prompt_buffers = None;
             }
-            if resp.dragged() && i > 0 {
-                if let Some(p) = resp.interact_pointer_pos() {
-                    let wanted = self.time.x_to_whole_frame(f64::from(p.x));
-                    self.drag = Some((i, snapped_position(&self.project, i, wanted)));
-                }
+            if resp.dragged()
+                && i > 0
+                && let Some(p) = resp.interact_pointer_pos()
+            {
+                let wanted = self.time.x_to_whole_frame(f64::from(p.x));
+                self.drag = Some((i, snapped_position(&self.project, i, wanted)));
             }
-            if resp.drag_stopped() {
-                if let Some((d, snapped)) = self.drag.take()
-                    && d == i
-                {
-                    self.push_edit(Edit::MoveKeyframe {
-                        index: i,
-                        frame: snapped,
-                    });
-                }
+            if resp.drag_stopped()
+                && let Some((d, snapped)) = self.drag.take()
+                && d == i
+            {
+                self.push_edit(Edit::MoveKeyframe {
+                    index: i,
+                    frame: snapped,
+                });
             }
             if let Some((d, snapped)) = self.drag
                 && d == i
@@ -1142,13 +1169,13 @@ impl StudioApp {
         let spans = self.project.span_count();
         if spans == 0 {
             ui.label(
-                "Add at least two keyframes (drop images on the timeline or Edit → Add images…).",
+                "Add at least two keyframes (drop images on the timeline or Edit -> Add images…).",
             );
             return;
         }
         let span = self.selected_span.min(spans - 1);
         ui.label(format!(
-            "Span {span}: keyframe {span} → {} (frames {}..={})",
+            "Span {span}: keyframe {span} -> {} (frames {}..={})",
             span + 1,
             self.project.keyframes[span].frame,
             self.project.keyframes[span + 1].frame
@@ -1191,13 +1218,17 @@ impl StudioApp {
         let mut remove = None;
         for (i, l) in edited.loras.iter_mut().enumerate() {
             ui.horizontal(|ui| {
-                ui.add(egui::TextEdit::singleline(&mut l.name).desired_width(150.0));
+                let label = ui.label(format!("LoRA {i}"));
+                ui.add(egui::TextEdit::singleline(&mut l.name).desired_width(150.0))
+                    .labelled_by(label.id);
+                let label = ui.label("strength");
                 ui.add(
                     egui::DragValue::new(&mut l.strength)
                         .range(-2.0..=2.0)
                         .speed(0.01),
-                );
-                if ui.small_button("✕").clicked() {
+                )
+                .labelled_by(label.id);
+                if ui.small_button("x").on_hover_text("remove").clicked() {
                     remove = Some(i);
                 }
             });
@@ -1213,9 +1244,10 @@ impl StudioApp {
         }
         ui.horizontal(|ui| {
             let mut steps = edited.steps.unwrap_or(0);
-            ui.label("Steps (0 = default)");
+            let label = ui.label("Steps (0 = default)");
             if ui
                 .add(egui::DragValue::new(&mut steps).range(0..=200))
+                .labelled_by(label.id)
                 .changed()
             {
                 edited.steps = (steps > 0).then_some(steps);
@@ -1237,14 +1269,16 @@ impl StudioApp {
         let ctx = ui.ctx().clone();
         ui.heading("Render");
         ui.horizontal(|ui| {
-            ui.label("Backend");
+            let label = ui.label("Backend");
             egui::ComboBox::from_id_salt("backend")
                 .selected_text(self.settings.backend.clone())
                 .show_ui(ui, |ui| {
                     for b in generate::BACKENDS {
                         ui.selectable_value(&mut self.settings.backend, b.to_string(), *b);
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
         });
         let can_render = self.plan.is_ok() && self.render.is_none();
         ui.horizontal(|ui| {
@@ -1366,7 +1400,10 @@ impl StudioApp {
                 self.player.playing = !self.player.playing;
             }
             let mut current = self.player.current;
-            let slider = ui.add(egui::Slider::new(&mut current, 0..=n - 1).text("frame"));
+            let label = ui.label("Frame");
+            let slider = ui
+                .add(egui::Slider::new(&mut current, 0..=n - 1))
+                .labelled_by(label.id);
             if slider.changed() {
                 self.player.current = current;
                 self.player.playing = false;
@@ -1525,4 +1562,17 @@ fn class_color(class: FrameClass) -> Color32 {
         FrameClass::Transition => Color32::from_rgb(230, 130, 60),
         FrameClass::Free => Color32::from_gray(90),
     }
+}
+
+/// A label and a number field announced under that label.
+fn labelled_drag(
+    ui: &mut egui::Ui,
+    text: &str,
+    value: &mut u32,
+    range: std::ops::RangeInclusive<u32>,
+    speed: f64,
+) {
+    let label = ui.label(text);
+    ui.add(egui::DragValue::new(value).range(range).speed(speed))
+        .labelled_by(label.id);
 }

@@ -1,0 +1,328 @@
+//! The studio driven through egui_kittest: drop images, drag and snap, edit, plan view,
+//! render and player, cancel, undo/redo, errors, and low-resolution snapshots.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::{Key, Modifiers, Pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use wayfarer::project::MergePolicy;
+use wayfarer::project::edit::Edit;
+use wayfarer::ui::{Settings, StudioApp, StudioConfig};
+
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+struct Studio {
+    dir: tempfile::TempDir,
+    harness: Harness<'static, StudioApp>,
+}
+
+fn config(dir: &Path) -> StudioConfig {
+    StudioConfig {
+        render_dir: dir.join("renders"),
+        autosave_dir: dir.join("autosave"),
+    }
+}
+
+fn studio_with(size: (f32, f32), wgpu: bool) -> Studio {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"] {
+        std::fs::copy(common::demo_image(name), dir.path().join(name)).unwrap();
+    }
+    let app = StudioApp::new(config(dir.path()), Settings::default());
+    let mut builder = Harness::builder().with_size(size).with_max_steps(64);
+    if wgpu {
+        builder = builder.wgpu();
+    }
+    let harness = builder.build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
+    Studio { dir, harness }
+}
+
+fn studio() -> Studio {
+    studio_with((1280.0, 800.0), false)
+}
+
+/// Steps until `done` holds (background work posts results asynchronously).
+fn wait_for(h: &mut Harness<'static, StudioApp>, what: &str, done: impl Fn(&StudioApp) -> bool) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.step();
+}
+
+/// Drops `names` (from the test folder) on the timeline at screen `x`.
+fn drop_images(s: &mut Studio, names: &[&str], x: f32) {
+    s.harness.hover_at(Pos2::new(x, 120.0));
+    s.harness.step();
+    for n in names {
+        let file: egui::DroppedFileHandle = Arc::new(Dropped(s.dir.path().join(n)));
+        s.harness.input_mut().dropped_files.push(file);
+    }
+    s.harness.step();
+    s.harness.step();
+}
+
+fn with_three_keyframes() -> Studio {
+    let mut s = studio();
+    drop_images(
+        &mut s,
+        &["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"],
+        100.0,
+    );
+    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    s
+}
+
+fn frames(app: &StudioApp) -> Vec<u32> {
+    app.project().keyframes.iter().map(|k| k.frame).collect()
+}
+
+#[test]
+fn dropped_images_become_keyframes() {
+    let s = with_three_keyframes();
+    assert_eq!(frames(s.harness.state()), vec![0, 32, 64]);
+    s.harness.get_by_label("Keyframe 2 at frame 64");
+    assert!(s.harness.state().plan().is_ok());
+    // A drop between keyframes inserts there.
+    let mut s = s;
+    let x = s.harness.state().time_map().frame_to_x(40.0) as f32;
+    drop_images(&mut s, &["sintel_0020.png"], x);
+    assert_eq!(frames(s.harness.state()), vec![0, 32, 40, 72]);
+}
+
+#[test]
+fn dragging_a_keyframe_snaps_and_undo_redo_restore_it() {
+    let mut s = with_three_keyframes();
+    let start = s
+        .harness
+        .get_by_label("Keyframe 1 at frame 32")
+        .rect()
+        .center();
+    let map = s.harness.state().time_map();
+    let target = Pos2::new(map.frame_to_x(42.0) as f32, start.y);
+    s.harness.hover_at(start);
+    s.harness.step();
+    s.harness.drag_at(start);
+    s.harness.step();
+    for i in 1..=5 {
+        let t = i as f32 / 5.0;
+        s.harness.hover_at(start + (target - start) * t);
+        s.harness.step();
+    }
+    s.harness.drop_at(target);
+    s.harness.step();
+    s.harness.step();
+    // 0..=42 is 43 frames, not 4n+1: the nearest valid lengths 41 and 45 tie, the longer wins.
+    assert_eq!(frames(s.harness.state())[1], 44);
+    s.harness.get_by_label("Keyframe 1 at frame 44");
+
+    s.harness.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    s.harness.step();
+    assert_eq!(frames(s.harness.state())[1], 32, "undo");
+    s.harness
+        .key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    s.harness.step();
+    assert_eq!(frames(s.harness.state())[1], 44, "redo");
+}
+
+#[test]
+fn editing_a_prompt_updates_the_segment() {
+    let mut s = with_three_keyframes();
+    s.harness.get_by_label("Prompt").click();
+    s.harness.step();
+    s.harness.get_by_label("Prompt").type_text("a misty valley");
+    s.harness.step();
+    s.harness.step();
+    let app = s.harness.state();
+    assert_eq!(app.project().segment_for_span(0).prompt, "a misty valley");
+    assert!(app.is_dirty());
+    // Span 1 kept its own (empty) prompt: the shared segment was split per span.
+    assert_eq!(app.project().segment_for_span(1).prompt, "");
+    // Typing is one undo step.
+    s.harness.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    s.harness.step();
+    assert_eq!(s.harness.state().project().segment_for_span(0).prompt, "");
+}
+
+#[test]
+fn identical_segments_show_as_one_call() {
+    let mut s = with_three_keyframes();
+    assert!(s.harness.query_by_label_contains("(merged)").is_none());
+    s.harness.get_by_label("Span 0 (identical to the next)");
+    let mut p = s.harness.state().project().clone();
+    p.merge.policy = MergePolicy::Consolidate;
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    s.harness.step();
+    s.harness.step();
+    s.harness
+        .get_by_label("Call 0: spans 0–1 (merged), frames 0..=64");
+    s.harness.get_by_label("Mask of call 0");
+    assert!(s.harness.query_by_label_contains("Call 1:").is_none());
+}
+
+#[test]
+fn render_to_completion_shows_the_player() {
+    let mut s = with_three_keyframes();
+    let mut p = s.harness.state().project().clone();
+    (p.width, p.height) = (256, 144);
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    s.harness.step();
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Render")
+        .click();
+    s.harness.step();
+    assert!(s.harness.state().is_rendering());
+    wait_for(&mut s.harness, "render and decode", |a| {
+        !a.is_rendering() && a.player_frames() > 0
+    });
+    let app = s.harness.state();
+    let out = app.last_output().unwrap().to_path_buf();
+    let planned = app.plan().as_ref().unwrap().total_frames as usize;
+    assert_eq!(
+        planned, 66,
+        "0..=65: keyframe 2 snapped 64 -> 65 (49 new + 8 context = 57)"
+    );
+    assert_eq!(app.player_frames(), planned);
+    assert_eq!(wayfarer::media::decode_all(&out).unwrap().len(), planned);
+    s.harness.get_by_label("frame 0 / 66");
+    s.harness.get_by_label("Play").click();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("Pause");
+    std::thread::sleep(Duration::from_millis(300));
+    s.harness.step();
+    s.harness.step();
+    assert!(
+        s.harness.query_by_label("frame 0 / 66").is_none(),
+        "playback advances"
+    );
+    s.harness.get_by_label_contains("showing the render");
+    // Export copies the render atomically.
+    let exported = s.dir.path().join("exported.mp4");
+    wayfarer::ui::export(&out, &exported).unwrap();
+    assert_eq!(
+        std::fs::read(&exported).unwrap(),
+        std::fs::read(&out).unwrap()
+    );
+}
+
+#[test]
+fn cancelling_a_render_leaves_no_file() {
+    let mut s = studio();
+    drop_images(&mut s, &["sintel_0016.png"], 100.0);
+    let mut p = s.harness.state().project().clone();
+    p.keyframes.push(wayfarer::project::Keyframe {
+        image: s.dir.path().join("sintel_0025.png"),
+        frame: 2000,
+    });
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    s.harness.step();
+    s.harness.step();
+    assert!(
+        s.harness.state().plan().is_ok(),
+        "{:?}",
+        s.harness.state().plan()
+    );
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Render")
+        .click();
+    s.harness.step();
+    assert!(s.harness.state().is_rendering());
+    wait_for(&mut s.harness, "the render to start generating", |a| {
+        !a.is_rendering() || a.render_fraction() > 0.0
+    });
+    assert!(
+        s.harness.state().is_rendering(),
+        "render ended early: {:?}",
+        s.harness.state().render_error()
+    );
+    s.harness.get_by_label("Cancel").click();
+    wait_for(&mut s.harness, "the render to stop", |a| !a.is_rendering());
+    s.harness.get_by_label_contains("Render: cancelled");
+    assert!(s.harness.state().last_output().is_none());
+    let left: Vec<_> = std::fs::read_dir(s.dir.path().join("renders"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "files left behind: {left:?}");
+}
+
+#[test]
+fn a_corrupt_image_shows_its_error_and_suggestion() {
+    let mut s = studio();
+    std::fs::write(
+        s.dir.path().join("broken.png"),
+        b"\x89PNG\r\n\x1a\n not really",
+    )
+    .unwrap();
+    drop_images(&mut s, &["sintel_0016.png", "broken.png"], 100.0);
+    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    s.harness
+        .get_by_label_contains("error: cannot decode image");
+    s.harness
+        .get_by_label_contains("hint: the file may be damaged or not an image");
+    assert_eq!(s.harness.state().problems().len(), 1);
+}
+
+#[test]
+fn save_and_reopen_round_trips_with_relative_paths() {
+    let mut s = with_three_keyframes();
+    let path = s.dir.path().join("trip.json");
+    assert!(s.harness.state_mut().save_as(&path));
+    assert!(!s.harness.state().is_dirty());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"image\": \"sintel_0016.png\""), "{text}");
+    let mut other = StudioApp::new(config(s.dir.path()), Settings::default());
+    other.open(&path);
+    assert_eq!(frames(&other), vec![0, 32, 64]);
+    assert_eq!(other.settings().recent[0], path.canonicalize().unwrap());
+}
+
+fn has_adapter() -> bool {
+    !wayfarer::doctor::wgpu_adapters().is_empty()
+}
+
+#[test]
+fn snapshots_of_the_main_screens() {
+    let mut s = studio_with((960.0, 600.0), has_adapter());
+    drop_images(
+        &mut s,
+        &["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"],
+        100.0,
+    );
+    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    let mut p = s.harness.state().project().clone();
+    p.merge.policy = MergePolicy::Consolidate;
+    p.mask.transition_frames = 2;
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    s.harness.step();
+    s.harness.step();
+    if !has_adapter() {
+        eprintln!("no wgpu adapter: snapshot comparison skipped");
+        return;
+    }
+    s.harness.snapshot("studio_timeline_plan");
+    s.harness.get_by_label("Mask of call 0").click();
+    wait_for(&mut s.harness, "mask preview", |a| a.player_frames() > 0);
+    s.harness.snapshot("studio_mask_preview");
+}
