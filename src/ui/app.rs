@@ -210,6 +210,11 @@ impl StudioApp {
         self.time
     }
 
+    /// Fits the whole timeline into view on the next frame.
+    pub fn fit_timeline(&mut self) {
+        self.fit_pending = true;
+    }
+
     /// Frames loaded in the player.
     pub fn player_frames(&self) -> usize {
         self.player.frames.len()
