@@ -326,3 +326,37 @@ fn snapshots_of_the_main_screens() {
     wait_for(&mut s.harness, "mask preview", |a| a.player_frames() > 0);
     s.harness.snapshot("studio_mask_preview");
 }
+
+#[test]
+fn keyframe_context_menu_reorders_and_deletes() {
+    let mut s = with_three_keyframes();
+    let images = |a: &StudioApp| -> Vec<String> {
+        a.project()
+            .keyframes
+            .iter()
+            .map(|k| k.image.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    };
+    s.harness
+        .get_by_label("Keyframe 0 at frame 0")
+        .click_secondary();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("Move image later").click();
+    s.harness.step();
+    s.harness.step();
+    assert_eq!(
+        images(s.harness.state()),
+        vec!["sintel_0020.png", "sintel_0016.png", "sintel_0025.png"]
+    );
+    assert_eq!(frames(s.harness.state()), vec![0, 32, 64], "positions stay");
+    s.harness
+        .get_by_label("Keyframe 2 at frame 64")
+        .click_secondary();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("Delete keyframe").click();
+    s.harness.step();
+    s.harness.step();
+    assert_eq!(frames(s.harness.state()), vec![0, 32]);
+}

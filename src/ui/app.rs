@@ -1000,6 +1000,29 @@ impl StudioApp {
                 self.selected_span = i.min(self.project.span_count().saturating_sub(1));
                 self.prompt_buffers = None;
             }
+            let count = self.project.keyframes.len();
+            resp.context_menu(|ui| {
+                if ui
+                    .add_enabled(i > 0, egui::Button::new("Move image earlier"))
+                    .clicked()
+                {
+                    self.pending
+                        .push((Edit::ReorderKeyframe { from: i, to: i - 1 }, None));
+                    ui.close();
+                }
+                if ui
+                    .add_enabled(i + 1 < count, egui::Button::new("Move image later"))
+                    .clicked()
+                {
+                    self.pending
+                        .push((Edit::ReorderKeyframe { from: i, to: i + 1 }, None));
+                    ui.close();
+                }
+                if ui.button("Delete keyframe").clicked() {
+                    self.pending.push((Edit::DeleteKeyframe { index: i }, None));
+                    ui.close();
+                }
+            });
             if resp.dragged()
                 && i > 0
                 && let Some(p) = resp.interact_pointer_pos()
