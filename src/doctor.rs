@@ -20,6 +20,8 @@ pub struct DoctorReport {
     pub onnx_providers: Vec<String>,
     /// wgpu adapters: name, backend, device type.
     pub wgpu_adapters: Vec<String>,
+    /// What image operations run on (`WAYFARER_COMPUTE` respected), or why none could start.
+    pub compute: String,
     /// Per-user configuration folder.
     pub config_dir: Option<PathBuf>,
     /// Per-user cache folder.
@@ -62,6 +64,10 @@ pub fn run() -> DoctorReport {
         onnx_runtime_info,
         onnx_providers,
         wgpu_adapters: wgpu_adapters(),
+        compute: crate::gpu::Choice::from_env()
+            .and_then(crate::gpu::select)
+            .map(|c| c.name())
+            .unwrap_or_else(|e| format!("unavailable: {}", e.message)),
         config_dir: dirs.as_ref().map(|d| d.config_dir().to_path_buf()),
         cache_dir: dirs.as_ref().map(|d| d.cache_dir().to_path_buf()),
         data_dir: dirs.as_ref().map(|d| d.data_dir().to_path_buf()),
@@ -178,6 +184,7 @@ impl std::fmt::Display for DoctorReport {
             None => writeln!(f, "ONNX Runtime:   {}", self.onnx_runtime_info)?,
         }
         writeln!(f, "wgpu adapters:  {}", or_none(&self.wgpu_adapters))?;
+        writeln!(f, "compute:        {}", self.compute)?;
         writeln!(f, "config folder:  {}", path(&self.config_dir))?;
         writeln!(f, "cache folder:   {}", path(&self.cache_dir))?;
         write!(f, "data folder:    {}", path(&self.data_dir))

@@ -10,6 +10,7 @@ pub mod dirs;
 pub mod doctor;
 pub mod error;
 pub mod generate;
+pub mod gpu;
 pub mod guide;
 pub mod media;
 pub mod plan;

@@ -304,4 +304,42 @@ fn doctor_reports_libav_and_x264() {
             .any(|e| e == "libx264")
     );
     assert!(report["libav"][0].as_str().unwrap().starts_with("avutil"));
+    assert!(
+        report["compute"].as_str().unwrap().starts_with("cpu")
+            || report["compute"].as_str().unwrap().starts_with("wgpu")
+    );
+}
+
+#[test]
+fn no_adapter_falls_back_to_the_cpu_without_panicking() {
+    let output = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+        .args(["doctor", "--json"])
+        .env("VK_ICD_FILENAMES", "/nonexistent.json")
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["compute"], "cpu");
+    // Forcing wgpu without an adapter is reported, not a crash.
+    let output = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+        .args(["doctor", "--json"])
+        .env("VK_ICD_FILENAMES", "/nonexistent.json")
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json")
+        .env("WAYFARER_COMPUTE", "wgpu")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        report["compute"]
+            .as_str()
+            .unwrap()
+            .starts_with("unavailable"),
+        "{report}"
+    );
 }

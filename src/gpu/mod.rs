@@ -1,0 +1,205 @@
+//! One compute interface, two implementations: wgpu (WGSL in `shaders/`) and the CPU, with
+//! the same semantics: resize (area average when shrinking, bilinear when enlarging, pixel
+//! centres as OpenCV's `INTER_AREA` / `INTER_LINEAR`), crop-to-fit, backward warp by a flow
+//! field (bilinear, border replicate, as `cv2.remap`), flow resize and blend. Pixels are
+//! computed in f32 and rounded half up, so the two agree within one 8-bit level.
+//!
+//! [`select`] picks wgpu when an adapter exists, the CPU otherwise;
+//! `WAYFARER_COMPUTE=cpu|wgpu` overrides. Must not know about projects or the UI.
+
+mod cpu;
+mod wgpu_compute;
+
+pub use cpu::CpuCompute;
+pub use wgpu_compute::WgpuCompute;
+
+use crate::error::{ErrorCategory, Result, UserError};
+use crate::media::{Frame, center_crop_rect};
+
+/// A dense motion field: for every pixel, where to sample the source (`dx`, `dy` in pixels).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowField {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `(dx, dy)` per pixel, rows top to bottom.
+    pub data: Vec<[f32; 2]>,
+}
+
+impl FlowField {
+    /// A field with the same vector everywhere.
+    pub fn uniform(width: u32, height: u32, dx: f32, dy: f32) -> Self {
+        Self {
+            width,
+            height,
+            data: vec![[dx, dy]; width as usize * height as usize],
+        }
+    }
+
+    /// The vector at (`x`, `y`).
+    pub fn at(&self, x: u32, y: u32) -> [f32; 2] {
+        self.data[(y * self.width + x) as usize]
+    }
+}
+
+/// Parameters shared by the CPU and the GPU paths; keep in sync with `shaders/*.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Params {
+    /// Source size and crop origin.
+    pub src_w: u32,
+    /// Source height.
+    pub src_h: u32,
+    /// Destination width.
+    pub dst_w: u32,
+    /// Destination height.
+    pub dst_h: u32,
+    /// Crop rectangle in the source (x, y, width, height).
+    pub crop_x: u32,
+    /// Crop top.
+    pub crop_y: u32,
+    /// Crop width.
+    pub crop_w: u32,
+    /// Crop height.
+    pub crop_h: u32,
+    /// Warp: flow multiplier; blend: weight of the second frame.
+    pub amount: f32,
+    /// Padding to 16 bytes.
+    pub _pad: [f32; 3],
+}
+
+/// Image operations with one meaning on every device.
+pub trait Compute: Send {
+    /// What runs the operations, e.g. `cpu` or `wgpu: llvmpipe (Vulkan)`.
+    fn name(&self) -> String;
+
+    /// Resizes the `crop` rectangle `(x, y, w, h)` of `src` to `width` x `height`: area
+    /// average per axis when shrinking, bilinear when enlarging.
+    fn crop_resize(
+        &self,
+        src: &Frame,
+        crop: (u32, u32, u32, u32),
+        width: u32,
+        height: u32,
+    ) -> Result<Frame>;
+
+    /// Backward warp: `out(x, y) = src(x + s * dx, y + s * dy)`, bilinear, border replicate.
+    fn warp(&self, src: &Frame, flow: &FlowField, strength: f32) -> Result<Frame>;
+
+    /// `a * (1 - t) + b * t`.
+    fn blend(&self, a: &Frame, b: &Frame, t: f32) -> Result<Frame>;
+
+    /// Center-crops to the aspect of `width` x `height`, then resizes: never stretched.
+    fn crop_fit(&self, src: &Frame, width: u32, height: u32) -> Result<Frame> {
+        let crop = center_crop_rect(src.width, src.height, width, height);
+        self.crop_resize(src, crop, width, height)
+    }
+}
+
+/// Resizes a flow field to `width` x `height` (bilinear) and scales its vectors to the new
+/// pixel size.
+pub fn resize_flow(flow: &FlowField, width: u32, height: u32) -> FlowField {
+    let sx = width as f32 / flow.width as f32;
+    let sy = height as f32 / flow.height as f32;
+    let mut data = Vec::with_capacity(width as usize * height as usize);
+    for y in 0..height {
+        for x in 0..width {
+            let fx = ((x as f32 + 0.5) / sx - 0.5).clamp(0.0, (flow.width - 1) as f32);
+            let fy = ((y as f32 + 0.5) / sy - 0.5).clamp(0.0, (flow.height - 1) as f32);
+            let (x0, y0) = (fx.floor() as u32, fy.floor() as u32);
+            let (x1, y1) = ((x0 + 1).min(flow.width - 1), (y0 + 1).min(flow.height - 1));
+            let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
+            let mut v = [0.0f32; 2];
+            for (c, out) in v.iter_mut().enumerate() {
+                let top = flow.at(x0, y0)[c] * (1.0 - ax) + flow.at(x1, y0)[c] * ax;
+                let bottom = flow.at(x0, y1)[c] * (1.0 - ax) + flow.at(x1, y1)[c] * ax;
+                *out = top * (1.0 - ay) + bottom * ay;
+            }
+            data.push([v[0] * sx, v[1] * sy]);
+        }
+    }
+    FlowField {
+        width,
+        height,
+        data,
+    }
+}
+
+/// Which implementation to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// wgpu when an adapter exists, else the CPU.
+    Auto,
+    /// Always the CPU.
+    Cpu,
+    /// wgpu; an error when no adapter exists.
+    Wgpu,
+}
+
+impl Choice {
+    /// Reads `WAYFARER_COMPUTE` (`cpu`, `wgpu`, or unset for automatic).
+    pub fn from_env() -> Result<Self> {
+        match std::env::var("WAYFARER_COMPUTE").as_deref() {
+            Err(_) | Ok("") | Ok("auto") => Ok(Choice::Auto),
+            Ok("cpu") => Ok(Choice::Cpu),
+            Ok("wgpu") => Ok(Choice::Wgpu),
+            Ok(other) => Err(UserError::input(format!(
+                "WAYFARER_COMPUTE: unknown value {other:?}"
+            ))
+            .hint("use cpu, wgpu or auto")),
+        }
+    }
+}
+
+/// The compute implementation for `choice`; the result's [`Compute::name`] says which ran.
+pub fn select(choice: Choice) -> Result<Box<dyn Compute>> {
+    match choice {
+        Choice::Cpu => Ok(Box::new(CpuCompute)),
+        Choice::Wgpu => Ok(Box::new(WgpuCompute::new()?)),
+        Choice::Auto => match WgpuCompute::new() {
+            Ok(gpu) => Ok(Box::new(gpu)),
+            Err(_) => Ok(Box::new(CpuCompute)),
+        },
+    }
+}
+
+fn check_same_size(a: &Frame, b: &Frame) -> Result<()> {
+    if (a.width, a.height) != (b.width, b.height) {
+        return Err(UserError::new(
+            ErrorCategory::GenerationPipeline,
+            format!(
+                "blend needs frames of one size, got {}x{} and {}x{}",
+                a.width, a.height, b.width, b.height
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_flow(src: &Frame, flow: &FlowField) -> Result<()> {
+    if (src.width, src.height) != (flow.width, flow.height) {
+        return Err(UserError::new(
+            ErrorCategory::GenerationPipeline,
+            format!(
+                "warp needs a flow field of the frame's size: frame {}x{}, flow {}x{}",
+                src.width, src.height, flow.width, flow.height
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_crop(src: &Frame, crop: (u32, u32, u32, u32), width: u32, height: u32) -> Result<()> {
+    let (x, y, w, h) = crop;
+    if w == 0 || h == 0 || x + w > src.width || y + h > src.height || width == 0 || height == 0 {
+        return Err(UserError::new(
+            ErrorCategory::GenerationPipeline,
+            format!(
+                "crop {crop:?} to {width}x{height} does not fit a {}x{} frame",
+                src.width, src.height
+            ),
+        ));
+    }
+    Ok(())
+}

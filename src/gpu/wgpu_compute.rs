@@ -1,0 +1,262 @@
+//! The wgpu implementation of [`Compute`](super::Compute): one compute shader per operation
+//! (`shaders/*.wgsl`), frames packed as one `u32` per pixel in storage buffers.
+
+use wgpu::util::DeviceExt;
+
+use super::{Compute, FlowField, Params, check_crop, check_flow, check_same_size};
+use crate::error::{ErrorCategory, Result, UserError};
+use crate::media::Frame;
+
+const COMMON: &str = include_str!("../../shaders/common.wgsl");
+
+/// Runs the compute operations on a wgpu adapter.
+pub struct WgpuCompute {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    adapter: String,
+    crop_resize: wgpu::ComputePipeline,
+    warp: wgpu::ComputePipeline,
+    blend: wgpu::ComputePipeline,
+}
+
+fn gpu_error(what: impl std::fmt::Display) -> UserError {
+    UserError::new(ErrorCategory::SystemResource, format!("wgpu: {what}"))
+        .hint("set WAYFARER_COMPUTE=cpu to use the CPU")
+}
+
+fn pack(frame: &Frame) -> Vec<u32> {
+    frame
+        .data
+        .chunks_exact(3)
+        .map(|p| u32::from(p[0]) | (u32::from(p[1]) << 8) | (u32::from(p[2]) << 16) | (255 << 24))
+        .collect()
+}
+
+fn unpack(words: &[u32], width: u32, height: u32) -> Frame {
+    let mut data = Vec::with_capacity(words.len() * 3);
+    for w in words {
+        data.extend_from_slice(&[
+            (*w & 0xff) as u8,
+            ((*w >> 8) & 0xff) as u8,
+            ((*w >> 16) & 0xff) as u8,
+        ]);
+    }
+    Frame {
+        width,
+        height,
+        data,
+    }
+}
+
+impl WgpuCompute {
+    /// Opens the default adapter (`WGPU_BACKEND` respected); an error when there is none.
+    pub fn new() -> Result<Self> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        }))
+        .map_err(|e| gpu_error(format!("no adapter: {e}")))?;
+        let info = adapter.get_info();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("wayfarer-compute"),
+            ..Default::default()
+        }))
+        .map_err(|e| gpu_error(format!("no device: {e}")))?;
+        let pipeline = |name: &str, body: &str| {
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(name),
+                source: wgpu::ShaderSource::Wgsl(format!("{COMMON}\n{body}").into()),
+            });
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(name),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        Ok(Self {
+            crop_resize: pipeline(
+                "crop_resize",
+                include_str!("../../shaders/crop_resize.wgsl"),
+            ),
+            warp: pipeline("warp", include_str!("../../shaders/warp.wgsl")),
+            blend: pipeline("blend", include_str!("../../shaders/blend.wgsl")),
+            adapter: format!("{} ({:?})", info.name, info.backend),
+            device,
+            queue,
+        })
+    }
+
+    /// Runs `pipeline` over `groups` workgroups and returns the `out_words` output words.
+    fn run(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        params: Params,
+        src: &[u32],
+        extra: Option<&[u8]>,
+        out_words: usize,
+        groups: (u32, u32),
+    ) -> Result<Vec<u32>> {
+        let d = &self.device;
+        let uniform = d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: bytemuck::bytes_of(&params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let src_buf = d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("src"),
+            contents: bytemuck::cast_slice(src),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let size = (out_words * 4) as u64;
+        let dst = d.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("dst"),
+            size,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let readback = d.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let extra_buf = extra.map(|bytes| {
+            d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("extra"),
+                contents: bytes,
+                usage: wgpu::BufferUsages::STORAGE,
+            })
+        });
+        let mut entries = vec![
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: uniform.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: src_buf.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 2,
+                resource: dst.as_entire_binding(),
+            },
+        ];
+        if let Some(b) = &extra_buf {
+            entries.push(wgpu::BindGroupEntry {
+                binding: 3,
+                resource: b.as_entire_binding(),
+            });
+        }
+        let bind = d.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut encoder = d.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(groups.0, groups.1, 1);
+        }
+        encoder.copy_buffer_to_buffer(&dst, 0, &readback, 0, size);
+        self.queue.submit([encoder.finish()]);
+        let slice = readback.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        d.poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| gpu_error(format!("device lost: {e}")))?;
+        rx.recv()
+            .map_err(|e| gpu_error(e))?
+            .map_err(|e| gpu_error(format!("cannot read results: {e}")))?;
+        let words = {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| gpu_error(format!("cannot read results: {e}")))?;
+            bytemuck::cast_slice::<u8, u32>(&view).to_vec()
+        };
+        readback.unmap();
+        Ok(words)
+    }
+}
+
+fn params(src: &Frame, dst_w: u32, dst_h: u32) -> Params {
+    Params {
+        src_w: src.width,
+        src_h: src.height,
+        dst_w,
+        dst_h,
+        crop_x: 0,
+        crop_y: 0,
+        crop_w: src.width,
+        crop_h: src.height,
+        amount: 0.0,
+        _pad: [0.0; 3],
+    }
+}
+
+impl Compute for WgpuCompute {
+    fn name(&self) -> String {
+        format!("wgpu: {}", self.adapter)
+    }
+
+    fn crop_resize(
+        &self,
+        src: &Frame,
+        crop: (u32, u32, u32, u32),
+        width: u32,
+        height: u32,
+    ) -> Result<Frame> {
+        check_crop(src, crop, width, height)?;
+        let mut p = params(src, width, height);
+        (p.crop_x, p.crop_y, p.crop_w, p.crop_h) = crop;
+        let words = self.run(
+            &self.crop_resize,
+            p,
+            &pack(src),
+            None,
+            (width * height) as usize,
+            (width.div_ceil(16), height.div_ceil(16)),
+        )?;
+        Ok(unpack(&words, width, height))
+    }
+
+    fn warp(&self, src: &Frame, flow: &FlowField, strength: f32) -> Result<Frame> {
+        check_flow(src, flow)?;
+        let mut p = params(src, src.width, src.height);
+        p.amount = strength;
+        let words = self.run(
+            &self.warp,
+            p,
+            &pack(src),
+            Some(bytemuck::cast_slice(&flow.data)),
+            (src.width * src.height) as usize,
+            (src.width.div_ceil(16), src.height.div_ceil(16)),
+        )?;
+        Ok(unpack(&words, src.width, src.height))
+    }
+
+    fn blend(&self, a: &Frame, b: &Frame, t: f32) -> Result<Frame> {
+        check_same_size(a, b)?;
+        let mut p = params(a, a.width, a.height);
+        p.amount = t;
+        let other = pack(b);
+        let n = (a.width * a.height) as usize;
+        let words = self.run(
+            &self.blend,
+            p,
+            &pack(a),
+            Some(bytemuck::cast_slice(&other)),
+            n,
+            ((n as u32).div_ceil(256), 1),
+        )?;
+        Ok(unpack(&words, a.width, a.height))
+    }
+}
