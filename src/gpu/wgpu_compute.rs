@@ -174,7 +174,7 @@ impl WgpuCompute {
         d.poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| gpu_error(format!("device lost: {e}")))?;
         rx.recv()
-            .map_err(|e| gpu_error(e))?
+            .map_err(gpu_error)?
             .map_err(|e| gpu_error(format!("cannot read results: {e}")))?;
         let words = {
             let view = slice
