@@ -9,6 +9,7 @@
 pub mod dirs;
 pub mod doctor;
 pub mod error;
+pub mod flow;
 pub mod generate;
 pub mod gpu;
 pub mod guide;

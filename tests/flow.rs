@@ -1,0 +1,96 @@
+//! The built-in flow estimator on real frames: synthetic translations and rotations (known
+//! ground truth) and consecutive Sintel frames (photometric error after warping).
+
+use wayfarer::flow::{FlowEstimator, PyramidalLucasKanade, mean_epe};
+use wayfarer::gpu::{Compute, CpuCompute, FlowField};
+use wayfarer::media::{Frame, load_image};
+
+fn sintel(name: &str) -> Frame {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = if name == "sintel_0017.png" {
+        root.join("tests/data").join(name)
+    } else {
+        root.join("examples/demo").join(name)
+    };
+    load_image(&path).unwrap()
+}
+
+/// A 320x176 crop-fit of a real frame, and a ground-truth field `truth(x, y)`: the second
+/// frame is the first warped by it, so `estimate(a, b)` should return the field itself.
+fn case(truth: impl Fn(f32, f32) -> [f32; 2]) -> (Frame, Frame, FlowField) {
+    let cpu = CpuCompute;
+    let b = cpu.crop_fit(&sintel("sintel_0016.png"), 320, 176).unwrap();
+    // a(x) = b(x + F(x)): a is b warped backward by F.
+    let field = FlowField {
+        width: 320,
+        height: 176,
+        data: (0..320 * 176)
+            .map(|i| truth((i % 320) as f32, (i / 320) as f32))
+            .collect(),
+    };
+    let a = cpu.warp(&b, &field, 1.0).unwrap();
+    (a, b, field)
+}
+
+#[test]
+fn translations_are_recovered_within_half_a_pixel() {
+    let est = PyramidalLucasKanade::default();
+    for (dx, dy) in [(2.3f32, -1.7f32), (-5.5, 3.25), (0.4, 0.6), (9.0, -4.0)] {
+        let (a, b, truth) = case(|_, _| [dx, dy]);
+        let flow = est.estimate(&a, &b).unwrap();
+        let epe = mean_epe(&flow, &truth, 16);
+        eprintln!("translation ({dx}, {dy}): EPE {epe:.3}");
+        assert!(epe <= 0.5, "translation ({dx}, {dy}): EPE {epe:.3} px");
+    }
+}
+
+#[test]
+fn small_rotations_are_recovered_within_half_a_pixel() {
+    let est = PyramidalLucasKanade::default();
+    for degrees in [1.0f32, -2.0, 3.0] {
+        let (s, c) = degrees.to_radians().sin_cos();
+        let (cx, cy) = (160.0, 88.0);
+        let (a, b, truth) = case(|x, y| {
+            let (px, py) = (x - cx, y - cy);
+            [c * px - s * py - px, s * px + c * py - py]
+        });
+        let flow = est.estimate(&a, &b).unwrap();
+        let epe = mean_epe(&flow, &truth, 16);
+        eprintln!("rotation {degrees} deg: EPE {epe:.3}");
+        assert!(epe <= 0.5, "rotation {degrees}: EPE {epe:.3} px");
+    }
+}
+
+fn photometric(a: &Frame, b: &Frame) -> f64 {
+    a.data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+        .sum::<f64>()
+        / a.data.len() as f64
+}
+
+#[test]
+fn warping_the_next_sintel_frame_back_halves_the_error() {
+    let cpu = CpuCompute;
+    let t0 = sintel("sintel_0016.png");
+    let t1 = sintel("sintel_0017.png");
+    let flow = PyramidalLucasKanade::default().estimate(&t0, &t1).unwrap();
+    let warped = cpu.warp(&t1, &flow, 1.0).unwrap();
+    let before = photometric(&t0, &t1);
+    let after = photometric(&t0, &warped);
+    eprintln!(
+        "photometric error: {before:.2} without warp, {after:.2} with ({:.0} % less)",
+        100.0 * (1.0 - after / before)
+    );
+    assert!(after <= 0.5 * before, "{before:.2} -> {after:.2}");
+}
+
+#[test]
+fn mismatched_frames_are_an_error() {
+    let est = PyramidalLucasKanade::default();
+    assert!(
+        est.estimate(&Frame::gray(8, 8), &Frame::gray(4, 4))
+            .is_err()
+    );
+}
