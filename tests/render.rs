@@ -16,7 +16,7 @@ fn render_project(project_path: &Path, out: &Path) -> (render::RenderSummary, Ve
         &project,
         &file::project_dir(project_path),
         out,
-        &mut Builtin,
+        &mut Builtin::default(),
         &EncodeOptions::default(),
         &mut |e| events.push(e),
         &CancelToken::new(),
@@ -121,7 +121,7 @@ fn cancelled_render_leaves_nothing() {
         &project,
         dir.path(),
         &out,
-        &mut Builtin,
+        &mut Builtin::default(),
         &EncodeOptions::default(),
         &mut |e| {
             if matches!(e, RenderEvent::Progress { ref stage, .. } if stage == "generating") {
@@ -181,7 +181,7 @@ fn merged_plan_renders_with_fewer_backend_calls() {
         let project = file::load(&project_path).unwrap();
         let out = dir.path().join(format!("{policy}.mp4"));
         let mut backend = Counting {
-            inner: Builtin,
+            inner: Builtin::default(),
             calls: 0,
         };
         let summary = render::render(

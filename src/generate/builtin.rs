@@ -1,18 +1,127 @@
-//! The built-in generator, which needs no model.
+//! The built-in generator, which needs no model: a **flow-guided morph** between kept
+//! frames.
 //!
-//! It is an **eased cross-dissolve**: every frame to generate is a smoothstep-weighted blend
-//! of the nearest kept frames (mask 0: anchors or context) before and after it; with a kept
-//! frame on one side only, that frame is held. A frame with a mask value `m` between 0 and
-//! 1 (a transition frame) is `guide * (1 - m) + dissolve * m`. It does not invent motion;
-//! a flow-guided morph is planned to replace it.
+//! For every frame to generate, the nearest kept frames (mask 0: anchors or context)
+//! before (`I0`) and after (`I1`) it are joined: flows `F01 = estimate(I0, I1)` and
+//! `F10 = estimate(I1, I0)` give the flows at time `t` (linear-motion approximation)
+//! `Ft0 = -(1-t) t F01 + t^2 F10` and `Ft1 = (1-t)^2 F01 - t (1-t) F10`; the frame is
+//! `(1-t) warp(I0, Ft0) + t warp(I1, Ft1)`. When the flow does not explain the change (warping
+//! `I1` back to `I0` removes less than 30 % of their difference, e.g. two unrelated
+//! pictures) it falls back to an eased cross-dissolve. With a kept frame on one side only,
+//! that frame is held. A frame with a mask value `m` between 0 and 1 (a transition frame) is
+//! `guide * (1 - m) + generated * m`.
+
+use std::collections::HashMap;
 
 use super::{Backend, CancelToken, GenerationRequest};
 use crate::error::{Result, UserError};
+use crate::flow::{FlowEstimator, PyramidalLucasKanade};
+use crate::gpu::{Compute, CpuCompute, FlowField};
 use crate::media::Frame;
 
-/// Eased cross-dissolve between kept frames.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Builtin;
+/// Flow-guided morph between kept frames (see the module documentation).
+pub struct Builtin {
+    compute: Box<dyn Compute>,
+    estimator: Box<dyn FlowEstimator>,
+}
+
+impl Default for Builtin {
+    fn default() -> Self {
+        Self::new(
+            Box::new(CpuCompute),
+            Box::new(PyramidalLucasKanade::default()),
+        )
+    }
+}
+
+impl std::fmt::Debug for Builtin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Builtin({}, {})",
+            self.compute.name(),
+            self.estimator.identity()
+        )
+    }
+}
+
+/// How a pair of kept frames is joined.
+enum Join {
+    Morph { f01: FlowField, f10: FlowField },
+    Dissolve,
+}
+
+/// Part of the difference that warping must remove for the morph to be used.
+const MIN_FLOW_GAIN: f64 = 0.3;
+
+fn mean_abs_diff(a: &Frame, b: &Frame) -> f64 {
+    a.data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+        .sum::<f64>()
+        / a.data.len().max(1) as f64
+}
+
+fn combine(a: &FlowField, wa: f32, b: &FlowField, wb: f32) -> FlowField {
+    FlowField {
+        width: a.width,
+        height: a.height,
+        data: a
+            .data
+            .iter()
+            .zip(&b.data)
+            .map(|(p, q)| [wa * p[0] + wb * q[0], wa * p[1] + wb * q[1]])
+            .collect(),
+    }
+}
+
+impl Builtin {
+    /// A generator on `compute` with `estimator`.
+    pub fn new(compute: Box<dyn Compute>, estimator: Box<dyn FlowEstimator>) -> Self {
+        Self { compute, estimator }
+    }
+
+    /// The built-in generator on the compute backend chosen by `WAYFARER_COMPUTE` (wgpu when
+    /// an adapter exists, else the CPU).
+    pub fn from_env() -> Result<Self> {
+        let compute = crate::gpu::select(crate::gpu::Choice::from_env()?)?;
+        Ok(Self::new(
+            compute,
+            Box::new(PyramidalLucasKanade::default()),
+        ))
+    }
+
+    fn join(&self, a: &Frame, b: &Frame) -> Result<Join> {
+        let plain = mean_abs_diff(a, b);
+        if plain < 0.5 {
+            return Ok(Join::Dissolve);
+        }
+        let f01 = self.estimator.estimate(a, b)?;
+        let back = self.compute.warp(b, &f01, 1.0)?;
+        if mean_abs_diff(a, &back) > (1.0 - MIN_FLOW_GAIN) * plain {
+            return Ok(Join::Dissolve);
+        }
+        let f10 = self.estimator.estimate(b, a)?;
+        Ok(Join::Morph { f01, f10 })
+    }
+
+    fn between(&self, a: &Frame, b: &Frame, join: &Join, t: f32) -> Result<Frame> {
+        match join {
+            Join::Dissolve => {
+                let eased = t * t * (3.0 - 2.0 * t);
+                self.compute.blend(a, b, eased)
+            }
+            Join::Morph { f01, f10 } => {
+                let ft0 = combine(f01, -(1.0 - t) * t, f10, t * t);
+                let ft1 = combine(f01, (1.0 - t) * (1.0 - t), f10, -t * (1.0 - t));
+                let from_a = self.compute.warp(a, &ft0, 1.0)?;
+                let from_b = self.compute.warp(b, &ft1, 1.0)?;
+                self.compute.blend(&from_a, &from_b, t)
+            }
+        }
+    }
+}
 
 impl Backend for Builtin {
     fn name(&self) -> &str {
@@ -34,6 +143,7 @@ impl Backend for Builtin {
             .map(|(i, _)| i)
             .collect();
         let n = guide.frames.len();
+        let mut joins: HashMap<(usize, usize), Join> = HashMap::new();
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
             if cancel.is_cancelled() {
@@ -45,21 +155,29 @@ impl Backend for Builtin {
             } else {
                 let before = kept.iter().rev().find(|&&k| k < i).copied();
                 let after = kept.iter().find(|&&k| k > i).copied();
-                match (before, after) {
+                let generated = match (before, after) {
                     (Some(a), Some(b)) => {
+                        if !joins.contains_key(&(a, b)) {
+                            let join = self.join(&guide.frames[a], &guide.frames[b])?;
+                            joins.insert((a, b), join);
+                        }
                         let t = (i - a) as f32 / (b - a) as f32;
-                        let eased = t * t * (3.0 - 2.0 * t);
-                        Frame::lerp(&guide.frames[a], &guide.frames[b], eased)
+                        match joins.get(&(a, b)) {
+                            Some(join) => {
+                                self.between(&guide.frames[a], &guide.frames[b], join, t)?
+                            }
+                            None => guide.frames[a].clone(),
+                        }
                     }
                     (Some(a), None) => guide.frames[a].clone(),
                     (None, Some(b)) => guide.frames[b].clone(),
                     (None, None) => guide.frames[i].clone(),
+                };
+                if m < 1.0 {
+                    self.compute.blend(&guide.frames[i], &generated, m)?
+                } else {
+                    generated
                 }
-            };
-            let frame = if m < 1.0 {
-                Frame::lerp(&guide.frames[i], &frame, m)
-            } else {
-                frame
             };
             out.push(frame);
             progress((i + 1) as f32 / n as f32);
@@ -72,18 +190,18 @@ impl Backend for Builtin {
 mod tests {
     use super::*;
     use crate::guide::CallGuide;
+    use crate::media::psnr;
     use crate::plan::{Call, CallAnchor, Lead};
     use crate::project::Segment;
 
-    #[test]
-    fn keeps_anchors_and_eases_between_them() {
-        let call = Call {
+    fn call(len: u32) -> Call {
+        Call {
             index: 0,
             first_span: 0,
             last_span: 0,
             window: 0,
             start: 0,
-            end: 8,
+            end: len - 1,
             lead_frames: 1,
             lead: Lead::Start,
             anchors: vec![
@@ -92,45 +210,84 @@ mod tests {
                     keyframe: 0,
                 },
                 CallAnchor {
-                    offset: 8,
+                    offset: len - 1,
                     keyframe: 1,
                 },
             ],
             after: None,
             transition_frames: 0,
             transition_value: 0.3,
-        };
-        let anchors = [
-            Frame::filled(2, 2, [0, 0, 0]),
-            Frame::filled(2, 2, [240, 240, 240]),
-        ];
-        let guide = CallGuide::build(&call, &anchors, &[], 2, 2);
+        }
+    }
+
+    fn run(anchors: &[Frame; 2], len: u32) -> Vec<Frame> {
+        let (w, h) = (anchors[0].width, anchors[0].height);
+        let c = call(len);
+        let guide = CallGuide::build(&c, anchors, &[], w, h);
         let request = GenerationRequest {
-            call: &call,
+            call: &c,
             guide: &guide,
             segment: &Segment::default(),
             seed: 1,
-            width: 2,
-            height: 2,
+            width: w,
+            height: h,
         };
-        let mut fractions = Vec::new();
-        let out = Builtin
-            .generate(&request, &mut |f| fractions.push(f), &CancelToken::new())
-            .unwrap();
-        assert_eq!(out.len(), 9);
-        assert_eq!(out[0], anchors[0]);
-        assert_eq!(out[8], anchors[1]);
-        let values: Vec<u8> = out.iter().map(|f| f.pixel(0, 0)[0]).collect();
-        assert!(values.windows(2).all(|w| w[0] < w[1]), "{values:?}");
-        assert_eq!(values[4], 120, "smoothstep is symmetric");
-        assert!(values[1] < 30, "eased start: {values:?}");
-        assert_eq!(fractions.last(), Some(&1.0));
+        Builtin::default()
+            .generate(&request, &mut |_| {}, &CancelToken::new())
+            .unwrap()
+    }
 
-        let cancel = CancelToken::new();
-        cancel.cancel();
-        let err = Builtin
-            .generate(&request, &mut |_| {}, &cancel)
-            .unwrap_err();
-        assert_eq!(err.category, crate::error::ErrorCategory::Cancelled);
+    /// A textured picture shifted right by `dx` pixels (edges replicated).
+    fn textured(dx: f32) -> Frame {
+        let (w, h) = (96u32, 64u32);
+        let mut data = Vec::with_capacity((w * h * 3) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                let u = x as f32 - dx;
+                let v = y as f32;
+                let r = 128.0 + 100.0 * (u / 5.0).sin() * (v / 7.0).cos();
+                let g = 128.0 + 90.0 * ((u + v) / 9.0).sin();
+                let b = 128.0 + 80.0 * (u / 11.0).cos();
+                data.extend([r as u8, g as u8, b as u8]);
+            }
+        }
+        Frame {
+            width: w,
+            height: h,
+            data,
+        }
+    }
+
+    #[test]
+    fn morph_moves_content_instead_of_dissolving() {
+        let out = run(&[textured(0.0), textured(8.0)], 9);
+        assert_eq!(out[0], textured(0.0));
+        assert_eq!(out[8], textured(8.0));
+        // Compared away from the left and right edges, where content enters and leaves.
+        let inner = |f: &Frame| {
+            let img = f.clone().into_rgb_image();
+            Frame::from_rgb_image(image::imageops::crop_imm(&img, 12, 0, 72, 64).to_image())
+        };
+        let expected_mid = inner(&textured(4.0));
+        let morph = psnr(&inner(&out[4]), &expected_mid);
+        let dissolve = psnr(
+            &inner(&Frame::lerp(&textured(0.0), &textured(8.0), 0.5)),
+            &expected_mid,
+        );
+        assert!(
+            morph > dissolve + 6.0,
+            "morph {morph:.1} dB vs dissolve {dissolve:.1} dB"
+        );
+    }
+
+    #[test]
+    fn unrelated_pictures_fall_back_to_a_dissolve() {
+        let a = Frame::filled(64, 48, [10, 200, 30]);
+        let b = Frame::filled(64, 48, [220, 20, 140]);
+        let out = run(&[a.clone(), b.clone()], 5);
+        assert_eq!(out[0], a);
+        assert_eq!(out[4], b);
+        let mid = out[2].pixel(10, 10);
+        assert!((i32::from(mid[0]) - 115).abs() <= 2, "{mid:?}");
     }
 }

@@ -75,7 +75,7 @@ pub const BACKENDS: &[&str] = &["builtin"];
 /// Creates a backend by name.
 pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend + Send>> {
     match name {
-        "builtin" => Ok(Box::new(Builtin)),
+        "builtin" => Ok(Box::new(Builtin::from_env()?)),
         other => Err(
             crate::error::UserError::input(format!("backend: unknown backend {other:?}"))
                 .hint(format!("use one of: {}", BACKENDS.join(", "))),

@@ -51,8 +51,10 @@ fn unpack(words: &[u32], width: u32, height: u32) -> Frame {
 impl WgpuCompute {
     /// Opens the default adapter (`WGPU_BACKEND` respected); an error when there is none.
     pub fn new() -> Result<Self> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        // Vulkan, Metal or DX12: compute on OpenGL is limited, and probing EGL is noisy.
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::PRIMARY;
+        let instance = wgpu::Instance::new(desc.with_env());
         let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
             ..Default::default()
