@@ -12,6 +12,7 @@
 //! `guide * (1 - m) + generated * m`.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use super::{Backend, CancelToken, GenerationRequest};
 use crate::error::{Result, UserError};
@@ -157,17 +158,14 @@ impl Backend for Builtin {
                 let after = kept.iter().find(|&&k| k > i).copied();
                 let generated = match (before, after) {
                     (Some(a), Some(b)) => {
-                        if !joins.contains_key(&(a, b)) {
-                            let join = self.join(&guide.frames[a], &guide.frames[b])?;
-                            joins.insert((a, b), join);
-                        }
-                        let t = (i - a) as f32 / (b - a) as f32;
-                        match joins.get(&(a, b)) {
-                            Some(join) => {
-                                self.between(&guide.frames[a], &guide.frames[b], join, t)?
+                        let join = match joins.entry((a, b)) {
+                            Entry::Occupied(e) => e.into_mut(),
+                            Entry::Vacant(v) => {
+                                v.insert(self.join(&guide.frames[a], &guide.frames[b])?)
                             }
-                            None => guide.frames[a].clone(),
-                        }
+                        };
+                        let t = (i - a) as f32 / (b - a) as f32;
+                        self.between(&guide.frames[a], &guide.frames[b], join, t)?
                     }
                     (Some(a), None) => guide.frames[a].clone(),
                     (None, Some(b)) => guide.frames[b].clone(),
