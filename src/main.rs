@@ -59,6 +59,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List or clear the flow cache.
+    Cache {
+        /// `list` or `clear`.
+        #[arg(value_parser = ["list", "clear"], default_value = "list")]
+        action: String,
+    },
     /// Report what Wayfarer finds on this machine: libav, ONNX Runtime, wgpu, folders.
     Doctor {
         /// Print the report as JSON.
@@ -86,6 +92,7 @@ fn main() -> ExitCode {
             json_events,
         ),
         Some(Command::Plan { project, json }) => cmd_plan(&project, json),
+        Some(Command::Cache { action }) => cmd_cache(&action),
         Some(Command::Doctor { json }) => {
             let report = doctor::run();
             if json {
@@ -225,6 +232,36 @@ fn cmd_plan(project_path: &Path, json: bool) -> Result<(), UserError> {
         println!("{text}");
     } else {
         print!("{plan}");
+    }
+    Ok(())
+}
+
+fn cmd_cache(action: &str) -> Result<(), UserError> {
+    let cache = wayfarer::flow::FlowCache::user().ok_or_else(|| {
+        UserError::input("cache: no per-user cache folder (no home folder)")
+            .hint("set HOME or XDG_CACHE_HOME")
+    })?;
+    if action == "clear" {
+        let n = cache.clear()?;
+        println!(
+            "removed {n} cached flow field(s) from {}",
+            cache.dir().display()
+        );
+        return Ok(());
+    }
+    let entries = cache.list()?;
+    let total: u64 = entries.iter().map(|e| e.bytes).sum();
+    println!(
+        "{}: {} flow field(s), {:.1} MiB",
+        cache.dir().display(),
+        entries.len(),
+        total as f64 / (1 << 20) as f64
+    );
+    for e in entries {
+        println!(
+            "  {}  {:>10} bytes  used {} s ago",
+            e.name, e.bytes, e.idle_secs
+        );
     }
     Ok(())
 }

@@ -10,6 +10,10 @@ fn wayfarer(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wayfarer"))
         .args(args)
         .env("RUST_LOG", "off")
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("wayfarer-test-cache"),
+        )
         .output()
         .unwrap()
 }
@@ -342,4 +346,41 @@ fn no_adapter_falls_back_to_the_cpu_without_panicking() {
             .starts_with("unavailable"),
         "{report}"
     );
+}
+
+#[test]
+fn cache_list_and_clear() {
+    let c = case(&valid_json());
+    let cache_home = c.dir.path().join("cache-home");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+            .args(args)
+            .env("XDG_CACHE_HOME", &cache_home)
+            .env("WAYFARER_COMPUTE", "cpu")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "render",
+        c.project.to_str().unwrap(),
+        "-o",
+        c.out.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8(run(&["cache", "list"]).stdout).unwrap();
+    assert!(listed.contains("flow field(s)"), "{listed}");
+    assert!(
+        !listed.contains(": 0 flow field(s)"),
+        "the render cached its flows: {listed}"
+    );
+    let cleared = String::from_utf8(run(&["cache", "clear"]).stdout).unwrap();
+    assert!(cleared.starts_with("removed "), "{cleared}");
+    let listed = String::from_utf8(run(&["cache", "list"]).stdout).unwrap();
+    assert!(listed.contains(": 0 flow field(s)"), "{listed}");
+    let bad = run(&["cache", "explode"]);
+    assert_eq!(bad.status.code(), Some(2));
 }

@@ -215,3 +215,65 @@ fn merged_plan_renders_with_fewer_backend_calls() {
     assert_eq!(unmerged.1, merged.1, "same length");
     assert_eq!(unmerged.2, merged.2, "same anchor positions");
 }
+
+/// Counts estimates that reach the estimator.
+struct CountingEstimator(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl wayfarer::flow::FlowEstimator for CountingEstimator {
+    fn identity(&self) -> String {
+        wayfarer::flow::PyramidalLucasKanade::default().identity()
+    }
+    fn estimate(&self, a: &Frame, b: &Frame) -> wayfarer::Result<wayfarer::gpu::FlowField> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        wayfarer::flow::PyramidalLucasKanade::default().estimate(a, b)
+    }
+}
+
+#[test]
+fn a_second_render_hits_the_flow_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"] {
+        std::fs::copy(common::demo_image(name), dir.path().join(name)).unwrap();
+    }
+    let images = ["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"];
+    let project_path = common::write_project(
+        dir.path(),
+        &common::project_json(&images, &[0, 24, 57], (256, 144), "chained"),
+    );
+    let project = file::load(&project_path).unwrap();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut outputs = Vec::new();
+    for run in 0..2 {
+        let mut backend = Builtin::new(
+            Box::new(wayfarer::gpu::CpuCompute),
+            Box::new(CountingEstimator(count.clone())),
+        )
+        .with_cache(wayfarer::flow::FlowCache::new(
+            dir.path().join("flows"),
+            1 << 30,
+        ));
+        let out = dir.path().join(format!("run{run}.mp4"));
+        render::render(
+            &project,
+            dir.path(),
+            &out,
+            &mut backend,
+            &EncodeOptions::default(),
+            &mut |_| {},
+            &CancelToken::new(),
+        )
+        .unwrap();
+        let (hits, misses) = backend.cache().unwrap().stats();
+        let estimated = count.swap(0, std::sync::atomic::Ordering::SeqCst);
+        if run == 0 {
+            assert_eq!(hits, 0);
+            assert_eq!(estimated as u64, misses);
+            assert!(estimated > 0, "the morph estimated flows");
+        } else {
+            assert_eq!(estimated, 0, "every flow came from the cache");
+            assert!(hits > 0);
+        }
+        outputs.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(outputs[0], outputs[1], "same video from cached flows");
+}

@@ -2,12 +2,15 @@
 //!
 //! Convention: `estimate(a, b)` returns the flow `F` with `a(x) ~ b(x + F(x))`, so warping
 //! `b` backward by `F` (see [`crate::gpu::Compute::warp`]) reproduces `a`.
-//! A RAFT estimator through ONNX Runtime and the on-disk flow cache are not built yet.
+//! [`FlowCache`] keeps estimated flows on disk. A RAFT estimator through ONNX Runtime is
+//! not built yet.
 //! Must not know about projects or the UI.
 
 mod builtin;
+pub mod cache;
 
 pub use builtin::PyramidalLucasKanade;
+pub use cache::FlowCache;
 
 use crate::error::Result;
 use crate::gpu::FlowField;

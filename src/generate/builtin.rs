@@ -16,7 +16,8 @@ use std::collections::hash_map::Entry;
 
 use super::{Backend, CancelToken, GenerationRequest};
 use crate::error::{Result, UserError};
-use crate::flow::{FlowEstimator, PyramidalLucasKanade};
+use crate::flow::cache::frame_pair_key;
+use crate::flow::{FlowCache, FlowEstimator, PyramidalLucasKanade};
 use crate::gpu::{Compute, CpuCompute, FlowField};
 use crate::media::Frame;
 
@@ -24,6 +25,7 @@ use crate::media::Frame;
 pub struct Builtin {
     compute: Box<dyn Compute>,
     estimator: Box<dyn FlowEstimator>,
+    cache: Option<FlowCache>,
 }
 
 impl Default for Builtin {
@@ -80,17 +82,43 @@ fn combine(a: &FlowField, wa: f32, b: &FlowField, wb: f32) -> FlowField {
 impl Builtin {
     /// A generator on `compute` with `estimator`.
     pub fn new(compute: Box<dyn Compute>, estimator: Box<dyn FlowEstimator>) -> Self {
-        Self { compute, estimator }
+        Self {
+            compute,
+            estimator,
+            cache: None,
+        }
+    }
+
+    /// Keeps estimated flows in `cache` (a re-render then estimates nothing it did before).
+    pub fn with_cache(mut self, cache: FlowCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The flow cache, if any.
+    pub fn cache(&self) -> Option<&FlowCache> {
+        self.cache.as_ref()
+    }
+
+    fn flow(&self, a: &Frame, b: &Frame) -> Result<FlowField> {
+        match &self.cache {
+            Some(cache) => {
+                let key = frame_pair_key(a, b, &self.estimator.identity());
+                cache.get_or_compute(&key, || self.estimator.estimate(a, b))
+            }
+            None => self.estimator.estimate(a, b),
+        }
     }
 
     /// The built-in generator on the compute backend chosen by `WAYFARER_COMPUTE` (wgpu when
     /// an adapter exists, else the CPU).
     pub fn from_env() -> Result<Self> {
         let compute = crate::gpu::select(crate::gpu::Choice::from_env()?)?;
-        Ok(Self::new(
-            compute,
-            Box::new(PyramidalLucasKanade::default()),
-        ))
+        let builtin = Self::new(compute, Box::new(PyramidalLucasKanade::default()));
+        Ok(match FlowCache::user() {
+            Some(cache) => builtin.with_cache(cache),
+            None => builtin,
+        })
     }
 
     fn join(&self, a: &Frame, b: &Frame) -> Result<Join> {
@@ -98,12 +126,12 @@ impl Builtin {
         if plain < 0.5 {
             return Ok(Join::Dissolve);
         }
-        let f01 = self.estimator.estimate(a, b)?;
+        let f01 = self.flow(a, b)?;
         let back = self.compute.warp(b, &f01, 1.0)?;
         if mean_abs_diff(a, &back) > (1.0 - MIN_FLOW_GAIN) * plain {
             return Ok(Join::Dissolve);
         }
-        let f10 = self.estimator.estimate(b, a)?;
+        let f10 = self.flow(b, a)?;
         Ok(Join::Morph { f01, f10 })
     }
 
