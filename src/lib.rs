@@ -14,6 +14,7 @@ pub mod generate;
 pub mod gpu;
 pub mod guide;
 pub mod media;
+pub mod onnx;
 pub mod plan;
 pub mod project;
 pub mod render;

@@ -94,3 +94,65 @@ fn mismatched_frames_are_an_error() {
             .is_err()
     );
 }
+
+/// The RAFT path through ONNX Runtime, with a tiny model of RAFT's signature whose output
+/// is known: flow = (image2 - image1)[:, 0:2] * 0.5 in the manifest's value range.
+#[test]
+fn raft_onnx_runs_a_tiny_model_with_padding_and_value_range() {
+    use wayfarer::flow::RaftOnnx;
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/tiny_raft.toml");
+    // 37x29 is not a multiple of 8: the frames are padded to 40x32 and the flow cropped back.
+    let a = Frame {
+        width: 37,
+        height: 29,
+        data: (0..37 * 29 * 3).map(|i| (i * 7 % 251) as u8).collect(),
+    };
+    let b = Frame {
+        width: 37,
+        height: 29,
+        data: (0..37 * 29 * 3).map(|i| (i * 13 % 241) as u8).collect(),
+    };
+    // The CUDA request falls back to the CPU here (no GPU, or a CPU-only library), and says so.
+    let raft = RaftOnnx::load(&manifest, true).unwrap();
+    assert!(
+        raft.provider() == "cuda" || raft.provider().starts_with("cpu (CUDA"),
+        "{}",
+        raft.provider()
+    );
+    let cpu = RaftOnnx::load(&manifest, false).unwrap();
+    assert_eq!(cpu.provider(), "cpu");
+    let flow = cpu.estimate(&a, &b).unwrap();
+    assert_eq!((flow.width, flow.height), (37, 29));
+    let scale = 2.0 / 255.0; // value range [-1, 1]
+    for (x, y) in [(0u32, 0u32), (36, 28), (17, 11)] {
+        let i = ((y * 37 + x) * 3) as usize;
+        for c in 0..2 {
+            let expected = (f32::from(b.data[i + c]) - f32::from(a.data[i + c])) * scale * 0.5;
+            let got = flow.at(x, y)[c];
+            assert!(
+                (got - expected).abs() < 1e-5,
+                "({x}, {y}) channel {c}: {got} vs {expected}"
+            );
+        }
+    }
+    assert!(raft.identity().starts_with("raft-onnx/tiny-raft-test"));
+}
+
+#[test]
+fn raft_manifest_errors_are_clear() {
+    use wayfarer::flow::RaftOnnx;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\nfile = \"x.onnx\"\n").unwrap();
+    let e = RaftOnnx::load(&bad, false).unwrap_err();
+    assert!(e.message.contains("bad.toml"), "{}", e.message);
+    let missing = dir.path().join("m.toml");
+    std::fs::write(
+        &missing,
+        "name = \"m\"\nfile = \"nowhere.onnx\"\ninputs = [\"a\", \"b\"]\noutput = \"f\"\nvalue_range = [0.0, 255.0]\nsize_multiple = 8\n",
+    )
+    .unwrap();
+    let e = RaftOnnx::load(&missing, false).unwrap_err();
+    assert!(e.message.contains("not found"), "{}", e.message);
+    assert_eq!(e.category, wayfarer::ErrorCategory::ModelLoading);
+}

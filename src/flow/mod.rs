@@ -2,15 +2,16 @@
 //!
 //! Convention: `estimate(a, b)` returns the flow `F` with `a(x) ~ b(x + F(x))`, so warping
 //! `b` backward by `F` (see [`crate::gpu::Compute::warp`]) reproduces `a`.
-//! [`FlowCache`] keeps estimated flows on disk. A RAFT estimator through ONNX Runtime is
-//! not built yet.
+//! [`FlowCache`] keeps estimated flows on disk; [`RaftOnnx`] runs RAFT-style ONNX models.
 //! Must not know about projects or the UI.
 
 mod builtin;
 pub mod cache;
+pub mod raft;
 
 pub use builtin::PyramidalLucasKanade;
 pub use cache::FlowCache;
+pub use raft::{FlowManifest, RaftOnnx};
 
 use crate::error::Result;
 use crate::gpu::FlowField;
