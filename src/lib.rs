@@ -18,6 +18,7 @@ pub mod onnx;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod structure;
 pub mod ui;
 
 pub use error::{ErrorCategory, Result, UserError};

@@ -9,7 +9,10 @@
 //! `I1` back to `I0` removes less than 30 % of their difference, e.g. two unrelated
 //! pictures) it falls back to an eased cross-dissolve. With a kept frame on one side only,
 //! that frame is held. A frame with a mask value `m` between 0 and 1 (a transition frame) is
-//! `guide * (1 - m) + generated * m`.
+//! `guide * (1 - m) + generated * m`. When a structure video guides the call, the guide
+//! frame (the last kept frame carried along the video's motion) is blended with the morph
+//! by `smoothstep(t)`: the motion leads at the start, the end anchor wins at the end; with
+//! no kept frame after it, the guide frame is used as it is.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -193,8 +196,17 @@ impl Backend for Builtin {
                             }
                         };
                         let t = (i - a) as f32 / (b - a) as f32;
-                        self.between(&guide.frames[a], &guide.frames[b], join, t)?
+                        let morph = self.between(&guide.frames[a], &guide.frames[b], join, t)?;
+                        if guide.structured[i] {
+                            // Follow the structure video's motion from the start, arriving
+                            // at the end anchor.
+                            let eased = t * t * (3.0 - 2.0 * t);
+                            self.compute.blend(&guide.frames[i], &morph, eased)?
+                        } else {
+                            morph
+                        }
                     }
+                    (Some(_), None) if guide.structured[i] => guide.frames[i].clone(),
                     (Some(a), None) => guide.frames[a].clone(),
                     (None, Some(b)) => guide.frames[b].clone(),
                     (None, None) => guide.frames[i].clone(),

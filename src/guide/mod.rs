@@ -17,6 +17,8 @@ pub struct CallGuide {
     pub classes: Vec<FrameClass>,
     /// Mask value of each call frame: 0 = keep, 1 = generate.
     pub mask: Vec<f32>,
+    /// Frames whose guide follows a structure video's motion.
+    pub structured: Vec<bool>,
 }
 
 impl CallGuide {
@@ -52,10 +54,12 @@ impl CallGuide {
             })
             .collect();
         let mask = call.mask();
+        let structured = vec![false; classes.len()];
         Self {
             frames,
             classes,
             mask,
+            structured,
         }
     }
 

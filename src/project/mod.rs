@@ -70,6 +70,40 @@ pub struct Segment {
     pub seed: Option<u64>,
 }
 
+/// How the source range of a structure video maps onto the timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Treatment {
+    /// Stretch or squeeze the source range over the whole timeline.
+    #[default]
+    Adjust,
+    /// Play the source at the project fps, looping when it is too short.
+    Clip,
+}
+
+/// A video whose motion guides the generated frames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StructureVideo {
+    /// Video file, relative to the project file (or absolute).
+    pub path: PathBuf,
+    /// First source frame used.
+    #[serde(default)]
+    pub start_frame: u32,
+    /// Last source frame used (the end of the video when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_frame: Option<u32>,
+    /// Adjust or clip.
+    #[serde(default)]
+    pub treatment: Treatment,
+    /// Multiplier of the source's motion (0 = none, 1 = as filmed).
+    #[serde(default = "default_motion_strength")]
+    pub motion_strength: f32,
+}
+
+fn default_motion_strength() -> f32 {
+    1.0
+}
+
 /// Whether and how consecutive spans with identical parameters share one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -165,9 +199,9 @@ pub struct Project {
     /// A custom model profile; when present it is used instead of the built-in `model`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<crate::plan::ModelProfile>,
-    /// Structure video settings (not yet supported: must be null).
+    /// A video whose motion the generated frames follow.
     #[serde(default)]
-    pub structure_video: Option<serde_json::Value>,
+    pub structure_video: Option<StructureVideo>,
 }
 
 fn default_overlap() -> u32 {
@@ -347,11 +381,26 @@ impl Project {
         if let Some(profile) = &self.profile {
             profile.validate()?;
         }
-        if self.structure_video.as_ref().is_some_and(|v| !v.is_null()) {
-            return Err(UserError::input(
-                "structure_video: structure videos are not supported by this version of Wayfarer yet",
-            )
-            .hint("set structure_video to null"));
+        if let Some(sv) = &self.structure_video {
+            if sv.path.as_os_str().is_empty() {
+                return Err(UserError::input("structure_video.path: empty path")
+                    .hint("give the video file, relative to the project file, or set structure_video to null"));
+            }
+            if sv.end_frame.is_some_and(|end| end < sv.start_frame) {
+                return Err(UserError::input(format!(
+                    "structure_video.end_frame: {} is before start_frame {}",
+                    sv.end_frame.unwrap_or_default(),
+                    sv.start_frame
+                ))
+                .hint("end_frame is the last source frame used"));
+            }
+            if !(sv.motion_strength.is_finite() && (0.0..=4.0).contains(&sv.motion_strength)) {
+                return Err(UserError::input(format!(
+                    "structure_video.motion_strength: {} is outside 0..=4",
+                    sv.motion_strength
+                ))
+                .hint("1 follows the source's motion as filmed"));
+            }
         }
         Ok(())
     }

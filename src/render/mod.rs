@@ -17,6 +17,7 @@ use crate::guide::CallGuide;
 use crate::media::{self, EncodeOptions, Frame, VideoEncoder};
 use crate::plan::{self, Lead, Plan};
 use crate::project::{Project, file::tmp_path};
+use crate::structure::{MotionTools, StructureMotion};
 use stitch::Stitcher;
 
 /// Progress and outcome of a render, in the order they happen.
@@ -89,6 +90,10 @@ pub struct RenderSummary {
     pub frames: u32,
     /// Backend calls made.
     pub backend_calls: usize,
+    /// Distinct structure-video frame pairs whose flow the render needed.
+    pub structure_pairs: usize,
+    /// Of those, flows estimated in this render (the rest came from the cache).
+    pub structure_flows_estimated: usize,
 }
 
 /// Renders `project` (whose image paths are relative to `project_dir`) to the MP4 `output`.
@@ -103,6 +108,50 @@ pub fn render(
     encode: &EncodeOptions,
     events: &mut dyn FnMut(RenderEvent),
     cancel: &CancelToken,
+) -> Result<RenderSummary> {
+    if project.structure_video.is_none() {
+        return render_with(
+            project,
+            project_dir,
+            output,
+            backend,
+            encode,
+            events,
+            cancel,
+            None,
+        );
+    }
+    let compute = crate::gpu::select(crate::gpu::Choice::from_env()?)?;
+    let estimator = crate::flow::PyramidalLucasKanade::default();
+    let cache = crate::flow::FlowCache::user();
+    let tools = MotionTools {
+        compute: compute.as_ref(),
+        estimator: &estimator,
+        cache: cache.as_ref(),
+    };
+    render_with(
+        project,
+        project_dir,
+        output,
+        backend,
+        encode,
+        events,
+        cancel,
+        Some(&tools),
+    )
+}
+
+/// [`render`] with the tools that analyse a structure video given explicitly.
+#[allow(clippy::too_many_arguments)]
+pub fn render_with(
+    project: &Project,
+    project_dir: &Path,
+    output: &Path,
+    backend: &mut dyn Backend,
+    encode: &EncodeOptions,
+    events: &mut dyn FnMut(RenderEvent),
+    cancel: &CancelToken,
+    motion_tools: Option<&MotionTools<'_>>,
 ) -> Result<RenderSummary> {
     let started = Instant::now();
     let plan = plan::plan(project)?;
@@ -134,9 +183,36 @@ pub fn render(
         });
     }
 
+    let motion = match (&project.structure_video, motion_tools) {
+        (Some(sv), Some(tools)) => {
+            let mut progress = |_: f32| {
+                events(RenderEvent::Progress {
+                    stage: "structure".into(),
+                    call: 0,
+                    calls,
+                    fraction: 0.0,
+                })
+            };
+            let m = StructureMotion::prepare(
+                sv,
+                project_dir,
+                plan.total_frames,
+                plan.fps,
+                plan.width,
+                plan.height,
+                tools,
+                &mut progress,
+                cancel,
+            )?;
+            Some((m, tools.compute))
+        }
+        _ => None,
+    };
+
     let tmp = tmp_path(output);
     let result = (|| {
         let encoder = VideoEncoder::create(&tmp, plan.width, plan.height, plan.fps, encode)?;
+        let motion_ref = motion.as_ref().map(|(m, c)| (m, *c));
         let frames = run_calls(
             &plan,
             project,
@@ -145,6 +221,7 @@ pub fn render(
             backend,
             events,
             cancel,
+            motion_ref,
         )?;
         Ok::<_, UserError>(frames)
     })();
@@ -170,9 +247,12 @@ pub fn render(
         plan,
         frames,
         backend_calls,
+        structure_pairs: motion.as_ref().map_or(0, |(m, _)| m.pairs_needed),
+        structure_flows_estimated: motion.as_ref().map_or(0, |(m, _)| m.flows_estimated),
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_calls(
     plan: &Plan,
     project: &Project,
@@ -181,6 +261,7 @@ fn run_calls(
     backend: &mut dyn Backend,
     events: &mut dyn FnMut(RenderEvent),
     cancel: &CancelToken,
+    motion: Option<(&StructureMotion, &dyn crate::gpu::Compute)>,
 ) -> Result<(u32, usize)> {
     let calls = plan.calls.len();
     let hold = plan.overlap.max(1) as usize;
@@ -195,7 +276,10 @@ fn run_calls(
         } else {
             Vec::new()
         };
-        let guide = CallGuide::build(call, anchor_frames, &context, plan.width, plan.height);
+        let mut guide = CallGuide::build(call, anchor_frames, &context, plan.width, plan.height);
+        if let Some((m, compute)) = motion {
+            m.apply(call, &mut guide, compute)?;
+        }
         let request = GenerationRequest {
             call,
             guide: &guide,

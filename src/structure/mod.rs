@@ -1,0 +1,237 @@
+//! Structure video: a video whose motion the generated frames follow.
+//!
+//! Load the source range -> map it onto the timeline (*adjust*: linear resample of the
+//! range over the whole timeline, `idx = start + floor(i (N_src - 1) / (N_out - 1))`; *clip*:
+//! resample at the project fps, looping when short) -> center-crop to the output aspect and
+//! resize (never stretched) -> estimate the flow of every distinct pair of consecutive
+//! source frames once (through the flow cache) -> in each call, frames without an anchor or
+//! context are made by progressively warping the last kept frame along that flow, scaled
+//! by `motion_strength`. Must not know about the UI or the generator.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use crate::error::{Result, UserError};
+use crate::flow::{FlowCache, FlowEstimator};
+use crate::generate::CancelToken;
+use crate::gpu::{Compute, FlowField};
+use crate::guide::CallGuide;
+use crate::media::{self, Frame};
+use crate::plan::{Call, FrameClass};
+use crate::project::{StructureVideo, Treatment};
+
+/// The motion of a structure video, prepared for one render.
+pub struct StructureMotion {
+    /// Source frame index (absolute) used at every timeline frame.
+    pub source_index: Vec<u32>,
+    /// Crop rectangle applied to the source frames `(x, y, w, h)`.
+    pub crop: (u32, u32, u32, u32),
+    /// Flows keyed by source pair `(i, j)`: `S_j(x) ~ S_i(x + F(x))`.
+    flows: HashMap<(u32, u32), FlowField>,
+    /// Distinct source pairs whose flow was needed.
+    pub pairs_needed: usize,
+    /// Flows the estimator computed in this render (the rest came from the cache).
+    pub flows_estimated: usize,
+    strength: f32,
+}
+
+/// Maps timeline frames `0..total` onto source frames `first..=last`.
+pub fn source_indices(
+    treatment: Treatment,
+    first: u32,
+    last: u32,
+    total: u32,
+    source_fps: f64,
+    timeline_fps: f64,
+) -> Vec<u32> {
+    let n_src = last - first + 1;
+    (0..total)
+        .map(|i| match treatment {
+            Treatment::Adjust => {
+                if total <= 1 {
+                    first
+                } else {
+                    first + (u64::from(i) * u64::from(n_src - 1) / u64::from(total - 1)) as u32
+                }
+            }
+            Treatment::Clip => {
+                let step = (f64::from(i) * source_fps / timeline_fps).floor() as u64;
+                first + (step % u64::from(n_src)) as u32
+            }
+        })
+        .collect()
+}
+
+/// Everything needed to prepare the motion of a structure video.
+pub struct MotionTools<'a> {
+    /// Image operations.
+    pub compute: &'a dyn Compute,
+    /// Flow estimator.
+    pub estimator: &'a dyn FlowEstimator,
+    /// Flow cache, if any.
+    pub cache: Option<&'a FlowCache>,
+}
+
+impl StructureMotion {
+    /// Loads and analyses `sv` for a timeline of `total` frames at `fps`, output
+    /// `width` x `height`. `progress` receives the fraction of flows done.
+    #[allow(clippy::too_many_arguments)]
+    pub fn prepare(
+        sv: &StructureVideo,
+        project_dir: &Path,
+        total: u32,
+        fps: u32,
+        width: u32,
+        height: u32,
+        tools: &MotionTools<'_>,
+        progress: &mut dyn FnMut(f32),
+        cancel: &CancelToken,
+    ) -> Result<Self> {
+        let path = project_dir.join(&sv.path);
+        let field = |e: UserError| {
+            let mut e = e;
+            e.message = format!("structure_video.path: {}", e.message);
+            e
+        };
+        let info = media::probe(&path).map_err(field)?;
+        let source_fps = if info.fps.1 > 0 && info.fps.0 > 0 {
+            f64::from(info.fps.0) / f64::from(info.fps.1)
+        } else {
+            f64::from(fps)
+        };
+        // Decode the range, fitting each frame to the output as it arrives.
+        let mut decoder = media::VideoDecoder::open(&path).map_err(field)?;
+        let mut fitted: Vec<Frame> = Vec::new();
+        let mut crop = (0, 0, 0, 0);
+        let mut index = 0u32;
+        while let Some(frame) = decoder.next_frame().map_err(field)? {
+            if cancel.is_cancelled() {
+                return Err(UserError::cancelled());
+            }
+            if sv.end_frame.is_some_and(|end| index > end) {
+                break;
+            }
+            if index >= sv.start_frame {
+                crop = media::center_crop_rect(frame.width, frame.height, width, height);
+                fitted.push(tools.compute.crop_resize(&frame, crop, width, height)?);
+            }
+            index += 1;
+        }
+        if fitted.is_empty() {
+            return Err(UserError::input(format!(
+                "structure_video.start_frame: {} is past the end of {} ({index} frames)",
+                sv.start_frame,
+                path.display()
+            ))
+            .hint("choose a start frame inside the video"));
+        }
+        let first = sv.start_frame;
+        let last = first + fitted.len() as u32 - 1;
+        let source_index =
+            source_indices(sv.treatment, first, last, total, source_fps, f64::from(fps));
+        let pairs: BTreeSet<(u32, u32)> = source_index
+            .windows(2)
+            .filter(|w| w[0] != w[1])
+            .map(|w| (w[0], w[1]))
+            .collect();
+        let file_hash = hash_file(&path)?;
+        let frame = |i: u32| &fitted[(i - first) as usize];
+        let mut flows = HashMap::new();
+        let mut estimated = 0usize;
+        let identity = tools.estimator.identity();
+        for (n, &(i, j)) in pairs.iter().enumerate() {
+            if cancel.is_cancelled() {
+                return Err(UserError::cancelled());
+            }
+            let mut compute = || {
+                estimated += 1;
+                tools.estimator.estimate(frame(j), frame(i))
+            };
+            let flow = match tools.cache {
+                Some(cache) => {
+                    let key = format!(
+                        "structure/{file_hash}/{i}-{j}/{width}x{height}/crop={crop:?}/{identity}"
+                    );
+                    cache.get_or_compute(&key, compute)?
+                }
+                None => compute()?,
+            };
+            flows.insert((i, j), flow);
+            progress((n + 1) as f32 / pairs.len() as f32);
+        }
+        Ok(Self {
+            source_index,
+            crop,
+            pairs_needed: pairs.len(),
+            flows_estimated: estimated,
+            flows,
+            strength: sv.motion_strength,
+        })
+    }
+
+    /// The backward-warp field that carries timeline frame `t` to `t + 1` (`None`: no motion).
+    pub fn step(&self, t: u32) -> Option<&FlowField> {
+        let i = *self.source_index.get(t as usize)?;
+        let j = *self.source_index.get(t as usize + 1)?;
+        self.flows.get(&(i, j))
+    }
+
+    /// Replaces the guide of every frame to generate in `call` with the last kept frame
+    /// warped along the motion, step by step.
+    pub fn apply(&self, call: &Call, guide: &mut CallGuide, compute: &dyn Compute) -> Result<()> {
+        let mut last: Option<Frame> = None;
+        for (offset, class) in guide.classes.clone().iter().enumerate() {
+            match class {
+                FrameClass::Anchor | FrameClass::Context => {
+                    last = Some(guide.frames[offset].clone());
+                }
+                FrameClass::Transition | FrameClass::Free => {
+                    if let Some(prev) = last.take() {
+                        let t = call.start + offset as u32 - 1;
+                        let moved = match self.step(t) {
+                            Some(flow) if self.strength > 0.0 => {
+                                compute.warp(&prev, flow, self.strength)?
+                            }
+                            _ => prev,
+                        };
+                        if *class == FrameClass::Free {
+                            guide.frames[offset] = moved.clone();
+                        }
+                        guide.structured[offset] = true;
+                        last = Some(moved);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn hash_file(path: &Path) -> Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| UserError::io("reading structure video", path, &e))?;
+    std::io::copy(&mut file, &mut hasher)
+        .map_err(|e| UserError::io("reading structure video", path, &e))?;
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adjust_stretches_the_range_over_the_timeline() {
+        // REFERENCE: idx = start + int(i * (N_src - 1) / (N_out - 1)).
+        let idx = source_indices(Treatment::Adjust, 10, 14, 9, 24.0, 16.0);
+        assert_eq!(idx, vec![10, 10, 11, 11, 12, 12, 13, 13, 14]);
+    }
+
+    #[test]
+    fn clip_plays_at_the_timeline_fps_and_loops() {
+        let idx = source_indices(Treatment::Clip, 0, 3, 8, 32.0, 16.0);
+        assert_eq!(idx, vec![0, 2, 0, 2, 0, 2, 0, 2]);
+        let idx = source_indices(Treatment::Clip, 5, 7, 5, 16.0, 16.0);
+        assert_eq!(idx, vec![5, 6, 7, 5, 6]);
+    }
+}

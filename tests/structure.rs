@@ -1,0 +1,183 @@
+//! Structure video end to end: a panning clip of a different aspect (Sintel, 1024x436)
+//! guides a render; nothing is stretched; each distinct frame pair's flow is estimated
+//! once per render; a second render takes every flow from the cache.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use wayfarer::flow::{FlowCache, FlowEstimator, PyramidalLucasKanade};
+use wayfarer::generate::{Builtin, CancelToken};
+use wayfarer::gpu::{Compute, CpuCompute, FlowField};
+use wayfarer::media::{self, EncodeOptions, Frame, VideoEncoder, center_crop_rect, psnr};
+use wayfarer::project::file;
+use wayfarer::render::{self, RenderEvent};
+use wayfarer::structure::{MotionTools, StructureMotion};
+
+struct Counting(Arc<AtomicUsize>);
+
+impl FlowEstimator for Counting {
+    fn identity(&self) -> String {
+        PyramidalLucasKanade::default().identity()
+    }
+    fn estimate(&self, a: &Frame, b: &Frame) -> wayfarer::Result<FlowField> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        PyramidalLucasKanade::default().estimate(a, b)
+    }
+}
+
+/// 12 frames of the Sintel picture panning left 6 px a frame, encoded by Wayfarer.
+fn panning_clip(dir: &Path) -> std::path::PathBuf {
+    let src = media::load_image(&common::demo_image("sintel_0016.png")).unwrap();
+    let path = dir.join("structure.mp4");
+    let mut enc = VideoEncoder::create(&path, 1024, 436, 16, &EncodeOptions::default()).unwrap();
+    for i in 0..12 {
+        let shift = FlowField::uniform(1024, 436, 6.0 * i as f32, 0.0);
+        enc.push(&CpuCompute.warp(&src, &shift, 1.0).unwrap())
+            .unwrap();
+    }
+    enc.finish().unwrap();
+    path
+}
+
+fn project_with_structure(dir: &Path) -> std::path::PathBuf {
+    for name in ["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"] {
+        std::fs::copy(common::demo_image(name), dir.join(name)).unwrap();
+    }
+    panning_clip(dir);
+    let json = common::project_json(
+        &["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"],
+        &[0, 24, 57],
+        (256, 144),
+        "chained",
+    )
+    .replace(
+        "\"structure_video\":null",
+        r#""structure_video":{"path":"structure.mp4","start_frame":0,"end_frame":11,"treatment":"adjust","motion_strength":1.0}"#,
+    );
+    common::write_project(dir, &json)
+}
+
+#[test]
+fn structure_video_renders_without_stretching_and_caches_its_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_path = project_with_structure(dir.path());
+    let project = file::load(&project_path).unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let estimator = Counting(count.clone());
+    let cache = FlowCache::new(dir.path().join("flows"), 1 << 30);
+    let compute = CpuCompute;
+    let tools = MotionTools {
+        compute: &compute,
+        estimator: &estimator,
+        cache: Some(&cache),
+    };
+    let mut runs = Vec::new();
+    for run in 0..2 {
+        let out = dir.path().join(format!("run{run}.mp4"));
+        let mut stages = Vec::new();
+        let summary = render::render_with(
+            &project,
+            dir.path(),
+            &out,
+            &mut Builtin::default(),
+            &EncodeOptions::default(),
+            &mut |e| {
+                if let RenderEvent::Progress { stage, .. } = e {
+                    stages.push(stage)
+                }
+            },
+            &CancelToken::new(),
+            Some(&tools),
+        )
+        .unwrap();
+        assert!(stages.iter().any(|s| s == "structure"));
+        // 12 source frames spread over 58 timeline frames: 11 distinct consecutive pairs,
+        // whatever the number of calls (2 here).
+        assert_eq!(summary.plan.calls.len(), 2);
+        assert_eq!(summary.structure_pairs, 11);
+        let estimated = count.swap(0, Ordering::SeqCst);
+        if run == 0 {
+            assert_eq!(estimated, 11, "each needed flow estimated once");
+            assert_eq!(summary.structure_flows_estimated, 11);
+        } else {
+            assert_eq!(estimated, 0, "the second render hits the cache");
+            assert_eq!(summary.structure_flows_estimated, 0);
+        }
+        let frames = media::decode_all(&out).unwrap();
+        assert_eq!(frames.len() as u32, summary.plan.total_frames);
+        for (k, name) in ["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"]
+            .iter()
+            .enumerate()
+        {
+            let anchor = media::crop_fit(
+                &media::load_image(&dir.path().join(name)).unwrap(),
+                256,
+                144,
+            );
+            let pos = summary.plan.positions[k] as usize;
+            assert!(psnr(&frames[pos], &anchor) >= 33.0, "keyframe {k}");
+        }
+        runs.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(runs[0], runs[1], "cached flows give the same video");
+}
+
+#[test]
+fn structure_frames_are_cropped_not_stretched_and_motion_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_path = project_with_structure(dir.path());
+    let project = file::load(&project_path).unwrap();
+    let sv = project.structure_video.clone().unwrap();
+    let estimator = PyramidalLucasKanade::default();
+    let tools = MotionTools {
+        compute: &CpuCompute,
+        estimator: &estimator,
+        cache: None,
+    };
+    let motion = StructureMotion::prepare(
+        &sv,
+        dir.path(),
+        58,
+        16,
+        256,
+        144,
+        &tools,
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+    // 1024x436 into 16:9: the centre 775x436 is kept, not squeezed.
+    assert_eq!(motion.crop, center_crop_rect(1024, 436, 256, 144));
+    assert_eq!(motion.crop.3, 436);
+    assert!((f64::from(motion.crop.2) / 436.0 - 16.0 / 9.0).abs() < 0.01);
+    // The clip pans 6 source px a frame; fitted to 256 px wide that is 6 * 256 / 775 ~ 1.98 px.
+    // Between source frames 0 and 1 the step flow points that way.
+    let step = (0..57).find_map(|t| motion.step(t)).unwrap();
+    let mean_dx: f32 = step.data.iter().map(|v| v[0]).sum::<f32>() / step.data.len() as f32;
+    assert!((mean_dx.abs() - 1.98).abs() < 0.35, "mean dx {mean_dx}");
+}
+
+#[test]
+fn a_missing_structure_video_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_path = project_with_structure(dir.path());
+    std::fs::remove_file(dir.path().join("structure.mp4")).unwrap();
+    let out = dir.path().join("out.mp4");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+        .args([
+            "render",
+            project_path.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .env("WAYFARER_COMPUTE", "cpu")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("structure_video.path"), "{stderr}");
+    assert!(!out.exists());
+}
