@@ -321,6 +321,9 @@ fn snapshots_of_the_main_screens() {
         eprintln!("no wgpu adapter: snapshot comparison skipped");
         return;
     }
+    wait_for(&mut s.harness, "the compute probe", |a| {
+        a.compute_name().is_some()
+    });
     s.harness.snapshot("studio_timeline_plan");
     s.harness.get_by_label("Mask of call 0").click();
     wait_for(&mut s.harness, "mask preview", |a| a.player_frames() > 0);
@@ -359,4 +362,54 @@ fn keyframe_context_menu_reorders_and_deletes() {
     s.harness.step();
     s.harness.step();
     assert_eq!(frames(s.harness.state()), vec![0, 32]);
+}
+
+#[test]
+fn a_structure_video_shows_its_crop_and_flow_preview() {
+    let mut s = with_three_keyframes();
+    // A 1024x436 clip panning 6 px a frame, encoded by Wayfarer.
+    let src = wayfarer::media::load_image(&s.dir.path().join("sintel_0016.png")).unwrap();
+    let clip = s.dir.path().join("structure.mp4");
+    let mut enc = wayfarer::media::VideoEncoder::create(
+        &clip,
+        1024,
+        436,
+        16,
+        &wayfarer::media::EncodeOptions::default(),
+    )
+    .unwrap();
+    for i in 0..4 {
+        use wayfarer::gpu::Compute;
+        let shift = wayfarer::gpu::FlowField::uniform(1024, 436, 6.0 * i as f32, 0.0);
+        enc.push(&wayfarer::gpu::CpuCompute.warp(&src, &shift, 1.0).unwrap())
+            .unwrap();
+    }
+    enc.finish().unwrap();
+    s.harness.get_by_label("Choose video…");
+    s.harness.state_mut().set_structure_video(clip.clone());
+    s.harness.step();
+    wait_for(
+        &mut s.harness,
+        "structure previews",
+        StudioApp::structure_preview_ready,
+    );
+    s.harness.get_by_label("Structure crop preview");
+    s.harness.get_by_label("Structure flow preview");
+    s.harness.get_by_label_contains("1024x436");
+    assert_eq!(
+        s.harness
+            .state()
+            .project()
+            .structure_video
+            .as_ref()
+            .unwrap()
+            .path,
+        clip
+    );
+    // The strength slider edits the project.
+    s.harness.get_by_label("Remove").click();
+    s.harness.step();
+    s.harness.step();
+    assert!(s.harness.state().project().structure_video.is_none());
+    s.harness.get_by_label_contains("compute:");
 }

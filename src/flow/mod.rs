@@ -40,3 +40,55 @@ pub fn mean_epe(a: &FlowField, b: &FlowField, margin: u32) -> f64 {
     }
     if n == 0 { 0.0 } else { sum / n as f64 }
 }
+
+/// A picture of a flow field: hue is the direction, saturation the length (relative to
+/// `max_len`, or the longest vector when `None`), white where there is no motion.
+pub fn flow_to_color(flow: &FlowField, max_len: Option<f32>) -> Frame {
+    let longest = max_len.unwrap_or_else(|| {
+        flow.data
+            .iter()
+            .map(|v| (v[0] * v[0] + v[1] * v[1]).sqrt())
+            .fold(0.0f32, f32::max)
+    });
+    let scale = if longest > 1e-6 { 1.0 / longest } else { 0.0 };
+    let mut data = Vec::with_capacity(flow.data.len() * 3);
+    for v in &flow.data {
+        let len = ((v[0] * v[0] + v[1] * v[1]).sqrt() * scale).min(1.0);
+        let hue = (v[1].atan2(v[0]) / std::f32::consts::TAU).rem_euclid(1.0) * 6.0;
+        let sector = hue.floor() as i32 % 6;
+        let f = hue - hue.floor();
+        let (r, g, b) = match sector {
+            0 => (1.0, f, 0.0),
+            1 => (1.0 - f, 1.0, 0.0),
+            2 => (0.0, 1.0, f),
+            3 => (0.0, 1.0 - f, 1.0),
+            4 => (f, 0.0, 1.0),
+            _ => (1.0, 0.0, 1.0 - f),
+        };
+        for c in [r, g, b] {
+            // Blend from white (no motion) to the full colour.
+            data.push(((1.0 - len + len * c) * 255.0).round() as u8);
+        }
+    }
+    Frame {
+        width: flow.width,
+        height: flow.height,
+        data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_colours_show_direction_and_length() {
+        let mut f = FlowField::uniform(3, 1, 0.0, 0.0);
+        f.data[1] = [2.0, 0.0];
+        f.data[2] = [-2.0, 0.0];
+        let img = flow_to_color(&f, None);
+        assert_eq!(img.pixel(0, 0), [255, 255, 255], "no motion is white");
+        assert_eq!(img.pixel(1, 0), [255, 0, 0], "right is red");
+        assert_eq!(img.pixel(2, 0), [0, 255, 255], "left is cyan");
+    }
+}

@@ -145,6 +145,10 @@ pub struct StudioApp {
     last_autosave: Instant,
     prompt_buffers: Option<(usize, String, String)>,
     quit_confirmed: bool,
+    structure_key: Option<crate::project::StructureVideo>,
+    structure_loading: Option<Receiver<crate::error::Result<jobs::StructurePreview>>>,
+    structure_preview: Option<(egui::TextureHandle, egui::TextureHandle, String)>,
+    compute_name: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl StudioApp {
@@ -177,7 +181,34 @@ impl StudioApp {
             last_autosave: Instant::now(),
             prompt_buffers: None,
             quit_confirmed: false,
+            structure_key: None,
+            structure_loading: None,
+            structure_preview: None,
+            compute_name: probe_compute(),
         }
+    }
+
+    /// Uses the video at `path` as the structure video (default range and strength).
+    pub fn set_structure_video(&mut self, path: PathBuf) {
+        let mut p = self.project.clone();
+        p.structure_video = Some(crate::project::StructureVideo {
+            path,
+            start_frame: 0,
+            end_frame: None,
+            treatment: Default::default(),
+            motion_strength: 1.0,
+        });
+        self.push_edit(Edit::Replace(Box::new(p)));
+    }
+
+    /// The compute backend renders use, once the background probe has finished.
+    pub fn compute_name(&self) -> Option<String> {
+        self.compute_name.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// Whether the structure video's crop and flow previews are shown.
+    pub fn structure_preview_ready(&self) -> bool {
+        self.structure_preview.is_some()
     }
 
     /// The project being edited.
@@ -270,6 +301,11 @@ impl StudioApp {
                         k.image = dir.join(&k.image);
                     }
                 }
+                if let Some(sv) = &mut project.structure_video
+                    && sv.path.is_relative()
+                {
+                    sv.path = dir.join(&sv.path);
+                }
                 self.project = project.clone();
                 self.saved = project;
                 self.path = Some(path.to_path_buf());
@@ -289,11 +325,17 @@ impl StudioApp {
         let dir = file::project_dir(path);
         let dir = dir.canonicalize().unwrap_or(dir);
         let mut doc = self.project.clone();
-        for k in &mut doc.keyframes {
-            let absolute = k.image.canonicalize().unwrap_or_else(|_| k.image.clone());
+        let relative = |p: &mut PathBuf| {
+            let absolute = p.canonicalize().unwrap_or_else(|_| p.clone());
             if let Ok(rel) = absolute.strip_prefix(&dir) {
-                k.image = rel.to_path_buf();
+                *p = rel.to_path_buf();
             }
+        };
+        for k in &mut doc.keyframes {
+            relative(&mut k.image);
+        }
+        if let Some(sv) = &mut doc.structure_video {
+            relative(&mut sv.path);
         }
         match file::save(&doc, path) {
             Ok(()) => {
@@ -653,6 +695,8 @@ impl StudioApp {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     self.inspector(ui);
                     ui.separator();
+                    self.structure_panel(ui);
+                    ui.separator();
                     self.render_panel(ui);
                 });
             });
@@ -782,6 +826,14 @@ impl StudioApp {
             ui.label(format!("{name}{dirty}"));
             ui.separator();
             ui.label(format!("backend: {}", self.settings.backend));
+            ui.separator();
+            let compute = self
+                .compute_name
+                .lock()
+                .ok()
+                .and_then(|c| c.clone())
+                .unwrap_or_else(|| "probing…".into());
+            ui.label(format!("compute: {compute}"));
             ui.separator();
             ui.label(format!("{} keyframes", self.project.keyframes.len()));
             if !self.problems.is_empty() && ui.button("Clear problems").clicked() {
@@ -1293,6 +1345,126 @@ impl StudioApp {
         }
     }
 
+    fn structure_panel(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.heading("Structure video");
+        let mut p = self.project.clone();
+        match &mut p.structure_video {
+            None => {
+                ui.label("None: generated frames follow the anchors only.");
+                if ui.button("Choose video…").clicked()
+                    && let Some(path) = rfd::FileDialog::new()
+                        .add_filter("Video", &["mp4", "mkv", "mov", "webm", "avi"])
+                        .pick_file()
+                {
+                    self.set_structure_video(path);
+                }
+            }
+            Some(sv) => {
+                ui.label(sv.path.display().to_string());
+                let mut remove = false;
+                ui.horizontal(|ui| {
+                    if ui.button("Change…").clicked()
+                        && let Some(path) = rfd::FileDialog::new().pick_file()
+                    {
+                        sv.path = path;
+                    }
+                    remove = ui.button("Remove").clicked();
+                });
+                labelled_drag(ui, "Start frame", &mut sv.start_frame, 0..=1_000_000, 1.0);
+                let mut end = sv.end_frame.unwrap_or(0);
+                let label = ui.label("End frame (0 = to the end)");
+                if ui
+                    .add(egui::DragValue::new(&mut end).range(0..=1_000_000))
+                    .labelled_by(label.id)
+                    .changed()
+                {
+                    sv.end_frame = (end > 0).then_some(end.max(sv.start_frame));
+                }
+                ui.horizontal(|ui| {
+                    ui.label("Treatment");
+                    ui.selectable_value(
+                        &mut sv.treatment,
+                        crate::project::Treatment::Adjust,
+                        "Adjust",
+                    );
+                    ui.selectable_value(&mut sv.treatment, crate::project::Treatment::Clip, "Clip");
+                });
+                let label = ui.label("Motion strength");
+                ui.add(egui::Slider::new(&mut sv.motion_strength, 0.0..=2.0))
+                    .labelled_by(label.id);
+                if remove {
+                    p.structure_video = None;
+                }
+            }
+        }
+        if p != self.project {
+            self.pending
+                .push((Edit::Replace(Box::new(p)), Some("structure".into())));
+        }
+        // Previews follow the settings.
+        if self.project.structure_video != self.structure_key {
+            self.structure_key = self.project.structure_video.clone();
+            self.structure_preview = None;
+            self.structure_loading = match &self.structure_key {
+                Some(sv) => match jobs::structure_preview(
+                    sv.clone(),
+                    self.project_dir(),
+                    self.project.width,
+                    self.project.height,
+                    &ctx,
+                ) {
+                    Ok(rx) => Some(rx),
+                    Err(e) => {
+                        self.problems.push(e);
+                        None
+                    }
+                },
+                None => None,
+            };
+        }
+        if let Some(rx) = &self.structure_loading
+            && let Ok(result) = rx.try_recv()
+        {
+            self.structure_loading = None;
+            match result {
+                Ok(preview) => {
+                    let crop = ctx.load_texture(
+                        "structure crop",
+                        preview.crop,
+                        egui::TextureOptions::LINEAR,
+                    );
+                    let flow = ctx.load_texture(
+                        "structure flow",
+                        preview.flow,
+                        egui::TextureOptions::LINEAR,
+                    );
+                    self.structure_preview = Some((crop, flow, preview.info));
+                }
+                Err(e) => self.problems.push(e),
+            }
+        }
+        if self.structure_loading.is_some() {
+            ui.add(egui::Spinner::new());
+            ctx.request_repaint_after(Duration::from_millis(50));
+        }
+        if let Some((crop, flow, info)) = &self.structure_preview {
+            ui.label(info.as_str());
+            ui.horizontal(|ui| {
+                let size = crop.size_vec2() * (150.0 / crop.size_vec2().x);
+                let r = ui.image((crop.id(), size));
+                r.widget_info(|| {
+                    egui::WidgetInfo::labeled(Role::Image, true, "Structure crop preview")
+                });
+                let r = ui.image((flow.id(), size));
+                r.widget_info(|| {
+                    egui::WidgetInfo::labeled(Role::Image, true, "Structure flow preview")
+                });
+            });
+            ui.label("left: the crop used (never stretched); right: its motion (hue = direction)");
+        }
+    }
+
     fn render_panel(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         ui.heading("Render");
@@ -1603,4 +1775,20 @@ fn labelled_drag(
     let label = ui.label(text);
     ui.add(egui::DragValue::new(value).range(range).speed(speed))
         .labelled_by(label.id);
+}
+
+/// Finds out in the background which compute backend renders will use.
+fn probe_compute() -> std::sync::Arc<std::sync::Mutex<Option<String>>> {
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let out = slot.clone();
+    let _ = jobs::spawn("wayfarer-compute-probe", move || {
+        let name = crate::gpu::Choice::from_env()
+            .and_then(crate::gpu::select)
+            .map(|c| c.name())
+            .unwrap_or_else(|e| format!("unavailable: {}", e.message));
+        if let Ok(mut s) = out.lock() {
+            *s = Some(name);
+        }
+    });
+    slot
 }

@@ -241,3 +241,65 @@ fn fit_even(w: u32, h: u32, max_w: u32, max_h: u32) -> (u32, u32) {
     let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
     (even(f64::from(w) * scale), even(f64::from(h) * scale))
 }
+
+/// Crop and flow previews of a structure video.
+pub struct StructurePreview {
+    /// The first used source frame, center-cropped and resized to the output aspect.
+    pub crop: egui::ColorImage,
+    /// The flow to the next source frame, as a colour picture.
+    pub flow: egui::ColorImage,
+    /// Source size and frame count.
+    pub info: String,
+}
+
+/// Builds the previews of a structure video in the background.
+pub fn structure_preview(
+    sv: crate::project::StructureVideo,
+    project_dir: PathBuf,
+    width: u32,
+    height: u32,
+    ctx: &egui::Context,
+) -> Result<Receiver<Result<StructurePreview>>> {
+    let (tx, rx) = sync_channel(1);
+    let ctx = ctx.clone();
+    spawn("wayfarer-structure-preview", move || {
+        let result = (|| {
+            use crate::flow::FlowEstimator;
+            use crate::gpu::Compute;
+            let path = project_dir.join(&sv.path);
+            let info = media::probe(&path)?;
+            let (w, h) = fit_even(width, height, PREVIEW_SIZE.0 / 2, PREVIEW_SIZE.1 / 2);
+            let mut decoder = media::VideoDecoder::open(&path)?;
+            let mut frames = Vec::new();
+            let mut index = 0u32;
+            while let Some(f) = decoder.next_frame()? {
+                if index >= sv.start_frame {
+                    frames.push(crate::gpu::CpuCompute.crop_fit(&f, w, h)?);
+                    if frames.len() == 2 {
+                        break;
+                    }
+                }
+                index += 1;
+            }
+            let first = frames.first().cloned().ok_or_else(|| {
+                UserError::input(format!(
+                    "structure_video.start_frame: {} is past the end of the video",
+                    sv.start_frame
+                ))
+            })?;
+            let second = frames.get(1).cloned().unwrap_or_else(|| first.clone());
+            let flow = crate::flow::PyramidalLucasKanade::default().estimate(&second, &first)?;
+            Ok(StructurePreview {
+                crop: to_color_image(&first, w, h),
+                flow: to_color_image(&crate::flow::flow_to_color(&flow, None), w, h),
+                info: format!(
+                    "{}x{} {} video, {} frames at {}/{} fps",
+                    info.width, info.height, info.codec, info.frames, info.fps.0, info.fps.1
+                ),
+            })
+        })();
+        let _ = tx.send(result);
+        ctx.request_repaint();
+    })?;
+    Ok(rx)
+}
