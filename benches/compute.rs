@@ -123,7 +123,9 @@ fn main() {
     let cache = wayfarer::flow::FlowCache::new(dir.path().join("flows"), 1 << 30);
     let key = wayfarer::flow::cache::frame_pair_key(&a, &b, &est.identity());
     let _ = cache.get_or_compute(&key, || est.estimate(&a, &b));
-    let hit_ms = median_ms(15, || drop(cache.get_or_compute(&key, || est.estimate(&a, &b))));
+    let hit_ms = median_ms(15, || {
+        drop(cache.get_or_compute(&key, || est.estimate(&a, &b)))
+    });
     println!(
         "flow cache hit 720p: {hit_ms:.1} ms (recompute {flow_ms:.0} ms, {:.0}x)",
         flow_ms / hit_ms

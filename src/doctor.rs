@@ -22,6 +22,8 @@ pub struct DoctorReport {
     pub wgpu_adapters: Vec<String>,
     /// What image operations run on (`WAYFARER_COMPUTE` respected), or why none could start.
     pub compute: String,
+    /// The flow estimator renders use (`WAYFARER_FLOW_MODEL` respected).
+    pub flow: String,
     /// Per-user configuration folder.
     pub config_dir: Option<PathBuf>,
     /// Per-user cache folder.
@@ -64,6 +66,9 @@ pub fn run() -> DoctorReport {
         onnx_runtime_info,
         onnx_providers,
         wgpu_adapters: wgpu_adapters(),
+        flow: crate::flow::estimator_from_env()
+            .map(|e| e.identity())
+            .unwrap_or_else(|e| format!("unavailable: {}", e.message)),
         compute: crate::gpu::Choice::from_env()
             .and_then(crate::gpu::select)
             .map(|c| c.name())
@@ -75,29 +80,14 @@ pub fn run() -> DoctorReport {
 }
 
 fn probe_onnx_runtime() -> (Option<PathBuf>, String, Vec<String>) {
-    let mut tried = Vec::new();
-    for candidate in crate::dirs::onnx_runtime_candidates() {
-        if !candidate.exists() {
-            tried.push(format!("{} (missing)", candidate.display()));
-            continue;
-        }
-        match ort::init_from(&candidate) {
-            Ok(builder) => {
-                let _ = builder.with_name("wayfarer-doctor").build();
-                return (Some(candidate), build_info(), available_providers());
-            }
-            Err(e) => tried.push(format!("{} ({e})", candidate.display())),
-        }
-    }
-    (
-        None,
-        format!(
-            "not loaded; tried: {}. Run the setup script, or set {}",
-            tried.join(", "),
-            crate::dirs::ORT_LIBRARY_ENV
+    match crate::onnx::library_path() {
+        Ok(path) => (
+            Some(path.to_path_buf()),
+            build_info(),
+            available_providers(),
         ),
-        Vec::new(),
-    )
+        Err(e) => (None, format!("not loaded: {}", e.message), Vec::new()),
+    }
 }
 
 fn build_info() -> String {
@@ -185,6 +175,7 @@ impl std::fmt::Display for DoctorReport {
         }
         writeln!(f, "wgpu adapters:  {}", or_none(&self.wgpu_adapters))?;
         writeln!(f, "compute:        {}", self.compute)?;
+        writeln!(f, "flow:           {}", self.flow)?;
         writeln!(f, "config folder:  {}", path(&self.config_dir))?;
         writeln!(f, "cache folder:   {}", path(&self.cache_dir))?;
         write!(f, "data folder:    {}", path(&self.data_dir))

@@ -9,8 +9,9 @@ use ort::session::Session;
 
 use crate::error::{ErrorCategory, Result, UserError};
 
-static ENVIRONMENT: OnceLock<std::result::Result<ort::environment::Environment, String>> =
-    OnceLock::new();
+type Loaded = (ort::environment::Environment, std::path::PathBuf);
+
+static ENVIRONMENT: OnceLock<std::result::Result<Loaded, String>> = OnceLock::new();
 
 fn model_error(message: String) -> UserError {
     UserError::new(ErrorCategory::ModelLoading, message)
@@ -18,6 +19,15 @@ fn model_error(message: String) -> UserError {
 
 /// The ONNX Runtime environment, loading the library on first use.
 pub fn environment() -> Result<&'static ort::environment::Environment> {
+    loaded().map(|(env, _)| env)
+}
+
+/// The library that was loaded.
+pub fn library_path() -> Result<&'static Path> {
+    loaded().map(|(_, path)| path.as_path())
+}
+
+fn loaded() -> Result<&'static Loaded> {
     let env = ENVIRONMENT.get_or_init(|| {
         let mut tried = Vec::new();
         for candidate in crate::dirs::onnx_runtime_candidates() {
@@ -30,6 +40,7 @@ pub fn environment() -> Result<&'static ort::environment::Environment> {
                     return builder
                         .with_name("wayfarer")
                         .build()
+                        .map(|env| (env, candidate.clone()))
                         .map_err(|e| format!("{}: {e}", candidate.display()));
                 }
                 Err(e) => tried.push(format!("{} ({e})", candidate.display())),

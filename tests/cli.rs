@@ -384,3 +384,49 @@ fn cache_list_and_clear() {
     let bad = run(&["cache", "explode"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn a_flow_model_manifest_selects_raft() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/tiny_raft.toml");
+    let output = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+        .args(["doctor", "--json"])
+        .env("WAYFARER_FLOW_MODEL", &manifest)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        report["flow"]
+            .as_str()
+            .unwrap()
+            .starts_with("raft-onnx/tiny-raft-test"),
+        "{report}"
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        report["flow"].as_str().unwrap().starts_with("builtin-plk"),
+        "{report}"
+    );
+    // A manifest that does not exist is bad input: exit 2, nothing written.
+    let c = case(&valid_json());
+    let output = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+        .args([
+            "render",
+            c.project.to_str().unwrap(),
+            "-o",
+            c.out.to_str().unwrap(),
+        ])
+        .env("WAYFARER_FLOW_MODEL", c.dir.path().join("missing.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!c.out.exists());
+}

@@ -92,3 +92,22 @@ mod tests {
         assert_eq!(img.pixel(2, 0), [0, 255, 255], "left is cyan");
     }
 }
+
+/// Environment variable naming a flow model manifest (e.g. `models/raft_small.toml`);
+/// unset, the built-in estimator is used.
+pub const FLOW_MODEL_ENV: &str = "WAYFARER_FLOW_MODEL";
+
+/// The flow estimator to use: RAFT through ONNX Runtime when `WAYFARER_FLOW_MODEL` names a
+/// manifest (CUDA requested when `WAYFARER_FLOW_CUDA=1`), else the built-in estimator.
+pub fn estimator_from_env() -> crate::error::Result<Box<dyn FlowEstimator>> {
+    match std::env::var_os(FLOW_MODEL_ENV) {
+        Some(manifest) if !manifest.is_empty() => {
+            let cuda = std::env::var("WAYFARER_FLOW_CUDA").is_ok_and(|v| v == "1");
+            Ok(Box::new(RaftOnnx::load(
+                std::path::Path::new(&manifest),
+                cuda,
+            )?))
+        }
+        _ => Ok(Box::new(PyramidalLucasKanade::default())),
+    }
+}

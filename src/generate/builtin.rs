@@ -117,7 +117,7 @@ impl Builtin {
     /// an adapter exists, else the CPU).
     pub fn from_env() -> Result<Self> {
         let compute = crate::gpu::select(crate::gpu::Choice::from_env()?)?;
-        let builtin = Self::new(compute, Box::new(PyramidalLucasKanade::default()));
+        let builtin = Self::new(compute, crate::flow::estimator_from_env()?);
         Ok(match FlowCache::user() {
             Some(cache) => builtin.with_cache(cache),
             None => builtin,

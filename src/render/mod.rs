@@ -122,11 +122,11 @@ pub fn render(
         );
     }
     let compute = crate::gpu::select(crate::gpu::Choice::from_env()?)?;
-    let estimator = crate::flow::PyramidalLucasKanade::default();
+    let estimator = crate::flow::estimator_from_env()?;
     let cache = crate::flow::FlowCache::user();
     let tools = MotionTools {
         compute: compute.as_ref(),
-        estimator: &estimator,
+        estimator: estimator.as_ref(),
         cache: cache.as_ref(),
     };
     render_with(
