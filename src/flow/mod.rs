@@ -77,22 +77,6 @@ pub fn flow_to_color(flow: &FlowField, max_len: Option<f32>) -> Frame {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flow_colours_show_direction_and_length() {
-        let mut f = FlowField::uniform(3, 1, 0.0, 0.0);
-        f.data[1] = [2.0, 0.0];
-        f.data[2] = [-2.0, 0.0];
-        let img = flow_to_color(&f, None);
-        assert_eq!(img.pixel(0, 0), [255, 255, 255], "no motion is white");
-        assert_eq!(img.pixel(1, 0), [255, 0, 0], "right is red");
-        assert_eq!(img.pixel(2, 0), [0, 255, 255], "left is cyan");
-    }
-}
-
 /// Environment variable naming a flow model manifest (e.g. `models/raft_small.toml`);
 /// unset, the built-in estimator is used.
 pub const FLOW_MODEL_ENV: &str = "WAYFARER_FLOW_MODEL";
@@ -109,5 +93,21 @@ pub fn estimator_from_env() -> crate::error::Result<Box<dyn FlowEstimator>> {
             )?))
         }
         _ => Ok(Box::new(PyramidalLucasKanade::default())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_colours_show_direction_and_length() {
+        let mut f = FlowField::uniform(3, 1, 0.0, 0.0);
+        f.data[1] = [2.0, 0.0];
+        f.data[2] = [-2.0, 0.0];
+        let img = flow_to_color(&f, None);
+        assert_eq!(img.pixel(0, 0), [255, 255, 255], "no motion is white");
+        assert_eq!(img.pixel(1, 0), [255, 0, 0], "right is red");
+        assert_eq!(img.pixel(2, 0), [0, 255, 255], "left is cyan");
     }
 }
