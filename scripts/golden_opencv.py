@@ -6,7 +6,8 @@ implementation). Run: python3 -m venv v && v/bin/pip install opencv-python-headl
 OpenCV's 8-bit paths quantise interpolation weights (remap: 1/32 steps), so the reference
 runs on float32 pixels and rounds half up, which is the arithmetic Wayfarer's CPU and wgpu
 paths use. Semantics compared: cv2.remap INTER_LINEAR + BORDER_REPLICATE (backward warp),
-cv2.resize INTER_AREA (shrinking) and INTER_LINEAR (enlarging)."""
+cv2.resize INTER_AREA (shrinking) and INTER_LINEAR (enlarging), and a flow field resized
+with INTER_LINEAR and its vectors scaled by the size ratio."""
 import os
 import cv2
 import numpy as np
@@ -35,7 +36,11 @@ warp = round_u8(cv2.remap(f, x + flow[..., 0], y + flow[..., 1], cv2.INTER_LINEA
                           borderMode=cv2.BORDER_REPLICATE))
 area = round_u8(cv2.resize(f, (20, 15), interpolation=cv2.INTER_AREA))
 linear = round_u8(cv2.resize(f, (61, 47), interpolation=cv2.INTER_LINEAR))
+flow_big = cv2.resize(flow, (61, 47), interpolation=cv2.INTER_LINEAR)
+flow_big[..., 0] *= 61 / 37
+flow_big[..., 1] *= 47 / 29
 for name, arr in [("input_37x29.rgb", img), ("flow_37x29.f32", flow), ("warp_37x29.rgb", warp),
-                  ("area_20x15.rgb", area), ("linear_61x47.rgb", linear)]:
+                  ("area_20x15.rgb", area), ("linear_61x47.rgb", linear),
+                  ("flow_61x47.f32", flow_big.astype(np.float32))]:
     arr.tofile(os.path.join(out, name))
 print("wrote", out)

@@ -215,3 +215,23 @@ fn mismatched_inputs_are_errors_not_panics() {
         assert!(d.crop_resize(&a, (4, 4, 8, 8), 4, 4).is_err());
     }
 }
+
+#[test]
+fn flow_resize_matches_opencv_and_devices_agree() {
+    let bytes = golden("flow_61x47.f32");
+    let expected: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    for d in devices() {
+        let big = d.resize_flow(&flow(), 61, 47).unwrap();
+        let got: Vec<f32> = big.data.iter().flat_map(|v| [v[0], v[1]]).collect();
+        let worst = got
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-3, "{}: worst difference {worst}", d.name());
+    }
+    assert!(CpuCompute.resize_flow(&flow(), 0, 4).is_err());
+}

@@ -127,6 +127,11 @@ impl Compute for CpuCompute {
         })
     }
 
+    fn resize_flow(&self, flow: &FlowField, width: u32, height: u32) -> Result<FlowField> {
+        super::check_flow_size(flow, width, height)?;
+        Ok(super::resize_flow(flow, width, height))
+    }
+
     fn blend(&self, a: &Frame, b: &Frame, t: f32) -> Result<Frame> {
         check_same_size(a, b)?;
         let data = a

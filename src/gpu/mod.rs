@@ -1,7 +1,8 @@
 //! One compute interface, two implementations: wgpu (WGSL in `shaders/`) and the CPU, with
 //! the same semantics: resize (area average when shrinking, bilinear when enlarging, pixel
 //! centres as OpenCV's `INTER_AREA` / `INTER_LINEAR`), crop-to-fit, backward warp by a flow
-//! field (bilinear, border replicate, as `cv2.remap`), flow resize and blend. Pixels are
+//! field (bilinear, border replicate, as `cv2.remap`), flow resize (vectors scaled) and
+//! blend. Pixels are
 //! computed in f32 and rounded half up, so the two agree within one 8-bit level.
 //!
 //! [`select`] picks wgpu when an adapter exists, the CPU otherwise;
@@ -89,6 +90,10 @@ pub trait Compute: Send {
 
     /// `a * (1 - t) + b * t`.
     fn blend(&self, a: &Frame, b: &Frame, t: f32) -> Result<Frame>;
+
+    /// Resizes a flow field (bilinear at pixel centres, border replicate) and scales its
+    /// vectors by the size ratio.
+    fn resize_flow(&self, flow: &FlowField, width: u32, height: u32) -> Result<FlowField>;
 
     /// Center-crops to the aspect of `width` x `height`, then resizes: never stretched.
     fn crop_fit(&self, src: &Frame, width: u32, height: u32) -> Result<Frame> {
@@ -198,6 +203,19 @@ fn check_crop(src: &Frame, crop: (u32, u32, u32, u32), width: u32, height: u32) 
             format!(
                 "crop {crop:?} to {width}x{height} does not fit a {}x{} frame",
                 src.width, src.height
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_flow_size(flow: &FlowField, width: u32, height: u32) -> Result<()> {
+    if flow.width == 0 || flow.height == 0 || width == 0 || height == 0 {
+        return Err(UserError::new(
+            ErrorCategory::GenerationPipeline,
+            format!(
+                "cannot resize a {}x{} flow field to {width}x{height}",
+                flow.width, flow.height
             ),
         ));
     }

@@ -17,6 +17,7 @@ pub struct WgpuCompute {
     crop_resize: wgpu::ComputePipeline,
     warp: wgpu::ComputePipeline,
     blend: wgpu::ComputePipeline,
+    flow_resize: wgpu::ComputePipeline,
 }
 
 fn gpu_error(what: impl std::fmt::Display) -> UserError {
@@ -87,6 +88,10 @@ impl WgpuCompute {
             ),
             warp: pipeline("warp", include_str!("../../shaders/warp.wgsl")),
             blend: pipeline("blend", include_str!("../../shaders/blend.wgsl")),
+            flow_resize: pipeline(
+                "flow_resize",
+                include_str!("../../shaders/flow_resize.wgsl"),
+            ),
             adapter: format!("{} ({:?})", info.name, info.backend),
             device,
             queue,
@@ -243,6 +248,36 @@ impl Compute for WgpuCompute {
             (src.width.div_ceil(16), src.height.div_ceil(16)),
         )?;
         Ok(unpack(&words, src.width, src.height))
+    }
+
+    fn resize_flow(&self, flow: &FlowField, width: u32, height: u32) -> Result<FlowField> {
+        super::check_flow_size(flow, width, height)?;
+        let p = Params {
+            src_w: flow.width,
+            src_h: flow.height,
+            dst_w: width,
+            dst_h: height,
+            crop_x: 0,
+            crop_y: 0,
+            crop_w: flow.width,
+            crop_h: flow.height,
+            amount: 0.0,
+            _pad: [0.0; 3],
+        };
+        let words = self.run(
+            &self.flow_resize,
+            p,
+            bytemuck::cast_slice(&flow.data),
+            None,
+            (width * height * 2) as usize,
+            (width.div_ceil(16), height.div_ceil(16)),
+        )?;
+        let floats: &[f32] = bytemuck::cast_slice(&words);
+        Ok(FlowField {
+            width,
+            height,
+            data: floats.chunks_exact(2).map(|v| [v[0], v[1]]).collect(),
+        })
     }
 
     fn blend(&self, a: &Frame, b: &Frame, t: f32) -> Result<Frame> {
