@@ -50,6 +50,9 @@ enum Command {
         /// Print one JSON event per line (start/progress/done/error) instead of a progress bar.
         #[arg(long)]
         json_events: bool,
+        /// Run only the pre-flight checks and print their report.
+        #[arg(long)]
+        check: bool,
     },
     /// Show how a project is cut into generation calls.
     Plan {
@@ -75,6 +78,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.is_some() {
+        quiet_vulkan_probe();
+    }
     let result = match cli.command {
         None => wayfarer::ui::run(cli.project),
         Some(Command::Render {
@@ -84,13 +90,20 @@ fn main() -> ExitCode {
             crf,
             preset,
             json_events,
-        }) => cmd_render(
-            &project,
-            &output,
-            &backend,
-            EncodeOptions { crf, preset },
-            json_events,
-        ),
+            check,
+        }) => {
+            if check {
+                cmd_check(&project, &output, &backend, json_events)
+            } else {
+                cmd_render(
+                    &project,
+                    &output,
+                    &backend,
+                    EncodeOptions { crf, preset },
+                    json_events,
+                )
+            }
+        }
         Some(Command::Plan { project, json }) => cmd_plan(&project, json),
         Some(Command::Cache { action }) => cmd_cache(&action),
         Some(Command::Doctor { json }) => {
@@ -264,4 +277,55 @@ fn cmd_cache(action: &str) -> Result<(), UserError> {
         );
     }
     Ok(())
+}
+
+fn cmd_check(
+    project_path: &Path,
+    output: &Path,
+    backend: &str,
+    json: bool,
+) -> Result<(), UserError> {
+    let project = project_file::load(project_path)?;
+    let report = generate::preflight(
+        &project,
+        &project_file::project_dir(project_path),
+        output,
+        backend,
+    );
+    if json {
+        match serde_json::to_string(&report) {
+            Ok(line) => println!("{line}"),
+            Err(e) => eprintln!("error: {e}"),
+        }
+    } else {
+        print!("{report}");
+    }
+    match report.first_failure() {
+        None => Ok(()),
+        Some(e) => Err(e),
+    }
+}
+
+/// Mesa's Vulkan driver prints "error: XDG_RUNTIME_DIR is invalid" when wgpu probes it
+/// outside a desktop session, which reads like a Wayfarer error on a headless server. The
+/// CLI gives it a private runtime folder when none is set.
+fn quiet_vulkan_probe() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    #[cfg(unix)]
+    // SAFETY: getuid has no preconditions.
+    let user = unsafe { libc::getuid() };
+    #[cfg(not(unix))]
+    let user = 0;
+    let dir = std::env::temp_dir().join(format!("wayfarer-runtime-{user}"));
+    if std::fs::create_dir_all(&dir).is_ok() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+        }
+        // SAFETY: called at the start of main, before any other thread exists.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    }
 }

@@ -192,11 +192,7 @@ fn wrong_types_and_absurd_numbers_name_the_field() {
 fn output_folder_not_writable() {
     let c = case(&valid_json());
     // A folder that does not exist.
-    expect_bad_input(
-        &c,
-        &c.dir.path().join("missing/out.mp4"),
-        "writing to folder",
-    );
+    expect_bad_input(&c, &c.dir.path().join("missing/out.mp4"), "does not exist");
     // A "folder" that is a file.
     let file = c.dir.path().join("a.png");
     expect_bad_input(&c, &file.join("out.mp4"), "not a folder");
@@ -429,4 +425,39 @@ fn a_flow_model_manifest_selects_raft() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(!c.out.exists());
+}
+
+#[test]
+fn check_runs_preflight_only() {
+    let c = case(&valid_json());
+    let output = wayfarer(&[
+        "render",
+        c.project.to_str().unwrap(),
+        "-o",
+        c.out.to_str().unwrap(),
+        "--check",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("ok   plan: 1 calls, 17 frames"), "{stdout}");
+    assert!(stdout.contains("ok   keyframes[1].image"), "{stdout}");
+    assert!(stdout.contains("ok   output:"), "{stdout}");
+    assert!(!c.out.exists(), "--check renders nothing");
+    // Every failing item is listed, and the exit code says bad input.
+    std::fs::write(c.dir.path().join("b.png"), b"").unwrap();
+    let output = wayfarer(&[
+        "render",
+        c.project.to_str().unwrap(),
+        "-o",
+        "/nonexistent/x.mp4",
+        "--check",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stdout.contains("FAIL keyframes[1].image"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL output: folder /nonexistent does not exist"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("hint: "), "{stdout}");
 }

@@ -5,11 +5,13 @@
 //! (no model). Must not touch the project file, the stitch or the encoder.
 
 mod builtin;
+pub mod preflight;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use builtin::Builtin;
+pub use preflight::{CheckItem, PreflightReport, preflight};
 
 use crate::error::Result;
 use crate::guide::CallGuide;

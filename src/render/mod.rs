@@ -156,6 +156,17 @@ pub fn render_with(
     let started = Instant::now();
     let plan = plan::plan(project)?;
     check_output_path(output, project_dir, project)?;
+    // The folder accepts files and has room, before any time goes into generation.
+    crate::generate::preflight::check_output(
+        output,
+        f64::from(plan.total_frames) * f64::from(plan.width) * f64::from(plan.height),
+    )
+    .map_err(|mut e| {
+        if e.category == ErrorCategory::FileSystem {
+            e.category = ErrorCategory::InputValidation;
+        }
+        e
+    })?;
     let calls = plan.calls.len();
     events(RenderEvent::Start {
         calls,
@@ -354,22 +365,5 @@ fn check_output_path(output: &Path, project_dir: &Path, project: &Project) -> Re
         ))
         .hint("use an .mp4 name"));
     }
-    // Probe that the folder accepts files before spending time on generation.
-    let tmp = tmp_path(output);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)
-        .map_err(|e| {
-            let folder = output
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let mut err = UserError::io("writing to folder", folder, &e);
-            err.category = ErrorCategory::InputValidation;
-            err
-        })?;
-    let _ = std::fs::remove_file(&tmp);
     Ok(())
 }

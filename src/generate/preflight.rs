@@ -1,0 +1,229 @@
+//! Pre-flight: everything that can be checked before a render spends time on generation.
+//!
+//! Each check yields an item (passed or failed, a detail, a suggestion). `wayfarer render
+//! --check` prints the report and runs nothing else; a render runs the same checks first.
+//! Backend-specific checks (model files, servers, memory) join here as backends arrive.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Result, UserError};
+use crate::project::Project;
+
+/// One check and its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckItem {
+    /// What was checked.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// What was found.
+    pub detail: String,
+    /// What to do when it failed.
+    pub suggestion: Option<String>,
+}
+
+/// The outcome of every check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PreflightReport {
+    /// Checks in the order they ran.
+    pub items: Vec<CheckItem>,
+}
+
+impl PreflightReport {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        self.items.iter().all(|i| i.passed)
+    }
+
+    /// The first failure as an error (bad input), if any.
+    pub fn first_failure(&self) -> Option<UserError> {
+        self.items.iter().find(|i| !i.passed).map(|i| {
+            let e = UserError::input(format!("{}: {}", i.name, i.detail));
+            match &i.suggestion {
+                Some(s) => e.hint(s.clone()),
+                None => e,
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for PreflightReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for i in &self.items {
+            writeln!(
+                f,
+                "{} {}: {}",
+                if i.passed { "ok  " } else { "FAIL" },
+                i.name,
+                i.detail
+            )?;
+            if let (false, Some(s)) = (i.passed, &i.suggestion) {
+                writeln!(f, "     hint: {s}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn item(name: &str, result: Result<String>) -> CheckItem {
+    match result {
+        Ok(detail) => CheckItem {
+            name: name.into(),
+            passed: true,
+            detail,
+            suggestion: None,
+        },
+        Err(e) => CheckItem {
+            name: name.into(),
+            passed: false,
+            detail: e.message,
+            suggestion: e.suggestions.into_iter().next(),
+        },
+    }
+}
+
+/// Bytes of H.264 per pixel at the default quality, a generous estimate for disk space.
+const BYTES_PER_PIXEL_ESTIMATE: f64 = 0.25;
+
+/// Runs every check for rendering `project` to `output` with `backend`.
+pub fn preflight(
+    project: &Project,
+    project_dir: &Path,
+    output: &Path,
+    backend: &str,
+) -> PreflightReport {
+    let mut items = Vec::new();
+    let plan = crate::plan::plan(project);
+    items.push(item(
+        "plan",
+        plan.as_ref()
+            .map(|p| {
+                format!(
+                    "{} calls, {} frames, {} keyframe(s) snapped",
+                    p.calls.len(),
+                    p.total_frames,
+                    p.snaps.len()
+                )
+            })
+            .map_err(Clone::clone),
+    ));
+    for k in 0..project.keyframes.len() {
+        let path = project.image_path(project_dir, k);
+        items.push(item(
+            &format!("keyframes[{k}].image"),
+            crate::media::load_image(&path)
+                .map(|f| format!("{} ({}x{})", path.display(), f.width, f.height)),
+        ));
+    }
+    if let Some(sv) = &project.structure_video {
+        let path = project_dir.join(&sv.path);
+        items.push(item(
+            "structure_video.path",
+            crate::media::probe(&path).and_then(|info| {
+                if info.frames > 0 && i64::from(sv.start_frame) >= info.frames {
+                    Err(UserError::input(format!(
+                        "start_frame {} is past the end ({} frames)",
+                        sv.start_frame, info.frames
+                    ))
+                    .hint("choose a start frame inside the video"))
+                } else {
+                    Ok(format!(
+                        "{} ({}x{}, {} frames)",
+                        path.display(),
+                        info.width,
+                        info.height,
+                        info.frames
+                    ))
+                }
+            }),
+        ));
+    }
+    items.push(item(
+        "backend",
+        super::backend_by_name(backend).map(|b| format!("{} ready", b.name())),
+    ));
+    let frames = plan.as_ref().map_or(0, |p| p.total_frames);
+    items.push(item(
+        "output",
+        check_output(
+            output,
+            f64::from(frames) * f64::from(project.width) * f64::from(project.height),
+        ),
+    ));
+    PreflightReport { items }
+}
+
+/// Checks that `output`'s folder exists, accepts files and has room for about `pixels`
+/// pixels of video.
+pub fn check_output(output: &Path, pixels: f64) -> Result<String> {
+    let folder = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    if folder.exists() && !folder.is_dir() {
+        return Err(
+            UserError::input(format!("{} is a file, not a folder", folder.display()))
+                .hint("choose an output path inside a folder"),
+        );
+    }
+    if !folder.is_dir() {
+        return Err(
+            UserError::input(format!("folder {} does not exist", folder.display()))
+                .hint("create it, or choose another output path"),
+        );
+    }
+    let probe = crate::project::file::tmp_path(output);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe)
+        .map_err(|e| UserError::io("writing to folder", &folder, &e))?;
+    let _ = std::fs::remove_file(&probe);
+    let needed = (pixels * BYTES_PER_PIXEL_ESTIMATE) as u64 + (1 << 20);
+    match free_bytes(&folder) {
+        Some(free) if free < needed => Err(UserError::new(
+            crate::error::ErrorCategory::SystemResource,
+            format!(
+                "{} has {} MiB free, the video needs about {} MiB",
+                folder.display(),
+                free >> 20,
+                needed >> 20
+            ),
+        )
+        .hint("free some disk space or choose another folder")),
+        Some(free) => Ok(format!(
+            "{} writable, {} MiB free (about {} MiB needed)",
+            folder.display(),
+            free >> 20,
+            needed >> 20
+        )),
+        None => Ok(format!(
+            "{} writable (free space unknown)",
+            folder.display()
+        )),
+    }
+}
+
+/// Free bytes on the file system holding `folder`.
+#[cfg(unix)]
+fn free_bytes(folder: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(folder.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs is plain old data; all-zero is a valid value to overwrite.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated and `stat` is a valid out-pointer.
+    let rc = unsafe { libc::statvfs(path.as_ptr(), &mut stat) };
+    // The field types differ between platforms (u32 on some), hence the conversion.
+    #[allow(clippy::useless_conversion)]
+    let free = u64::from(stat.f_bavail) * u64::from(stat.f_frsize);
+    (rc == 0).then_some(free)
+}
+
+/// Free bytes on the file system holding `folder` (unknown on this platform).
+#[cfg(not(unix))]
+fn free_bytes(_folder: &Path) -> Option<u64> {
+    None
+}
