@@ -413,3 +413,29 @@ fn a_structure_video_shows_its_crop_and_flow_preview() {
     assert!(s.harness.state().project().structure_video.is_none());
     s.harness.get_by_label_contains("compute:");
 }
+
+#[test]
+fn a_newer_autosave_is_offered_and_restored() {
+    let mut s = with_three_keyframes();
+    let path = s.dir.path().join("trip.json");
+    assert!(s.harness.state_mut().save_as(&path));
+    // Unsaved work autosaved after the save.
+    let mut newer = s.harness.state().project().clone();
+    newer.segments[0].prompt = "autosaved prompt".into();
+    std::thread::sleep(Duration::from_millis(20));
+    let auto = wayfarer::ui::autosave_path(&config(s.dir.path()), Some(&path));
+    std::fs::write(&auto, newer.to_json_string().unwrap()).unwrap();
+    s.harness.state_mut().open(&path);
+    assert!(s.harness.state().has_restore_offer());
+    s.harness.step();
+    s.harness.step();
+    s.harness
+        .get_by_label_contains("autosave newer than this project");
+    s.harness.get_by_label("Restore").click();
+    s.harness.step();
+    s.harness.step();
+    let app = s.harness.state();
+    assert_eq!(app.project().segments[0].prompt, "autosaved prompt");
+    assert!(app.is_dirty(), "restored work is unsaved until saved");
+    assert!(!app.has_restore_offer());
+}

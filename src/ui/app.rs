@@ -149,6 +149,7 @@ pub struct StudioApp {
     structure_loading: Option<Receiver<crate::error::Result<jobs::StructurePreview>>>,
     structure_preview: Option<(egui::TextureHandle, egui::TextureHandle, String)>,
     compute_name: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    restore_offer: Option<Project>,
 }
 
 impl StudioApp {
@@ -185,6 +186,7 @@ impl StudioApp {
             structure_loading: None,
             structure_preview: None,
             compute_name: probe_compute(),
+            restore_offer: None,
         }
     }
 
@@ -315,9 +317,15 @@ impl StudioApp {
                 self.selected_keyframe = None;
                 self.remember_recent(path);
                 self.replan();
+                self.restore_offer = newer_autosave(&self.config, path, &self.project);
             }
             Err(e) => self.problems.push(e),
         }
+    }
+
+    /// Whether an autosave newer than the opened project is offered for restoring.
+    pub fn has_restore_offer(&self) -> bool {
+        self.restore_offer.is_some()
     }
 
     /// Saves to `path` (image paths inside its folder are written relative to it).
@@ -706,6 +714,7 @@ impl StudioApp {
             self.player_view(ui);
         });
         self.confirm_dialog(&ctx);
+        self.restore_dialog(&ctx);
         self.apply_pending();
         self.autosave();
         if self.render.is_some() || self.player.playing || self.player.loading.is_some() {
@@ -1618,6 +1627,40 @@ impl StudioApp {
         }
     }
 
+    fn restore_dialog(&mut self, ctx: &egui::Context) {
+        if self.restore_offer.is_none() {
+            return;
+        }
+        let mut choice = None;
+        egui::Window::new("Unsaved work found")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, Vec2::ZERO)
+            .show(ctx, |ui| {
+                ui.label("An autosave newer than this project exists (work that was not saved).");
+                ui.horizontal(|ui| {
+                    if ui.button("Restore").clicked() {
+                        choice = Some(true);
+                    }
+                    if ui.button("Discard autosave").clicked() {
+                        choice = Some(false);
+                    }
+                });
+            });
+        match choice {
+            Some(true) => {
+                if let Some(p) = self.restore_offer.take() {
+                    self.push_edit(Edit::Replace(Box::new(p)));
+                }
+            }
+            Some(false) => {
+                self.restore_offer = None;
+                let _ = std::fs::remove_file(autosave_path(&self.config, self.path.as_deref()));
+            }
+            None => {}
+        }
+    }
+
     fn confirm_dialog(&mut self, ctx: &egui::Context) {
         let Some(action) = self.confirm.clone() else {
             return;
@@ -1711,6 +1754,18 @@ pub fn autosave_path(config: &StudioConfig, project: Option<&Path>) -> PathBuf {
         }
         None => config.autosave_dir.join("untitled.json"),
     }
+}
+
+/// The autosave of `path` when it is newer than the project file and differs from `loaded`.
+fn newer_autosave(config: &StudioConfig, path: &Path, loaded: &Project) -> Option<Project> {
+    let auto = autosave_path(config, Some(path));
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if modified(&auto)? <= modified(path)? {
+        return None;
+    }
+    let text = std::fs::read_to_string(&auto).ok()?;
+    let project = Project::from_json_str(&text).ok()?;
+    (project != *loaded).then_some(project)
 }
 
 /// Copies a finished render to `dest` through `dest.tmp` and a rename.
