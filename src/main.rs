@@ -193,6 +193,20 @@ fn cmd_render(
                     }
                     bar.set_position((fraction * 1000.0) as u64);
                 }
+                RenderEvent::Retry {
+                    call,
+                    attempt,
+                    error,
+                    change,
+                    ..
+                } => {
+                    bar.suspend(|| {
+                        eprintln!(
+                            "retry: call {} attempt {attempt}: {error}; {change}",
+                            call + 1
+                        )
+                    });
+                }
                 RenderEvent::Done { .. } | RenderEvent::Error { .. } => bar.finish_and_clear(),
             }
         };

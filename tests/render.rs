@@ -277,3 +277,136 @@ fn a_second_render_hits_the_flow_cache() {
     }
     assert_eq!(outputs[0], outputs[1], "same video from cached flows");
 }
+
+/// Fails the first `oom` attempts of call 0 with out-of-memory, or every attempt with a
+/// validation error; records what each attempt asked for.
+struct Flaky {
+    inner: Builtin,
+    oom: usize,
+    invalid: bool,
+    seen: Vec<(Option<u32>, u32, u32, usize)>,
+}
+
+impl wayfarer::generate::Backend for Flaky {
+    fn name(&self) -> &str {
+        "flaky"
+    }
+    fn generate(
+        &mut self,
+        request: &wayfarer::generate::GenerationRequest<'_>,
+        progress: &mut dyn FnMut(f32),
+        cancel: &CancelToken,
+    ) -> wayfarer::Result<Vec<Frame>> {
+        self.seen.push((
+            request.segment.steps,
+            request.width,
+            request.height,
+            request.segment.loras.len(),
+        ));
+        if self.invalid {
+            return Err(wayfarer::UserError::input(
+                "the template rejected the prompt",
+            ));
+        }
+        if request.call.index == 0 && self.oom > 0 {
+            self.oom -= 1;
+            let mut e =
+                wayfarer::UserError::new(wayfarer::ErrorCategory::Memory, "CUDA out of memory");
+            e.retryable = true;
+            return Err(e);
+        }
+        self.inner.generate(request, progress, cancel)
+    }
+}
+
+#[test]
+fn out_of_memory_is_retried_with_fewer_steps_then_lower_resolution() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::demo_image("sintel_0016.png"),
+        dir.path().join("a.png"),
+    )
+    .unwrap();
+    std::fs::copy(
+        common::demo_image("sintel_0020.png"),
+        dir.path().join("b.png"),
+    )
+    .unwrap();
+    let project_path = common::write_project(
+        dir.path(),
+        &common::project_json(&["a.png", "b.png"], &[0, 24], (256, 144), "chained"),
+    );
+    let project = file::load(&project_path).unwrap();
+    let policy = wayfarer::generate::retry::RetryPolicy {
+        max_attempts: 4,
+        base_delay: std::time::Duration::from_millis(1),
+    };
+    let out = dir.path().join("out.mp4");
+    let mut backend = Flaky {
+        inner: Builtin::default(),
+        oom: 2,
+        invalid: false,
+        seen: Vec::new(),
+    };
+    let mut retries = Vec::new();
+    let summary = render::render_with(
+        &project,
+        dir.path(),
+        &out,
+        &mut backend,
+        &EncodeOptions::default(),
+        &mut |e| {
+            if let RenderEvent::Retry {
+                attempt, change, ..
+            } = e
+            {
+                retries.push((attempt, change));
+            }
+        },
+        &CancelToken::new(),
+        None,
+        &policy,
+    )
+    .unwrap();
+    // Attempt 1 as planned; 2 with half the default steps; 3 also at 0.75x resolution.
+    assert_eq!(
+        backend.seen,
+        vec![
+            (None, 256, 144, 0),
+            (Some(10), 256, 144, 0),
+            (Some(10), 192, 112, 0)
+        ]
+    );
+    assert_eq!(retries.len(), 2);
+    assert_eq!(retries[0].0, 2);
+    assert!(retries[1].1.contains("resolution"), "{:?}", retries);
+    assert_eq!(summary.retries.len(), 2);
+    // The lower-resolution call is scaled back: the video keeps its size and length.
+    let info = media::probe(&out).unwrap();
+    assert_eq!((info.width, info.height), (256, 144));
+    assert_eq!(media::decode_all(&out).unwrap().len(), 25);
+
+    // A validation error fails at once: one attempt, nothing written.
+    let out2 = dir.path().join("out2.mp4");
+    let mut backend = Flaky {
+        inner: Builtin::default(),
+        oom: 0,
+        invalid: true,
+        seen: Vec::new(),
+    };
+    let err = render::render_with(
+        &project,
+        dir.path(),
+        &out2,
+        &mut backend,
+        &EncodeOptions::default(),
+        &mut |_| {},
+        &CancelToken::new(),
+        None,
+        &policy,
+    )
+    .unwrap_err();
+    assert_eq!(err.category, wayfarer::ErrorCategory::InputValidation);
+    assert_eq!(backend.seen.len(), 1);
+    assert!(!out2.exists());
+}

@@ -91,6 +91,7 @@ fn structure_video_renders_without_stretching_and_caches_its_flows() {
             },
             &CancelToken::new(),
             Some(&tools),
+            &wayfarer::generate::retry::RetryPolicy::default(),
         )
         .unwrap();
         assert!(stages.iter().any(|s| s == "structure"));

@@ -6,6 +6,7 @@
 
 mod builtin;
 pub mod preflight;
+pub mod retry;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -12,6 +12,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::error::{ErrorCategory, Result, UserError};
+use crate::generate::retry::{Knobs, RetryPolicy};
 use crate::generate::{Backend, CancelToken, GenerationRequest};
 use crate::guide::CallGuide;
 use crate::media::{self, EncodeOptions, Frame, VideoEncoder};
@@ -45,6 +46,19 @@ pub enum RenderEvent {
         calls: usize,
         /// Overall fraction done, `0..=1`.
         fraction: f32,
+    },
+    /// A call failed and is tried again with changed parameters.
+    Retry {
+        /// The call (0-based).
+        call: usize,
+        /// The attempt about to start (2 = first retry).
+        attempt: u32,
+        /// Category of the failure.
+        category: ErrorCategory,
+        /// What failed.
+        error: String,
+        /// What the next attempt changes.
+        change: String,
     },
     /// The output is complete and in place.
     Done {
@@ -94,6 +108,8 @@ pub struct RenderSummary {
     pub structure_pairs: usize,
     /// Of those, flows estimated in this render (the rest came from the cache).
     pub structure_flows_estimated: usize,
+    /// Every retry, in order: the call and what changed.
+    pub retries: Vec<String>,
 }
 
 /// Renders `project` (whose image paths are relative to `project_dir`) to the MP4 `output`.
@@ -119,6 +135,7 @@ pub fn render(
             events,
             cancel,
             None,
+            &RetryPolicy::default(),
         );
     }
     let compute = crate::gpu::select(crate::gpu::Choice::from_env()?)?;
@@ -138,6 +155,7 @@ pub fn render(
         events,
         cancel,
         Some(&tools),
+        &RetryPolicy::default(),
     )
 }
 
@@ -152,6 +170,7 @@ pub fn render_with(
     events: &mut dyn FnMut(RenderEvent),
     cancel: &CancelToken,
     motion_tools: Option<&MotionTools<'_>>,
+    retry_policy: &RetryPolicy,
 ) -> Result<RenderSummary> {
     let started = Instant::now();
     let plan = plan::plan(project)?;
@@ -233,10 +252,11 @@ pub fn render_with(
             events,
             cancel,
             motion_ref,
+            retry_policy,
         )?;
         Ok::<_, UserError>(frames)
     })();
-    let (frames, backend_calls) = match result {
+    let (frames, backend_calls, retries) = match result {
         Ok(v) => v,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
@@ -260,6 +280,7 @@ pub fn render_with(
         backend_calls,
         structure_pairs: motion.as_ref().map_or(0, |(m, _)| m.pairs_needed),
         structure_flows_estimated: motion.as_ref().map_or(0, |(m, _)| m.flows_estimated),
+        retries,
     })
 }
 
@@ -273,7 +294,9 @@ fn run_calls(
     events: &mut dyn FnMut(RenderEvent),
     cancel: &CancelToken,
     motion: Option<(&StructureMotion, &dyn crate::gpu::Compute)>,
-) -> Result<(u32, usize)> {
+    retry_policy: &RetryPolicy,
+) -> Result<(u32, usize, Vec<String>)> {
+    let mut retries = Vec::new();
     let calls = plan.calls.len();
     let hold = plan.overlap.max(1) as usize;
     let mut stitcher = Stitcher::new(encoder, hold);
@@ -291,31 +314,94 @@ fn run_calls(
         if let Some((m, compute)) = motion {
             m.apply(call, &mut guide, compute)?;
         }
-        let request = GenerationRequest {
-            call,
-            guide: &guide,
-            segment: project.segment_for_span(call.first_span),
-            seed: project
-                .segment_for_span(call.first_span)
-                .seed
-                .unwrap_or(project.seed),
-            width: plan.width,
-            height: plan.height,
+        let segment = project.segment_for_span(call.first_span);
+        let seed = segment.seed.unwrap_or(project.seed);
+        let mut knobs = Knobs {
+            segment: segment.clone(),
+            scale: 1.0,
         };
-        let mut last_sent = -1.0f32;
-        let mut progress = |f: f32| {
-            // Throttle to steps of 5 % of a call.
-            if f - last_sent >= 0.05 || f >= 1.0 {
-                last_sent = f;
-                events(RenderEvent::Progress {
-                    stage: "generating".into(),
-                    call: call.index,
-                    calls,
-                    fraction: (call.index as f32 + f) / calls as f32,
-                });
+        let mut failures = 0u32;
+        let mut per_kind: Vec<(ErrorCategory, u32)> = Vec::new();
+        let frames = loop {
+            let (w, h) = scaled_size(plan, knobs.scale);
+            let scaled_guide;
+            let guide_used = if (w, h) == (plan.width, plan.height) {
+                &guide
+            } else {
+                let mut g = guide.clone();
+                g.frames = g.frames.iter().map(|f| media::crop_fit(f, w, h)).collect();
+                scaled_guide = g;
+                &scaled_guide
+            };
+            let request = GenerationRequest {
+                call,
+                guide: guide_used,
+                segment: &knobs.segment,
+                seed,
+                width: w,
+                height: h,
+            };
+            let mut last_sent = -1.0f32;
+            let mut progress = |f: f32| {
+                // Throttle to steps of 5 % of a call.
+                if f - last_sent >= 0.05 || f >= 1.0 {
+                    last_sent = f;
+                    events(RenderEvent::Progress {
+                        stage: "generating".into(),
+                        call: call.index,
+                        calls,
+                        fraction: (call.index as f32 + f) / calls as f32,
+                    });
+                }
+            };
+            let error = match backend.generate(&request, &mut progress, cancel) {
+                Ok(frames) if (w, h) == (plan.width, plan.height) => break frames,
+                Ok(frames) => {
+                    break frames
+                        .iter()
+                        .map(|f| media::crop_fit(f, plan.width, plan.height))
+                        .collect();
+                }
+                Err(e) => e,
+            };
+            failures += 1;
+            let same_kind = match per_kind.iter_mut().find(|(c, _)| *c == error.category) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    per_kind.push((error.category, 1));
+                    1
+                }
+            };
+            let Some(retry) = retry_policy.next(failures, same_kind, &knobs, &error) else {
+                let mut error = error;
+                if failures > 1 {
+                    error.message = format!(
+                        "call {} failed after {failures} attempts: {}",
+                        call.index, error.message
+                    );
+                }
+                return Err(error);
+            };
+            events(RenderEvent::Retry {
+                call: call.index,
+                attempt: failures + 1,
+                category: error.category,
+                error: error.message.clone(),
+                change: retry.change.clone(),
+            });
+            retries.push(format!("call {}: {}", call.index, retry.change));
+            let until = std::time::Instant::now() + retry.delay;
+            while std::time::Instant::now() < until {
+                if cancel.is_cancelled() {
+                    return Err(UserError::cancelled());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10).min(retry.delay));
             }
+            knobs = retry.knobs;
         };
-        let frames = backend.generate(&request, &mut progress, cancel)?;
         backend_calls += 1;
         stitcher.add(call, frames)?;
     }
@@ -331,7 +417,7 @@ fn run_calls(
         ));
     }
     encoder.finish()?;
-    Ok((written, backend_calls))
+    Ok((written, backend_calls, retries))
 }
 
 /// Refuses output paths that would destroy user data or cannot be written.
@@ -366,4 +452,14 @@ fn check_output_path(output: &Path, project_dir: &Path, project: &Project) -> Re
         .hint("use an .mp4 name"));
     }
     Ok(())
+}
+
+/// The call size for a resolution factor, rounded to the model's size multiple.
+fn scaled_size(plan: &Plan, scale: f32) -> (u32, u32) {
+    if scale >= 1.0 {
+        return (plan.width, plan.height);
+    }
+    let m = plan.profile.size_multiple.max(2);
+    let round = |v: u32| (((v as f32 * scale) / m as f32).round() as u32).max(1) * m;
+    (round(plan.width), round(plan.height))
 }

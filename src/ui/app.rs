@@ -150,6 +150,7 @@ pub struct StudioApp {
     structure_preview: Option<(egui::TextureHandle, egui::TextureHandle, String)>,
     compute_name: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     restore_offer: Option<Project>,
+    retries: Vec<String>,
 }
 
 impl StudioApp {
@@ -187,6 +188,7 @@ impl StudioApp {
             structure_preview: None,
             compute_name: probe_compute(),
             restore_offer: None,
+            retries: Vec::new(),
         }
     }
 
@@ -407,6 +409,7 @@ impl StudioApp {
             ctx,
         ) {
             Ok(job) => {
+                self.retries.clear();
                 self.progress = Some(Progress {
                     fraction: 0.0,
                     call: 0,
@@ -460,6 +463,19 @@ impl StudioApp {
                 }
                 if let (Some(p), RenderEvent::Start { calls, .. }) = (&mut self.progress, &event) {
                     p.calls = *calls;
+                }
+                if let RenderEvent::Retry {
+                    call,
+                    attempt,
+                    error,
+                    change,
+                    ..
+                } = &event
+                {
+                    self.retries.push(format!(
+                        "call {} attempt {attempt}: {error}; {change}",
+                        call + 1
+                    ));
                 }
             }
             if let Some(result) = job.try_finish() {
@@ -1545,6 +1561,9 @@ impl StudioApp {
             for s in &e.suggestions {
                 ui.label(format!("hint: {s}"));
             }
+        }
+        for r in &self.retries {
+            ui.colored_label(Color32::YELLOW, format!("retry: {r}"));
         }
         if let Some(out) = &self.last_output {
             ui.label(format!("Last render: {}", out.display()));
