@@ -439,3 +439,25 @@ fn a_newer_autosave_is_offered_and_restored() {
     assert!(app.is_dirty(), "restored work is unsaved until saved");
     assert!(!app.has_restore_offer());
 }
+
+#[test]
+fn a_failing_preflight_item_shows_its_suggestion() {
+    let mut s = studio();
+    std::fs::write(s.dir.path().join("broken.png"), b"").unwrap();
+    drop_images(&mut s, &["sintel_0016.png", "broken.png"], 100.0);
+    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    s.harness.get_by_label("Check").click();
+    s.harness.step();
+    wait_for(&mut s.harness, "the pre-flight report", |a| {
+        a.preflight_report().is_some()
+    });
+    s.harness.get_by_label_contains("ok keyframes[0].image");
+    s.harness.get_by_label_contains("FAIL keyframes[1].image");
+    // Once in the problems list (from the thumbnail), once under the failing check.
+    let hints = s
+        .harness
+        .get_all_by_label_contains("hint: the file was not written completely")
+        .count();
+    assert_eq!(hints, 2);
+    assert!(!s.harness.state().preflight_report().unwrap().passed());
+}

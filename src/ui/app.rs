@@ -151,6 +151,8 @@ pub struct StudioApp {
     compute_name: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     restore_offer: Option<Project>,
     retries: Vec<String>,
+    preflight: Option<crate::generate::PreflightReport>,
+    preflight_loading: Option<Receiver<crate::generate::PreflightReport>>,
 }
 
 impl StudioApp {
@@ -189,6 +191,8 @@ impl StudioApp {
             compute_name: probe_compute(),
             restore_offer: None,
             retries: Vec::new(),
+            preflight: None,
+            preflight_loading: None,
         }
     }
 
@@ -422,6 +426,30 @@ impl StudioApp {
         }
     }
 
+    /// Runs the pre-flight checks of the current project in the background.
+    pub fn start_preflight(&mut self, ctx: &egui::Context) {
+        let _ = std::fs::create_dir_all(&self.config.render_dir);
+        let output = self.config.render_dir.join("preflight-check.mp4");
+        match jobs::preflight_check(
+            self.project.clone(),
+            self.project_dir(),
+            output,
+            self.settings.backend.clone(),
+            ctx,
+        ) {
+            Ok(rx) => {
+                self.preflight = None;
+                self.preflight_loading = Some(rx);
+            }
+            Err(e) => self.problems.push(e),
+        }
+    }
+
+    /// The last pre-flight report, once it has arrived.
+    pub fn preflight_report(&self) -> Option<&crate::generate::PreflightReport> {
+        self.preflight.as_ref()
+    }
+
     /// Asks the running render to stop.
     pub fn cancel_render(&mut self) {
         if let Some(job) = &self.render {
@@ -430,6 +458,12 @@ impl StudioApp {
     }
 
     fn poll_jobs(&mut self, ctx: &egui::Context) {
+        if let Some(rx) = &self.preflight_loading
+            && let Ok(report) = rx.try_recv()
+        {
+            self.preflight_loading = None;
+            self.preflight = Some(report);
+        }
         while let Ok((path, result)) = self.loader.rx.try_recv() {
             let thumb = match result {
                 Ok(image) => Thumb::Ready(ctx.load_texture(
@@ -733,7 +767,11 @@ impl StudioApp {
         self.restore_dialog(&ctx);
         self.apply_pending();
         self.autosave();
-        if self.render.is_some() || self.player.playing || self.player.loading.is_some() {
+        if self.render.is_some()
+            || self.player.playing
+            || self.player.loading.is_some()
+            || self.preflight_loading.is_some()
+        {
             ctx.request_repaint_after(Duration::from_millis(30));
         }
     }
@@ -1520,6 +1558,13 @@ impl StudioApp {
                 self.cancel_render();
             }
             if ui
+                .add_enabled(self.preflight_loading.is_none(), egui::Button::new("Check"))
+                .on_hover_text("Pre-flight: check inputs, backend and disk before rendering")
+                .clicked()
+            {
+                self.start_preflight(&ctx);
+            }
+            if ui
                 .add_enabled(self.last_output.is_some(), egui::Button::new("Export MP4…"))
                 .clicked()
             {
@@ -1560,6 +1605,24 @@ impl StudioApp {
             ui.colored_label(color, format!("Render: {}", e.message));
             for s in &e.suggestions {
                 ui.label(format!("hint: {s}"));
+            }
+        }
+        if self.preflight_loading.is_some() {
+            ui.add(egui::Spinner::new());
+        }
+        if let Some(report) = &self.preflight {
+            for item in &report.items {
+                if item.passed {
+                    ui.label(format!("ok {}: {}", item.name, item.detail));
+                } else {
+                    ui.colored_label(
+                        Color32::LIGHT_RED,
+                        format!("FAIL {}: {}", item.name, item.detail),
+                    );
+                    if let Some(s) = &item.suggestion {
+                        ui.label(format!("hint: {s}"));
+                    }
+                }
             }
         }
         for r in &self.retries {

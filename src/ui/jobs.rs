@@ -303,3 +303,21 @@ pub fn structure_preview(
     })?;
     Ok(rx)
 }
+
+/// Runs the pre-flight checks in the background.
+pub fn preflight_check(
+    project: Project,
+    project_dir: PathBuf,
+    output: PathBuf,
+    backend: String,
+    ctx: &egui::Context,
+) -> Result<Receiver<crate::generate::PreflightReport>> {
+    let (tx, rx) = sync_channel(1);
+    let ctx = ctx.clone();
+    spawn("wayfarer-preflight", move || {
+        let report = crate::generate::preflight(&project, &project_dir, &output, &backend);
+        let _ = tx.send(report);
+        ctx.request_repaint();
+    })?;
+    Ok(rx)
+}
