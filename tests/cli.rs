@@ -3,19 +3,25 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn wayfarer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wayfarer"))
-        .args(args)
-        .env("RUST_LOG", "off")
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("wayfarer-test-cache"),
-        )
-        .output()
-        .unwrap()
+    wayfarer_env(args, &[])
+}
+
+/// Runs the binary with logs off, a test flow cache, and `env` on top.
+fn wayfarer_env(args: &[&str], env: &[(&str, &OsStr)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wayfarer"));
+    cmd.args(args).env("RUST_LOG", "off").env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join("wayfarer-test-cache"),
+    );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
 }
 
 struct Case {
@@ -312,13 +318,14 @@ fn doctor_reports_libav_and_x264() {
 
 #[test]
 fn no_adapter_falls_back_to_the_cpu_without_panicking() {
-    let output = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
-        .args(["doctor", "--json"])
-        .env("VK_ICD_FILENAMES", "/nonexistent.json")
-        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json")
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
+    let no_adapter = [
+        ("VK_ICD_FILENAMES", OsStr::new("/nonexistent.json")),
+        (
+            "__EGL_VENDOR_LIBRARY_FILENAMES",
+            OsStr::new("/nonexistent.json"),
+        ),
+    ];
+    let output = wayfarer_env(&["doctor", "--json"], &no_adapter);
     assert!(
         output.status.success(),
         "{}",
@@ -327,13 +334,12 @@ fn no_adapter_falls_back_to_the_cpu_without_panicking() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["compute"], "cpu");
     // Forcing wgpu without an adapter is reported, not a crash.
-    let output = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
-        .args(["doctor", "--json"])
-        .env("VK_ICD_FILENAMES", "/nonexistent.json")
-        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent.json")
-        .env("WAYFARER_COMPUTE", "wgpu")
-        .output()
-        .unwrap();
+    let forced = [
+        no_adapter[0],
+        no_adapter[1],
+        ("WAYFARER_COMPUTE", OsStr::new("wgpu")),
+    ];
+    let output = wayfarer_env(&["doctor", "--json"], &forced);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(
         report["compute"]
@@ -349,12 +355,13 @@ fn cache_list_and_clear() {
     let c = case(&valid_json());
     let cache_home = c.dir.path().join("cache-home");
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_wayfarer"))
-            .args(args)
-            .env("XDG_CACHE_HOME", &cache_home)
-            .env("WAYFARER_COMPUTE", "cpu")
-            .output()
-            .unwrap()
+        wayfarer_env(
+            args,
+            &[
+                ("XDG_CACHE_HOME", cache_home.as_os_str()),
+                ("WAYFARER_COMPUTE", OsStr::new("cpu")),
+            ],
+        )
     };
     let out = run(&[
         "render",
@@ -384,11 +391,10 @@ fn cache_list_and_clear() {
 #[test]
 fn a_flow_model_manifest_selects_raft() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/tiny_raft.toml");
-    let output = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
-        .args(["doctor", "--json"])
-        .env("WAYFARER_FLOW_MODEL", &manifest)
-        .output()
-        .unwrap();
+    let output = wayfarer_env(
+        &["doctor", "--json"],
+        &[("WAYFARER_FLOW_MODEL", manifest.as_os_str())],
+    );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(
         report["flow"]
@@ -397,10 +403,7 @@ fn a_flow_model_manifest_selects_raft() {
             .starts_with("raft-onnx/tiny-raft-test"),
         "{report}"
     );
-    let output = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
-        .args(["doctor", "--json"])
-        .output()
-        .unwrap();
+    let output = wayfarer(&["doctor", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(
         report["flow"].as_str().unwrap().starts_with("builtin-plk"),
@@ -408,16 +411,16 @@ fn a_flow_model_manifest_selects_raft() {
     );
     // A manifest that does not exist is bad input: exit 2, nothing written.
     let c = case(&valid_json());
-    let output = Command::new(env!("CARGO_BIN_EXE_wayfarer"))
-        .args([
+    let missing = c.dir.path().join("missing.toml");
+    let output = wayfarer_env(
+        &[
             "render",
             c.project.to_str().unwrap(),
             "-o",
             c.out.to_str().unwrap(),
-        ])
-        .env("WAYFARER_FLOW_MODEL", c.dir.path().join("missing.toml"))
-        .output()
-        .unwrap();
+        ],
+        &[("WAYFARER_FLOW_MODEL", missing.as_os_str())],
+    );
     assert_eq!(
         output.status.code(),
         Some(2),

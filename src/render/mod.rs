@@ -125,27 +125,23 @@ pub fn render(
     events: &mut dyn FnMut(RenderEvent),
     cancel: &CancelToken,
 ) -> Result<RenderSummary> {
-    if project.structure_video.is_none() {
-        return render_with(
-            project,
-            project_dir,
-            output,
-            backend,
-            encode,
-            events,
-            cancel,
-            None,
-            &RetryPolicy::default(),
-        );
-    }
-    let compute = crate::gpu::select(crate::gpu::Choice::from_env()?)?;
-    let estimator = crate::flow::estimator_from_env()?;
-    let cache = crate::flow::FlowCache::user();
-    let tools = MotionTools {
-        compute: compute.as_ref(),
-        estimator: estimator.as_ref(),
-        cache: cache.as_ref(),
+    // The motion tools (GPU device, flow model) are opened only when a structure video
+    // needs them.
+    let owned = match project.structure_video {
+        Some(_) => Some((
+            crate::gpu::select(crate::gpu::Choice::from_env()?)?,
+            crate::flow::estimator_from_env()?,
+            crate::flow::FlowCache::user(),
+        )),
+        None => None,
     };
+    let tools = owned
+        .as_ref()
+        .map(|(compute, estimator, cache)| MotionTools {
+            compute: compute.as_ref(),
+            estimator: estimator.as_ref(),
+            cache: cache.as_ref(),
+        });
     render_with(
         project,
         project_dir,
@@ -154,7 +150,7 @@ pub fn render(
         encode,
         events,
         cancel,
-        Some(&tools),
+        tools.as_ref(),
         &RetryPolicy::default(),
     )
 }
