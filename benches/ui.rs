@@ -24,6 +24,7 @@ fn measure(keyframes: usize, render: bool) -> (f64, f64) {
     let config = StudioConfig {
         render_dir: dir.path().join("renders"),
         autosave_dir: dir.path().join("autosave"),
+        call_cache_dir: dir.path().join("calls"),
     };
     let mut app = StudioApp::new(config, Settings::default());
     let mut project = app.project().clone();

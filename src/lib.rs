@@ -7,6 +7,7 @@
 //! [`ui`] (the studio).
 
 pub mod dirs;
+pub mod diskcache;
 pub mod doctor;
 pub mod error;
 pub mod flow;

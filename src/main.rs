@@ -38,9 +38,27 @@ enum Command {
         /// Output MP4; written as OUT.tmp and renamed when complete.
         #[arg(short, long)]
         output: PathBuf,
-        /// Generator backend.
+        /// Generator backend: builtin, comfyui or onnx.
         #[arg(long, default_value = "builtin")]
         backend: String,
+        /// ComfyUI server, e.g. http://127.0.0.1:8188 (repeat for several servers).
+        #[arg(long = "server")]
+        servers: Vec<String>,
+        /// ComfyUI API-format workflow template (default: the shipped Wan VACE template).
+        #[arg(long)]
+        template: Option<PathBuf>,
+        /// ONNX model manifest (TOML) for the onnx backend.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Longest one ComfyUI call may run, in seconds.
+        #[arg(long, default_value_t = 3600)]
+        call_timeout: u64,
+        /// Re-roll segment N (0-based span index) with a new seed; repeatable.
+        #[arg(long = "regenerate", value_name = "N")]
+        regenerate: Vec<usize>,
+        /// Generate every call again instead of reusing calls finished by an earlier render.
+        #[arg(long)]
+        no_resume: bool,
         /// H.264 constant rate factor (0-51, lower is better).
         #[arg(long, default_value_t = EncodeOptions::default().crf)]
         crf: u8,
@@ -62,7 +80,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List or clear the flow cache.
+    /// List or clear the caches (flow fields, finished call outputs).
     Cache {
         /// `list` or `clear`.
         #[arg(value_parser = ["list", "clear"], default_value = "list")]
@@ -87,20 +105,35 @@ fn main() -> ExitCode {
             project,
             output,
             backend,
+            servers,
+            template,
+            model,
+            call_timeout,
+            regenerate,
+            no_resume,
             crf,
             preset,
             json_events,
             check,
         }) => {
+            let config = generate::BackendConfig {
+                kind: backend,
+                servers,
+                template,
+                model,
+                call_timeout_secs: call_timeout,
+            };
             if check {
-                cmd_check(&project, &output, &backend, json_events)
+                cmd_check(&project, &output, &config, json_events)
             } else {
                 cmd_render(
                     &project,
                     &output,
-                    &backend,
+                    &config,
                     EncodeOptions { crf, preset },
                     json_events,
+                    &regenerate,
+                    no_resume,
                 )
             }
         }
@@ -134,9 +167,11 @@ fn main() -> ExitCode {
 fn cmd_render(
     project_path: &Path,
     output: &Path,
-    backend_name: &str,
+    config: &generate::BackendConfig,
     encode: EncodeOptions,
     json_events: bool,
+    regenerate: &[usize],
+    no_resume: bool,
 ) -> Result<(), UserError> {
     let emit_json = |event: &RenderEvent| {
         if let Ok(line) = serde_json::to_string(event) {
@@ -154,7 +189,27 @@ fn cmd_render(
             ))
             .hint("choose another output name, e.g. -o video.mp4"));
         }
-        let mut backend = generate::backend_by_name(backend_name)?;
+        let spans = project.span_count();
+        if let Some(bad) = regenerate.iter().find(|&&n| n >= spans) {
+            return Err(UserError::input(format!(
+                "--regenerate {bad}: the project has {spans} segment(s), numbered from 0"
+            ))
+            .hint(format!("use 0..={}", spans.saturating_sub(1))));
+        }
+        let backend = generate::open_backend(config)?;
+        let mut options = if no_resume {
+            render::RenderOptions::default()
+        } else {
+            render::RenderOptions::user()
+        };
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        for (i, &span) in regenerate.iter().enumerate() {
+            // A new seed from the clock, distinct per segment.
+            let seed = (stamp ^ ((i as u64 + 1) << 40)) % 4_294_967_296;
+            options.reseed.push((span, seed));
+        }
         let cancel = CancelToken::new();
         {
             let cancel = cancel.clone();
@@ -185,9 +240,16 @@ fn cmd_render(
                     call,
                     calls,
                     fraction,
+                    step,
+                    ..
                 } => {
                     if stage == "generating" {
-                        bar.set_message(format!("call {}/{calls}", call + 1));
+                        match step {
+                            Some((v, m)) => {
+                                bar.set_message(format!("call {}/{calls} step {v}/{m}", call + 1))
+                            }
+                            None => bar.set_message(format!("call {}/{calls}", call + 1)),
+                        }
                     } else {
                         bar.set_message(stage.clone());
                     }
@@ -207,18 +269,24 @@ fn cmd_render(
                         )
                     });
                 }
+                RenderEvent::Note { call, message } => {
+                    if !json_events {
+                        bar.suspend(|| eprintln!("note: call {}: {message}", call + 1));
+                    }
+                }
                 RenderEvent::Done { .. } | RenderEvent::Error { .. } => bar.finish_and_clear(),
             }
         };
         let dir = project_file::project_dir(project_path);
-        let summary = render::render(
+        let summary = render::render_opts(
             &project,
             &dir,
             output,
-            backend.as_mut(),
+            backend.as_ref(),
             &encode,
             &mut on_event,
             &cancel,
+            &options,
         )?;
         bar.finish_and_clear();
         if !json_events {
@@ -229,11 +297,17 @@ fn cmd_render(
                 );
             }
             eprintln!(
-                "wrote {} ({} frames, {} calls)",
+                "wrote {} ({} frames, {} calls generated, {} reused from earlier renders)",
                 output.display(),
                 summary.frames,
-                summary.backend_calls
+                summary.backend_calls,
+                summary.cached_calls
             );
+            for (span, seed) in &options.reseed {
+                eprintln!(
+                    "segment {span} re-rolled with seed {seed}; to keep it, set its \"seed\" to {seed} in the project"
+                );
+            }
         }
         Ok(())
     })();
@@ -264,31 +338,39 @@ fn cmd_plan(project_path: &Path, json: bool) -> Result<(), UserError> {
 }
 
 fn cmd_cache(action: &str) -> Result<(), UserError> {
-    let cache = wayfarer::flow::FlowCache::user().ok_or_else(|| {
+    let no_dir = || {
         UserError::input("cache: no per-user cache folder (no home folder)")
             .hint("set HOME or XDG_CACHE_HOME")
-    })?;
+    };
+    let flows = wayfarer::flow::FlowCache::user().ok_or_else(no_dir)?;
+    let calls = render::CallCache::user();
+    let mut caches = vec![("flow field(s)", flows.dir().to_path_buf(), flows.list()?)];
+    if let Some(c) = &calls {
+        caches.push(("call output(s)", c.dir().to_path_buf(), c.list()?));
+    }
     if action == "clear" {
-        let n = cache.clear()?;
-        println!(
-            "removed {n} cached flow field(s) from {}",
-            cache.dir().display()
-        );
+        let n = flows.clear()?;
+        println!("removed {n} flow field(s) from {}", flows.dir().display());
+        if let Some(c) = &calls {
+            let n = c.clear()?;
+            println!("removed {n} call output(s) from {}", c.dir().display());
+        }
         return Ok(());
     }
-    let entries = cache.list()?;
-    let total: u64 = entries.iter().map(|e| e.bytes).sum();
-    println!(
-        "{}: {} flow field(s), {:.1} MiB",
-        cache.dir().display(),
-        entries.len(),
-        total as f64 / (1 << 20) as f64
-    );
-    for e in entries {
+    for (what, dir, entries) in caches {
+        let total: u64 = entries.iter().map(|e| e.bytes).sum();
         println!(
-            "  {}  {:>10} bytes  used {} s ago",
-            e.name, e.bytes, e.idle_secs
+            "{}: {} {what}, {:.1} MiB",
+            dir.display(),
+            entries.len(),
+            total as f64 / (1 << 20) as f64
         );
+        for e in entries {
+            println!(
+                "  {}  {:>10} bytes  used {} s ago",
+                e.name, e.bytes, e.idle_secs
+            );
+        }
     }
     Ok(())
 }
@@ -296,7 +378,7 @@ fn cmd_cache(action: &str) -> Result<(), UserError> {
 fn cmd_check(
     project_path: &Path,
     output: &Path,
-    backend: &str,
+    backend: &generate::BackendConfig,
     json: bool,
 ) -> Result<(), UserError> {
     let project = project_file::load(project_path)?;

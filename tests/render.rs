@@ -12,14 +12,15 @@ use wayfarer::render::{self, RenderEvent};
 fn render_project(project_path: &Path, out: &Path) -> (render::RenderSummary, Vec<RenderEvent>) {
     let project = file::load(project_path).unwrap();
     let mut events = Vec::new();
-    let summary = render::render(
+    let summary = render::render_opts(
         &project,
         &file::project_dir(project_path),
         out,
-        &mut Builtin::default(),
+        &Builtin::default(),
         &EncodeOptions::default(),
         &mut |e| events.push(e),
         &CancelToken::new(),
+        &render::RenderOptions::default(),
     )
     .unwrap();
     (summary, events)
@@ -117,11 +118,11 @@ fn cancelled_render_leaves_nothing() {
     let out = dir.path().join("out.mp4");
     std::fs::write(&out, b"previous render").unwrap();
     let cancel = CancelToken::new();
-    let err = render::render(
+    let err = render::render_opts(
         &project,
         dir.path(),
         &out,
-        &mut Builtin::default(),
+        &Builtin::default(),
         &EncodeOptions::default(),
         &mut |e| {
             if matches!(e, RenderEvent::Progress { ref stage, .. } if stage == "generating") {
@@ -129,6 +130,7 @@ fn cancelled_render_leaves_nothing() {
             }
         },
         &cancel,
+        &render::RenderOptions::default(),
     )
     .unwrap_err();
     assert_eq!(err.category, wayfarer::ErrorCategory::Cancelled);
@@ -139,21 +141,23 @@ fn cancelled_render_leaves_nothing() {
 /// Counts the calls that reach the backend.
 struct Counting {
     inner: Builtin,
-    calls: usize,
+    calls: std::sync::atomic::AtomicUsize,
 }
 
 impl wayfarer::generate::Backend for Counting {
     fn name(&self) -> &str {
         "counting"
     }
-
+    fn capabilities(&self) -> &wayfarer::generate::Capabilities {
+        self.inner.capabilities()
+    }
     fn generate(
-        &mut self,
+        &self,
         request: &wayfarer::generate::GenerationRequest<'_>,
-        progress: &mut dyn FnMut(f32),
+        progress: &mut dyn FnMut(wayfarer::generate::CallProgress),
         cancel: &CancelToken,
     ) -> wayfarer::Result<Vec<Frame>> {
-        self.calls += 1;
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.generate(request, progress, cancel)
     }
 }
@@ -180,22 +184,24 @@ fn merged_plan_renders_with_fewer_backend_calls() {
         let project_path = common::write_project(dir.path(), &json);
         let project = file::load(&project_path).unwrap();
         let out = dir.path().join(format!("{policy}.mp4"));
-        let mut backend = Counting {
+        let backend = Counting {
             inner: Builtin::default(),
-            calls: 0,
+            calls: Default::default(),
         };
-        let summary = render::render(
+        let summary = render::render_opts(
             &project,
             dir.path(),
             &out,
-            &mut backend,
+            &backend,
             &EncodeOptions::default(),
             &mut |_| {},
             &CancelToken::new(),
+            &render::RenderOptions::default(),
         )
         .unwrap();
-        assert_eq!(backend.calls, summary.plan.calls.len());
-        assert_eq!(summary.backend_calls, backend.calls);
+        let calls = backend.calls.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(calls, summary.plan.calls.len());
+        assert_eq!(summary.backend_calls, calls);
         let frames = media::decode_all(&out).unwrap();
         assert_eq!(frames.len() as u32, summary.plan.total_frames);
         for (k, &pos) in summary.plan.positions.iter().enumerate() {
@@ -207,7 +213,7 @@ fn merged_plan_renders_with_fewer_backend_calls() {
             let db = psnr(&frames[pos as usize], &anchor);
             assert!(db >= 33.0, "{policy}: keyframe {k}: {db:.1} dB");
         }
-        outputs.push((backend.calls, frames.len(), summary.plan.positions.clone()));
+        outputs.push((calls, frames.len(), summary.plan.positions.clone()));
     }
     let (unmerged, merged) = (&outputs[0], &outputs[1]);
     assert_eq!(unmerged.0, 5);
@@ -244,7 +250,7 @@ fn a_second_render_hits_the_flow_cache() {
     let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut outputs = Vec::new();
     for run in 0..2 {
-        let mut backend = Builtin::new(
+        let backend = Builtin::new(
             Box::new(wayfarer::gpu::CpuCompute),
             Box::new(CountingEstimator(count.clone())),
         )
@@ -253,14 +259,15 @@ fn a_second_render_hits_the_flow_cache() {
             1 << 30,
         ));
         let out = dir.path().join(format!("run{run}.mp4"));
-        render::render(
+        render::render_opts(
             &project,
             dir.path(),
             &out,
-            &mut backend,
+            &backend,
             &EncodeOptions::default(),
             &mut |_| {},
             &CancelToken::new(),
+            &render::RenderOptions::default(),
         )
         .unwrap();
         let (hits, misses) = backend.cache().unwrap().stats();
@@ -282,22 +289,25 @@ fn a_second_render_hits_the_flow_cache() {
 /// validation error; records what each attempt asked for.
 struct Flaky {
     inner: Builtin,
-    oom: usize,
+    oom: std::sync::atomic::AtomicUsize,
     invalid: bool,
-    seen: Vec<(Option<u32>, u32, u32, usize)>,
+    seen: std::sync::Mutex<Vec<(Option<u32>, u32, u32, usize)>>,
 }
 
 impl wayfarer::generate::Backend for Flaky {
     fn name(&self) -> &str {
         "flaky"
     }
+    fn capabilities(&self) -> &wayfarer::generate::Capabilities {
+        self.inner.capabilities()
+    }
     fn generate(
-        &mut self,
+        &self,
         request: &wayfarer::generate::GenerationRequest<'_>,
-        progress: &mut dyn FnMut(f32),
+        progress: &mut dyn FnMut(wayfarer::generate::CallProgress),
         cancel: &CancelToken,
     ) -> wayfarer::Result<Vec<Frame>> {
-        self.seen.push((
+        self.seen.lock().unwrap().push((
             request.segment.steps,
             request.width,
             request.height,
@@ -308,8 +318,16 @@ impl wayfarer::generate::Backend for Flaky {
                 "the template rejected the prompt",
             ));
         }
-        if request.call.index == 0 && self.oom > 0 {
-            self.oom -= 1;
+        if request.call.index == 0
+            && self
+                .oom
+                .fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |n| n.checked_sub(1),
+                )
+                .is_ok()
+        {
             let mut e =
                 wayfarer::UserError::new(wayfarer::ErrorCategory::Memory, "CUDA out of memory");
             e.retryable = true;
@@ -342,18 +360,18 @@ fn out_of_memory_is_retried_with_fewer_steps_then_lower_resolution() {
         base_delay: std::time::Duration::from_millis(1),
     };
     let out = dir.path().join("out.mp4");
-    let mut backend = Flaky {
+    let backend = Flaky {
         inner: Builtin::default(),
-        oom: 2,
+        oom: 2.into(),
         invalid: false,
-        seen: Vec::new(),
+        seen: Default::default(),
     };
     let mut retries = Vec::new();
     let summary = render::render_with(
         &project,
         dir.path(),
         &out,
-        &mut backend,
+        &backend,
         &EncodeOptions::default(),
         &mut |e| {
             if let RenderEvent::Retry {
@@ -365,12 +383,15 @@ fn out_of_memory_is_retried_with_fewer_steps_then_lower_resolution() {
         },
         &CancelToken::new(),
         None,
-        &policy,
+        &render::RenderOptions {
+            retry: policy,
+            ..Default::default()
+        },
     )
     .unwrap();
     // Attempt 1 as planned; 2 with half the default steps; 3 also at 0.75x resolution.
     assert_eq!(
-        backend.seen,
+        *backend.seen.lock().unwrap(),
         vec![
             (None, 256, 144, 0),
             (Some(10), 256, 144, 0),
@@ -388,25 +409,28 @@ fn out_of_memory_is_retried_with_fewer_steps_then_lower_resolution() {
 
     // A validation error fails at once: one attempt, nothing written.
     let out2 = dir.path().join("out2.mp4");
-    let mut backend = Flaky {
+    let backend = Flaky {
         inner: Builtin::default(),
-        oom: 0,
+        oom: 0.into(),
         invalid: true,
-        seen: Vec::new(),
+        seen: Default::default(),
     };
     let err = render::render_with(
         &project,
         dir.path(),
         &out2,
-        &mut backend,
+        &backend,
         &EncodeOptions::default(),
         &mut |_| {},
         &CancelToken::new(),
         None,
-        &policy,
+        &render::RenderOptions {
+            retry: policy,
+            ..Default::default()
+        },
     )
     .unwrap_err();
     assert_eq!(err.category, wayfarer::ErrorCategory::InputValidation);
-    assert_eq!(backend.seen.len(), 1);
+    assert_eq!(backend.seen.lock().unwrap().len(), 1);
     assert!(!out2.exists());
 }

@@ -82,7 +82,7 @@ fn structure_video_renders_without_stretching_and_caches_its_flows() {
             &project,
             dir.path(),
             &out,
-            &mut Builtin::default(),
+            &Builtin::default(),
             &EncodeOptions::default(),
             &mut |e| {
                 if let RenderEvent::Progress { stage, .. } = e {
@@ -91,7 +91,7 @@ fn structure_video_renders_without_stretching_and_caches_its_flows() {
             },
             &CancelToken::new(),
             Some(&tools),
-            &wayfarer::generate::retry::RetryPolicy::default(),
+            &render::RenderOptions::default(),
         )
         .unwrap();
         assert!(stages.iter().any(|s| s == "structure"));

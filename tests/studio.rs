@@ -35,6 +35,7 @@ fn config(dir: &Path) -> StudioConfig {
     StudioConfig {
         render_dir: dir.join("renders"),
         autosave_dir: dir.join("autosave"),
+        call_cache_dir: dir.join("calls"),
     }
 }
 

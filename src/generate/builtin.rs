@@ -29,6 +29,7 @@ pub struct Builtin {
     compute: Box<dyn Compute>,
     estimator: Box<dyn FlowEstimator>,
     cache: Option<FlowCache>,
+    caps: super::Capabilities,
 }
 
 impl Default for Builtin {
@@ -89,6 +90,7 @@ impl Builtin {
             compute,
             estimator,
             cache: None,
+            caps: builtin_caps(),
         }
     }
 
@@ -155,15 +157,41 @@ impl Builtin {
     }
 }
 
+/// The shipped capabilities of the built-in generator.
+fn builtin_caps() -> super::Capabilities {
+    // The file is compiled in and parsed by a unit test, so this cannot fail at run time;
+    // fall back to travel-only limits all the same.
+    super::modes::shipped("builtin").unwrap_or_else(|_| super::Capabilities {
+        max_frames: 100_000,
+        size_multiple: 2,
+        parallel_slots: 1,
+        modes: vec![super::ModeLimits {
+            mode: super::Mode::Travel,
+            max_steps: 1000,
+            min_side: 16,
+            max_side: 8192,
+            loras: true,
+        }],
+    })
+}
+
 impl Backend for Builtin {
     fn name(&self) -> &str {
         "builtin"
     }
 
+    fn capabilities(&self) -> &super::Capabilities {
+        &self.caps
+    }
+
+    fn identity(&self) -> String {
+        format!("builtin/{}", self.estimator.identity())
+    }
+
     fn generate(
-        &mut self,
+        &self,
         request: &GenerationRequest<'_>,
-        progress: &mut dyn FnMut(f32),
+        progress: &mut dyn FnMut(super::CallProgress),
         cancel: &CancelToken,
     ) -> Result<Vec<Frame>> {
         let guide = request.guide;
@@ -218,7 +246,7 @@ impl Backend for Builtin {
                 }
             };
             out.push(frame);
-            progress((i + 1) as f32 / n as f32);
+            progress(super::CallProgress::fraction((i + 1) as f32 / n as f32));
         }
         Ok(out)
     }
@@ -269,6 +297,7 @@ mod tests {
             seed: 1,
             width: w,
             height: h,
+            fps: 16,
         };
         Builtin::default()
             .generate(&request, &mut |_| {}, &CancelToken::new())

@@ -2,19 +2,27 @@
 //!
 //! A backend knows nothing of the UI or of files: it receives a [`GenerationRequest`],
 //! reports progress through a callback and checks the cancel token. Backends: `builtin`
-//! (no model). Must not touch the project file, the stitch or the encoder.
+//! (no model), `comfyui` (one or many ComfyUI servers), `onnx` (ONNX Runtime models
+//! described by manifests). Must not touch the project file, the stitch or the encoder.
 
 mod builtin;
+pub mod comfy;
+pub mod modes;
+pub mod onnx;
 pub mod preflight;
 pub mod retry;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use serde::{Deserialize, Serialize};
+
 pub use builtin::Builtin;
+pub use modes::{Capabilities, Mode, ModeLimits};
 pub use preflight::{CheckItem, PreflightReport, preflight};
 
-use crate::error::Result;
+use crate::error::{Result, UserError};
 use crate::guide::CallGuide;
 use crate::media::Frame;
 use crate::plan::Call;
@@ -55,33 +63,131 @@ pub struct GenerationRequest<'a> {
     pub width: u32,
     /// Output size.
     pub height: u32,
+    /// Output frame rate of the project.
+    pub fps: u32,
 }
 
-/// A video generator.
-pub trait Backend {
+/// What a backend reports while a call runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallProgress {
+    /// Fraction of the call done, `0..=1`.
+    pub fraction: f32,
+    /// Sampler step and step count, when the backend reports steps.
+    pub step: Option<(u32, u32)>,
+    /// Where the call runs or what just happened (a server, a failover), when it changes.
+    pub note: Option<String>,
+}
+
+impl CallProgress {
+    /// Progress given only as a fraction.
+    pub fn fraction(fraction: f32) -> Self {
+        Self {
+            fraction,
+            ..Self::default()
+        }
+    }
+}
+
+/// A video generator. Backends are shared between the render's worker threads: a backend
+/// with several parallel slots (e.g. several servers) runs that many calls at once.
+pub trait Backend: Send + Sync {
     /// Short name shown in logs and events.
     fn name(&self) -> &str;
 
+    /// What the backend can do: modes and their limits, frames per call, parallel slots.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Backend-specific checks before any generation: models, templates, servers, memory.
+    /// `frames` and `width`/`height` are the largest call the render will make.
+    fn preflight(&self, _frames: u32, _width: u32, _height: u32) -> Vec<CheckItem> {
+        Vec::new()
+    }
+
+    /// Identity of the backend and its settings, part of the per-call cache key: outputs
+    /// cached under one identity are never reused for another.
+    fn identity(&self) -> String {
+        self.name().to_string()
+    }
+
     /// Produces one frame per call frame. Kept frames (mask 0) should reproduce the guide.
-    /// `progress` receives the fraction done in `0..=1`.
     fn generate(
-        &mut self,
+        &self,
         request: &GenerationRequest<'_>,
-        progress: &mut dyn FnMut(f32),
+        progress: &mut dyn FnMut(CallProgress),
         cancel: &CancelToken,
     ) -> Result<Vec<Frame>>;
 }
 
 /// The backends this build offers, by name.
-pub const BACKENDS: &[&str] = &["builtin"];
+pub const BACKENDS: &[&str] = &["builtin", "comfyui", "onnx"];
 
-/// Creates a backend by name.
-pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend + Send>> {
-    match name {
+/// Which backend to use and its settings, as given on the command line or in the studio.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackendConfig {
+    /// `builtin`, `comfyui` or `onnx`.
+    pub kind: String,
+    /// ComfyUI server addresses (`http://host:port`), for `comfyui`.
+    pub servers: Vec<String>,
+    /// ComfyUI API-format workflow template; the shipped Wan VACE template when empty.
+    pub template: Option<PathBuf>,
+    /// ONNX model manifest (TOML), for `onnx`.
+    pub model: Option<PathBuf>,
+    /// Longest a ComfyUI call may run, in seconds.
+    pub call_timeout_secs: u64,
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        Self {
+            kind: "builtin".into(),
+            servers: Vec::new(),
+            template: None,
+            model: None,
+            call_timeout_secs: 3600,
+        }
+    }
+}
+
+impl BackendConfig {
+    /// The built-in generator.
+    pub fn builtin() -> Self {
+        Self::default()
+    }
+
+    /// The `comfyui` backend on `servers`.
+    pub fn comfyui(servers: Vec<String>) -> Self {
+        Self {
+            kind: "comfyui".into(),
+            servers,
+            ..Self::default()
+        }
+    }
+}
+
+/// Opens the backend `config` describes.
+pub fn open_backend(config: &BackendConfig) -> Result<Box<dyn Backend>> {
+    match config.kind.as_str() {
         "builtin" => Ok(Box::new(Builtin::from_env()?)),
+        "comfyui" => Ok(Box::new(comfy::ComfyBackend::open(config)?)),
+        "onnx" => {
+            let manifest = config.model.as_ref().ok_or_else(|| {
+                UserError::input("backend onnx: no model manifest given")
+                    .hint("pass --model MODEL.toml (see models/*.toml)")
+            })?;
+            Ok(Box::new(onnx::OnnxBackend::open(manifest)?))
+        }
         other => Err(
-            crate::error::UserError::input(format!("backend: unknown backend {other:?}"))
+            UserError::input(format!("backend: unknown backend {other:?}"))
                 .hint(format!("use one of: {}", BACKENDS.join(", "))),
         ),
     }
+}
+
+/// Creates a backend by name with default settings.
+pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
+    open_backend(&BackendConfig {
+        kind: name.to_string(),
+        ..BackendConfig::default()
+    })
 }

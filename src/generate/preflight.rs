@@ -2,7 +2,8 @@
 //!
 //! Each check yields an item (passed or failed, a detail, a suggestion). `wayfarer render
 //! --check` prints the report and runs nothing else; a render runs the same checks first.
-//! Backend-specific checks (model files, servers, memory) join here as backends arrive.
+//! Backend-specific checks (model files, servers, nodes, memory) come from
+//! [`super::Backend::preflight`].
 
 use std::path::Path;
 
@@ -67,7 +68,8 @@ impl std::fmt::Display for PreflightReport {
     }
 }
 
-fn item(name: &str, result: Result<String>) -> CheckItem {
+/// A check item from the outcome of a check.
+pub fn item(name: &str, result: Result<String>) -> CheckItem {
     match result {
         Ok(detail) => CheckItem {
             name: name.into(),
@@ -87,12 +89,14 @@ fn item(name: &str, result: Result<String>) -> CheckItem {
 /// Bytes of H.264 per pixel at the default quality, a generous estimate for disk space.
 const BYTES_PER_PIXEL_ESTIMATE: f64 = 0.25;
 
-/// Runs every check for rendering `project` to `output` with `backend`.
+/// Runs every check for rendering `project` to `output` with the backend `config`
+/// describes: the plan, every input file, the request against the backend's modes and
+/// limits, the backend's own checks (servers, nodes, memory, models) and the output folder.
 pub fn preflight(
     project: &Project,
     project_dir: &Path,
     output: &Path,
-    backend: &str,
+    config: &super::BackendConfig,
 ) -> PreflightReport {
     let mut items = Vec::new();
     let plan = crate::plan::plan(project);
@@ -140,10 +144,34 @@ pub fn preflight(
             }),
         ));
     }
+    let backend = super::open_backend(config);
     items.push(item(
         "backend",
-        super::backend_by_name(backend).map(|b| format!("{} ready", b.name())),
+        backend
+            .as_ref()
+            .map(|b| format!("{} opened", b.identity()))
+            .map_err(Clone::clone),
     ));
+    if let Ok(backend) = &backend {
+        let shape = super::modes::RequestShape::of(project, plan.as_ref().ok());
+        items.push(item(
+            "mode",
+            backend
+                .capabilities()
+                .check(backend.name(), &shape)
+                .map(|()| {
+                    format!(
+                        "{} on {} (calls up to {} frames, {}x{})",
+                        shape.mode.short(),
+                        backend.name(),
+                        shape.frames,
+                        shape.width,
+                        shape.height
+                    )
+                }),
+        ));
+        items.extend(backend.preflight(shape.frames, shape.width, shape.height));
+    }
     let frames = plan.as_ref().map_or(0, |p| p.total_frames);
     items.push(item(
         "output",

@@ -71,7 +71,7 @@ pub struct Params {
 }
 
 /// Image operations with one meaning on every device.
-pub trait Compute: Send {
+pub trait Compute: Send + Sync {
     /// What runs the operations, e.g. `cpu` or `wgpu: llvmpipe (Vulkan)`.
     fn name(&self) -> String;
 

@@ -4,6 +4,7 @@
 //! Emits [`RenderEvent`]s for the CLI and the GUI and checks the cancel token between
 //! frames. Must not depend on the UI.
 
+pub mod cache;
 pub mod stitch;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use crate::media::{self, EncodeOptions, Frame, VideoEncoder};
 use crate::plan::{self, Lead, Plan};
 use crate::project::{Project, file::tmp_path};
 use crate::structure::{MotionTools, StructureMotion};
+pub use cache::CallCache;
 use stitch::Stitcher;
 
 /// Progress and outcome of a render, in the order they happen.
@@ -46,6 +48,19 @@ pub enum RenderEvent {
         calls: usize,
         /// Overall fraction done, `0..=1`.
         fraction: f32,
+        /// Sampler step and steps of the call, when the backend reports them.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        step: Option<(u32, u32)>,
+        /// Estimated seconds left, once there is enough progress to tell.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        eta_secs: Option<f64>,
+    },
+    /// Something worth showing about a call: where it runs, a failover, a cache hit.
+    Note {
+        /// The call (0-based).
+        call: usize,
+        /// What happened.
+        message: String,
     },
     /// A call failed and is tried again with changed parameters.
     Retry {
@@ -102,8 +117,10 @@ pub struct RenderSummary {
     pub plan: Plan,
     /// Frames written.
     pub frames: u32,
-    /// Backend calls made.
+    /// Calls the backend generated in this render.
     pub backend_calls: usize,
+    /// Calls reused from the call cache (finished by an earlier render).
+    pub cached_calls: usize,
     /// Distinct structure-video frame pairs whose flow the render needed.
     pub structure_pairs: usize,
     /// Of those, flows estimated in this render (the rest came from the cache).
@@ -112,7 +129,30 @@ pub struct RenderSummary {
     pub retries: Vec<String>,
 }
 
-/// Renders `project` (whose image paths are relative to `project_dir`) to the MP4 `output`.
+/// How a render runs, beyond the project: retries, the per-call output cache and seeds
+/// chosen for a re-roll.
+#[derive(Debug, Default)]
+pub struct RenderOptions {
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Where finished calls are kept so a later render resumes; `None` keeps nothing.
+    pub cache: Option<CallCache>,
+    /// Spans generated with another seed: `(span, seed)` (`wayfarer render --regenerate`).
+    pub reseed: Vec<(usize, u64)>,
+}
+
+impl RenderOptions {
+    /// Default retries with the per-user call cache (resume on by default).
+    pub fn user() -> Self {
+        Self {
+            cache: CallCache::user(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Renders `project` (whose image paths are relative to `project_dir`) to the MP4 `output`,
+/// resuming from the per-user call cache.
 ///
 /// Bad input is reported before anything is written; on any failure or cancel the partial
 /// `OUT.tmp` is removed and `output` is left as it was.
@@ -120,10 +160,35 @@ pub fn render(
     project: &Project,
     project_dir: &Path,
     output: &Path,
-    backend: &mut dyn Backend,
+    backend: &dyn Backend,
     encode: &EncodeOptions,
     events: &mut dyn FnMut(RenderEvent),
     cancel: &CancelToken,
+) -> Result<RenderSummary> {
+    render_opts(
+        project,
+        project_dir,
+        output,
+        backend,
+        encode,
+        events,
+        cancel,
+        &RenderOptions::user(),
+    )
+}
+
+/// [`render`] with explicit options; the motion tools are opened when a structure video
+/// needs them.
+#[allow(clippy::too_many_arguments)]
+pub fn render_opts(
+    project: &Project,
+    project_dir: &Path,
+    output: &Path,
+    backend: &dyn Backend,
+    encode: &EncodeOptions,
+    events: &mut dyn FnMut(RenderEvent),
+    cancel: &CancelToken,
+    options: &RenderOptions,
 ) -> Result<RenderSummary> {
     // The motion tools (GPU device, flow model) are opened only when a structure video
     // needs them.
@@ -151,7 +216,7 @@ pub fn render(
         events,
         cancel,
         tools.as_ref(),
-        &RetryPolicy::default(),
+        options,
     )
 }
 
@@ -161,16 +226,19 @@ pub fn render_with(
     project: &Project,
     project_dir: &Path,
     output: &Path,
-    backend: &mut dyn Backend,
+    backend: &dyn Backend,
     encode: &EncodeOptions,
     events: &mut dyn FnMut(RenderEvent),
     cancel: &CancelToken,
     motion_tools: Option<&MotionTools<'_>>,
-    retry_policy: &RetryPolicy,
+    options: &RenderOptions,
 ) -> Result<RenderSummary> {
     let started = Instant::now();
     let plan = plan::plan(project)?;
     check_output_path(output, project_dir, project)?;
+    // The request fits the backend's modes and limits, before anything else runs.
+    let shape = crate::generate::modes::RequestShape::of(project, Some(&plan));
+    backend.capabilities().check(backend.name(), &shape)?;
     // The folder accepts files and has room, before any time goes into generation.
     crate::generate::preflight::check_output(
         output,
@@ -206,6 +274,8 @@ pub fn render_with(
             call: 0,
             calls,
             fraction: 0.0,
+            step: None,
+            eta_secs: None,
         });
     }
 
@@ -217,6 +287,8 @@ pub fn render_with(
                     call: 0,
                     calls,
                     fraction: 0.0,
+                    step: None,
+                    eta_secs: None,
                 })
             };
             let m = StructureMotion::prepare(
@@ -239,20 +311,21 @@ pub fn render_with(
     let result = (|| {
         let encoder = VideoEncoder::create(&tmp, plan.width, plan.height, plan.fps, encode)?;
         let motion_ref = motion.as_ref().map(|(m, c)| (m, *c));
-        let frames = run_calls(
-            &plan,
-            project,
-            &anchor_frames,
+        run_calls(
+            &Job {
+                plan: &plan,
+                project,
+                anchor_frames: &anchor_frames,
+                backend,
+                motion: motion_ref,
+                options,
+            },
             encoder,
-            backend,
             events,
             cancel,
-            motion_ref,
-            retry_policy,
-        )?;
-        Ok::<_, UserError>(frames)
+        )
     })();
-    let (frames, backend_calls, retries) = match result {
+    let outcome = match result {
         Ok(v) => v,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
@@ -265,141 +338,199 @@ pub fn render_with(
     })?;
     events(RenderEvent::Done {
         output: output.to_path_buf(),
-        frames,
-        calls: backend_calls,
-        duration_secs: f64::from(frames) / f64::from(plan.fps),
+        frames: outcome.frames,
+        calls: outcome.backend_calls,
+        duration_secs: f64::from(outcome.frames) / f64::from(plan.fps),
         elapsed_secs: started.elapsed().as_secs_f64(),
     });
     Ok(RenderSummary {
         plan,
-        frames,
-        backend_calls,
+        frames: outcome.frames,
+        backend_calls: outcome.backend_calls,
+        cached_calls: outcome.cached_calls,
         structure_pairs: motion.as_ref().map_or(0, |(m, _)| m.pairs_needed),
         structure_flows_estimated: motion.as_ref().map_or(0, |(m, _)| m.flows_estimated),
-        retries,
+        retries: outcome.retries,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the call loop needs, shared by the worker threads.
+struct Job<'a> {
+    plan: &'a Plan,
+    project: &'a Project,
+    anchor_frames: &'a [Frame],
+    backend: &'a dyn Backend,
+    motion: Option<(&'a StructureMotion, &'a dyn crate::gpu::Compute)>,
+    options: &'a RenderOptions,
+}
+
+/// What the call loop produced.
+struct Outcome {
+    frames: u32,
+    backend_calls: usize,
+    cached_calls: usize,
+    retries: Vec<String>,
+}
+
+/// Messages from the workers to the thread that stitches.
+enum Msg {
+    Event(RenderEvent),
+    Retry(String),
+    Done {
+        call: usize,
+        frames: Vec<Frame>,
+        cached: bool,
+    },
+    Failed(UserError),
+}
+
+/// A sink that drops frames: workers keep only the tail of their chain for context.
+struct Discard;
+
+impl stitch::FrameSink for Discard {
+    fn write(&mut self, _frame: &Frame) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Calls that depend on each other's output: a chain starts at each call that does not
+/// take context frames from the call before it.
+fn chains(plan: &Plan) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for call in &plan.calls {
+        match out.last_mut() {
+            Some(chain) if call.lead == Lead::Context => chain.push(call.index),
+            _ => out.push(vec![call.index]),
+        }
+    }
+    out
+}
+
+/// Runs every call (independent chains in parallel when the backend has several slots,
+/// the calls of a chain in order), stitching outputs in plan order as they arrive.
 fn run_calls(
-    plan: &Plan,
-    project: &Project,
-    anchor_frames: &[Frame],
+    job: &Job<'_>,
     encoder: VideoEncoder,
-    backend: &mut dyn Backend,
     events: &mut dyn FnMut(RenderEvent),
     cancel: &CancelToken,
-    motion: Option<(&StructureMotion, &dyn crate::gpu::Compute)>,
-    retry_policy: &RetryPolicy,
-) -> Result<(u32, usize, Vec<String>)> {
-    let mut retries = Vec::new();
+) -> Result<Outcome> {
+    let plan = job.plan;
     let calls = plan.calls.len();
     let hold = plan.overlap.max(1) as usize;
+    let chains = chains(plan);
+    let slots = job
+        .backend
+        .capabilities()
+        .parallel_slots
+        .clamp(1, chains.len().max(1));
+    let stop = CancelToken::new();
+    let next_chain = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    let mut outcome = Outcome {
+        frames: 0,
+        backend_calls: 0,
+        cached_calls: 0,
+        retries: Vec::new(),
+    };
+    let mut failure: Option<UserError> = None;
     let mut stitcher = Stitcher::new(encoder, hold);
-    let mut backend_calls = 0;
-    for call in &plan.calls {
-        if cancel.is_cancelled() {
-            return Err(UserError::cancelled());
+    let mut waiting: std::collections::BTreeMap<usize, Vec<Frame>> = Default::default();
+    let mut next_to_stitch = 0usize;
+    let mut fractions = vec![0.0f32; calls];
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<Msg>();
+        for _ in 0..slots {
+            let tx = tx.clone();
+            let (chains, next_chain, stop) = (&chains, &next_chain, &stop);
+            scope.spawn(move || {
+                loop {
+                    let i = next_chain.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(chain) = chains.get(i) else { break };
+                    if let Err(e) = run_chain(job, chain, &tx, stop) {
+                        let _ = tx.send(Msg::Failed(e));
+                        break;
+                    }
+                    if stop.is_cancelled() {
+                        break;
+                    }
+                }
+            });
         }
-        let context = if call.lead == Lead::Context {
-            stitcher.context(call.start, call.lead_frames)?
-        } else {
-            Vec::new()
-        };
-        let mut guide = CallGuide::build(call, anchor_frames, &context, plan.width, plan.height);
-        if let Some((m, compute)) = motion {
-            m.apply(call, &mut guide, compute)?;
-        }
-        let segment = project.segment_for_span(call.first_span);
-        let seed = segment.seed.unwrap_or(project.seed);
-        let mut knobs = Knobs {
-            segment: segment.clone(),
-            scale: 1.0,
-        };
-        let mut failures = 0u32;
-        let mut per_kind: Vec<(ErrorCategory, u32)> = Vec::new();
-        let frames = loop {
-            let (w, h) = scaled_size(plan, knobs.scale);
-            let scaled_guide;
-            let guide_used = if (w, h) == (plan.width, plan.height) {
-                &guide
-            } else {
-                let mut g = guide.clone();
-                g.frames = g.frames.iter().map(|f| media::crop_fit(f, w, h)).collect();
-                scaled_guide = g;
-                &scaled_guide
+        drop(tx);
+        loop {
+            if cancel.is_cancelled() {
+                stop.cancel();
+                failure.get_or_insert_with(UserError::cancelled);
+            }
+            let msg = match rx.recv_timeout(std::time::Duration::from_millis(50)) {
+                Ok(m) => m,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             };
-            let request = GenerationRequest {
-                call,
-                guide: guide_used,
-                segment: &knobs.segment,
-                seed,
-                width: w,
-                height: h,
-            };
-            let mut last_sent = -1.0f32;
-            let mut progress = |f: f32| {
-                // Throttle to steps of 5 % of a call.
-                if f - last_sent >= 0.05 || f >= 1.0 {
-                    last_sent = f;
+            if failure.is_some() {
+                // Draining: workers are stopping.
+                continue;
+            }
+            match msg {
+                Msg::Event(RenderEvent::Progress {
+                    stage,
+                    call,
+                    fraction,
+                    step,
+                    ..
+                }) => {
+                    fractions[call] = fraction;
+                    let total: f32 = fractions.iter().sum::<f32>() / calls as f32;
+                    let elapsed = started.elapsed().as_secs_f64();
+                    let eta_secs =
+                        (total > 0.01).then(|| elapsed / f64::from(total) * f64::from(1.0 - total));
                     events(RenderEvent::Progress {
-                        stage: "generating".into(),
-                        call: call.index,
+                        stage,
+                        call,
                         calls,
-                        fraction: (call.index as f32 + f) / calls as f32,
+                        fraction: total,
+                        step,
+                        eta_secs,
                     });
                 }
-            };
-            let error = match backend.generate(&request, &mut progress, cancel) {
-                Ok(frames) if (w, h) == (plan.width, plan.height) => break frames,
-                Ok(frames) => {
-                    break frames
-                        .iter()
-                        .map(|f| media::crop_fit(f, plan.width, plan.height))
-                        .collect();
+                Msg::Event(e) => events(e),
+                Msg::Retry(r) => outcome.retries.push(r),
+                Msg::Done {
+                    call,
+                    frames,
+                    cached,
+                } => {
+                    fractions[call] = 1.0;
+                    if cached {
+                        outcome.cached_calls += 1;
+                    } else {
+                        outcome.backend_calls += 1;
+                    }
+                    waiting.insert(call, frames);
+                    while let Some(frames) = waiting.remove(&next_to_stitch) {
+                        if let Err(e) = stitcher.add(&plan.calls[next_to_stitch], frames) {
+                            stop.cancel();
+                            failure = Some(e);
+                            break;
+                        }
+                        next_to_stitch += 1;
+                    }
                 }
-                Err(e) => e,
-            };
-            failures += 1;
-            let same_kind = match per_kind.iter_mut().find(|(c, _)| *c == error.category) {
-                Some((_, n)) => {
-                    *n += 1;
-                    *n
+                Msg::Failed(e) => {
+                    stop.cancel();
+                    failure = Some(e);
                 }
-                None => {
-                    per_kind.push((error.category, 1));
-                    1
-                }
-            };
-            let Some(retry) = retry_policy.next(failures, same_kind, &knobs, &error) else {
-                let mut error = error;
-                if failures > 1 {
-                    error.message = format!(
-                        "call {} failed after {failures} attempts: {}",
-                        call.index, error.message
-                    );
-                }
-                return Err(error);
-            };
-            events(RenderEvent::Retry {
-                call: call.index,
-                attempt: failures + 1,
-                category: error.category,
-                error: error.message.clone(),
-                change: retry.change.clone(),
-            });
-            retries.push(format!("call {}: {}", call.index, retry.change));
-            let until = std::time::Instant::now() + retry.delay;
-            while std::time::Instant::now() < until {
-                if cancel.is_cancelled() {
-                    return Err(UserError::cancelled());
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10).min(retry.delay));
             }
-            knobs = retry.knobs;
-        };
-        backend_calls += 1;
-        stitcher.add(call, frames)?;
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if next_to_stitch != calls {
+        return Err(UserError::new(
+            ErrorCategory::GenerationPipeline,
+            format!("internal error: {next_to_stitch} of {calls} calls finished"),
+        ));
     }
     let written = stitcher.next_frame();
     let encoder = stitcher.finish()?;
@@ -413,7 +544,202 @@ fn run_calls(
         ));
     }
     encoder.finish()?;
-    Ok((written, backend_calls, retries))
+    outcome.frames = written;
+    Ok(outcome)
+}
+
+/// Runs the calls of one chain in order on a worker thread.
+fn run_chain(
+    job: &Job<'_>,
+    chain: &[usize],
+    tx: &std::sync::mpsc::Sender<Msg>,
+    stop: &CancelToken,
+) -> Result<()> {
+    let plan = job.plan;
+    let hold = plan.overlap.max(1) as usize;
+    let mut local: Option<Stitcher<Discard>> = None;
+    for &index in chain {
+        if stop.is_cancelled() {
+            return Ok(());
+        }
+        let call = &plan.calls[index];
+        let context = match (&local, call.lead) {
+            (Some(s), Lead::Context) => s.context(call.start, call.lead_frames)?,
+            _ => Vec::new(),
+        };
+        let mut guide =
+            CallGuide::build(call, job.anchor_frames, &context, plan.width, plan.height);
+        if let Some((m, compute)) = job.motion {
+            m.apply(call, &mut guide, compute)?;
+        }
+        let segment = job.project.segment_for_span(call.first_span);
+        let seed = job
+            .options
+            .reseed
+            .iter()
+            .find(|(span, _)| (call.first_span..=call.last_span).contains(span))
+            .map_or(segment.seed.unwrap_or(job.project.seed), |(_, s)| *s);
+        let request = GenerationRequest {
+            call,
+            guide: &guide,
+            segment,
+            seed,
+            width: plan.width,
+            height: plan.height,
+            fps: plan.fps,
+        };
+        let key = job
+            .options
+            .cache
+            .as_ref()
+            .map(|_| CallCache::key(&job.backend.identity(), &request));
+        let cached = match (&job.options.cache, &key) {
+            (Some(cache), Some(key)) => cache
+                .get(key)
+                .filter(|f| f.len() == call.len() as usize)
+                .filter(|f| {
+                    f.iter()
+                        .all(|f| (f.width, f.height) == (plan.width, plan.height))
+                }),
+            _ => None,
+        };
+        let (frames, was_cached) = match cached {
+            Some(frames) => {
+                let _ = tx.send(Msg::Event(RenderEvent::Note {
+                    call: index,
+                    message: "finished in an earlier render; reused".into(),
+                }));
+                (frames, true)
+            }
+            None => {
+                let frames = generate_with_retries(job, &request, tx, stop)?;
+                if let (Some(cache), Some(key)) = (&job.options.cache, &key) {
+                    cache.put(key, &frames);
+                }
+                (frames, false)
+            }
+        };
+        let stitcher = local.get_or_insert_with(|| {
+            Stitcher::starting_at(Discard, hold, call.start, call.lead, call.lead_frames)
+        });
+        stitcher.add(call, frames.clone())?;
+        let _ = tx.send(Msg::Done {
+            call: index,
+            frames,
+            cached: was_cached,
+        });
+    }
+    Ok(())
+}
+
+/// One call through the backend, retried with degraded parameters per the policy.
+fn generate_with_retries(
+    job: &Job<'_>,
+    request: &GenerationRequest<'_>,
+    tx: &std::sync::mpsc::Sender<Msg>,
+    stop: &CancelToken,
+) -> Result<Vec<Frame>> {
+    let plan = job.plan;
+    let call = request.call;
+    let calls = plan.calls.len();
+    let mut knobs = Knobs {
+        segment: request.segment.clone(),
+        scale: 1.0,
+    };
+    let mut failures = 0u32;
+    let mut per_kind: Vec<(ErrorCategory, u32)> = Vec::new();
+    loop {
+        let (w, h) = scaled_size(plan, knobs.scale);
+        let scaled_guide;
+        let guide_used = if (w, h) == (plan.width, plan.height) {
+            request.guide
+        } else {
+            let mut g = request.guide.clone();
+            g.frames = g.frames.iter().map(|f| media::crop_fit(f, w, h)).collect();
+            scaled_guide = g;
+            &scaled_guide
+        };
+        let attempt = GenerationRequest {
+            call,
+            guide: guide_used,
+            segment: &knobs.segment,
+            seed: request.seed,
+            width: w,
+            height: h,
+            fps: request.fps,
+        };
+        let mut last_sent = -1.0f32;
+        let mut last_step = None;
+        let mut progress = |p: crate::generate::CallProgress| {
+            if let Some(note) = p.note {
+                let _ = tx.send(Msg::Event(RenderEvent::Note {
+                    call: call.index,
+                    message: note,
+                }));
+            }
+            // Throttle: every sampler step, else steps of 5 % of a call.
+            let new_step = p.step.is_some() && p.step != last_step;
+            if new_step || p.fraction - last_sent >= 0.05 || p.fraction >= 1.0 {
+                last_sent = p.fraction;
+                last_step = p.step;
+                let _ = tx.send(Msg::Event(RenderEvent::Progress {
+                    stage: "generating".into(),
+                    call: call.index,
+                    calls,
+                    fraction: p.fraction.clamp(0.0, 1.0),
+                    step: p.step,
+                    eta_secs: None,
+                }));
+            }
+        };
+        let error = match job.backend.generate(&attempt, &mut progress, stop) {
+            Ok(frames) if (w, h) == (plan.width, plan.height) => return Ok(frames),
+            Ok(frames) => {
+                return Ok(frames
+                    .iter()
+                    .map(|f| media::crop_fit(f, plan.width, plan.height))
+                    .collect());
+            }
+            Err(e) => e,
+        };
+        failures += 1;
+        let same_kind = match per_kind.iter_mut().find(|(c, _)| *c == error.category) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                per_kind.push((error.category, 1));
+                1
+            }
+        };
+        let Some(retry) = job.options.retry.next(failures, same_kind, &knobs, &error) else {
+            let mut error = error;
+            if failures > 1 {
+                error.message = format!(
+                    "call {} failed after {failures} attempts: {}",
+                    call.index, error.message
+                );
+            }
+            return Err(error);
+        };
+        let _ = tx.send(Msg::Event(RenderEvent::Retry {
+            call: call.index,
+            attempt: failures + 1,
+            category: error.category,
+            error: error.message.clone(),
+            change: retry.change.clone(),
+        }));
+        let _ = tx.send(Msg::Retry(format!("call {}: {}", call.index, retry.change)));
+        let until = Instant::now() + retry.delay;
+        while Instant::now() < until {
+            if stop.is_cancelled() {
+                return Err(UserError::cancelled());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10).min(retry.delay));
+        }
+        knobs = retry.knobs;
+    }
 }
 
 /// Refuses output paths that would destroy user data or cannot be written.

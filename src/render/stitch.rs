@@ -55,6 +55,21 @@ impl<S: FrameSink> Stitcher<S> {
         }
     }
 
+    /// A stitcher for a chain of calls whose first call starts at `start` with `lead`
+    /// (`lead_frames` of them): it holds nothing before that call.
+    pub fn starting_at(sink: S, hold: usize, start: u32, lead: Lead, lead_frames: u32) -> Self {
+        let next = match lead {
+            Lead::Start => 0,
+            Lead::SharedKeyframe | Lead::Context => start + lead_frames,
+        };
+        Self {
+            sink,
+            pending: VecDeque::new(),
+            first_pending: next,
+            hold,
+        }
+    }
+
     /// Timeline index of the next frame to be appended.
     pub fn next_frame(&self) -> u32 {
         self.first_pending + self.pending.len() as u32

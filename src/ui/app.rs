@@ -18,23 +18,15 @@ use crate::project::{MergePolicy, Mode, Project, file};
 use crate::render::RenderEvent;
 
 /// Settings that outlive a session (stored by eframe).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// Recently opened or saved projects, newest first.
     pub recent: Vec<PathBuf>,
-    /// Generator backend.
-    pub backend: String,
+    /// Generator backend and its settings (servers, template, model manifest).
+    pub generator: crate::generate::BackendConfig,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            recent: Vec::new(),
-            backend: "builtin".into(),
-        }
-    }
-}
 
 /// Where the studio keeps its files.
 #[derive(Debug, Clone)]
@@ -43,6 +35,8 @@ pub struct StudioConfig {
     pub render_dir: PathBuf,
     /// Folder for the autosave of untitled projects.
     pub autosave_dir: PathBuf,
+    /// Folder of finished call outputs, so a failed or cancelled render resumes.
+    pub call_cache_dir: PathBuf,
 }
 
 impl StudioConfig {
@@ -52,12 +46,14 @@ impl StudioConfig {
             Some(d) => Self {
                 render_dir: d.cache_dir().join("renders"),
                 autosave_dir: d.data_dir().join("autosave"),
+                call_cache_dir: d.cache_dir().join("calls"),
             },
             None => {
                 let tmp = std::env::temp_dir().join("wayfarer");
                 Self {
                     render_dir: tmp.join("renders"),
                     autosave_dir: tmp.join("autosave"),
+                    call_cache_dir: tmp.join("calls"),
                 }
             }
         }
@@ -116,10 +112,14 @@ struct Progress {
     call: usize,
     calls: usize,
     stage: String,
+    step: Option<(u32, u32)>,
+    eta_secs: Option<f64>,
 }
 
 /// The studio application.
 pub struct StudioApp {
+    /// Recent notes of the running render (servers, failovers, cache hits).
+    notes: Vec<String>,
     project: Project,
     path: Option<PathBuf>,
     saved: Project,
@@ -191,6 +191,7 @@ impl StudioApp {
             compute_name: probe_compute(),
             restore_offer: None,
             retries: Vec::new(),
+            notes: Vec::new(),
             preflight: None,
             preflight_loading: None,
         }
@@ -409,16 +410,23 @@ impl StudioApp {
             self.project.clone(),
             self.project_dir(),
             output,
-            &self.settings.backend,
+            &self.settings.generator,
+            crate::render::CallCache::new(
+                self.config.call_cache_dir.clone(),
+                crate::render::cache::DEFAULT_LIMIT_BYTES,
+            ),
             ctx,
         ) {
             Ok(job) => {
                 self.retries.clear();
+                self.notes.clear();
                 self.progress = Some(Progress {
                     fraction: 0.0,
                     call: 0,
                     calls: 0,
                     stage: "starting".into(),
+                    step: None,
+                    eta_secs: None,
                 });
                 self.render = Some(job);
             }
@@ -434,7 +442,7 @@ impl StudioApp {
             self.project.clone(),
             self.project_dir(),
             output,
-            self.settings.backend.clone(),
+            self.settings.generator.clone(),
             ctx,
         ) {
             Ok(rx) => {
@@ -487,6 +495,8 @@ impl StudioApp {
                         call,
                         calls,
                         fraction,
+                        step,
+                        eta_secs,
                     },
                 ) = (&mut self.progress, &event)
                 {
@@ -494,6 +504,16 @@ impl StudioApp {
                     p.call = *call;
                     p.calls = *calls;
                     p.stage = stage.clone();
+                    p.step = *step;
+                    if eta_secs.is_some() {
+                        p.eta_secs = *eta_secs;
+                    }
+                }
+                if let RenderEvent::Note { call, message } = &event {
+                    self.notes.push(format!("call {}: {message}", call + 1));
+                    if self.notes.len() > 8 {
+                        self.notes.remove(0);
+                    }
                 }
                 if let (Some(p), RenderEvent::Start { calls, .. }) = (&mut self.progress, &event) {
                     p.calls = *calls;
@@ -888,7 +908,7 @@ impl StudioApp {
             let dirty = if self.is_dirty() { " • unsaved" } else { "" };
             ui.label(format!("{name}{dirty}"));
             ui.separator();
-            ui.label(format!("backend: {}", self.settings.backend));
+            ui.label(format!("backend: {}", self.settings.generator.kind));
             ui.separator();
             let compute = self
                 .compute_name
@@ -1528,21 +1548,84 @@ impl StudioApp {
         }
     }
 
-    fn render_panel(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
-        ui.heading("Render");
+    /// Backend choice and its settings: servers and template for ComfyUI, the model
+    /// manifest for ONNX.
+    fn backend_settings(&mut self, ui: &mut egui::Ui) {
+        let g = &mut self.settings.generator;
         ui.horizontal(|ui| {
             let label = ui.label("Backend");
             egui::ComboBox::from_id_salt("backend")
-                .selected_text(self.settings.backend.clone())
+                .selected_text(g.kind.clone())
                 .show_ui(ui, |ui| {
                     for b in generate::BACKENDS {
-                        ui.selectable_value(&mut self.settings.backend, b.to_string(), *b);
+                        ui.selectable_value(&mut g.kind, b.to_string(), *b);
                     }
                 })
                 .response
                 .labelled_by(label.id);
         });
+        match g.kind.as_str() {
+            "comfyui" => {
+                ui.horizontal(|ui| {
+                    let label = ui.label("Servers");
+                    let mut text = g.servers.join(", ");
+                    let edit = ui
+                        .add(
+                            egui::TextEdit::singleline(&mut text)
+                                .hint_text("http://127.0.0.1:8188, http://gpu2:8188"),
+                        )
+                        .labelled_by(label.id);
+                    if edit.changed() {
+                        g.servers = text
+                            .split([',', ' '])
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect();
+                    }
+                });
+                ui.horizontal(|ui| {
+                    let shown = g.template.as_ref().map_or_else(
+                        || "Wan VACE (shipped)".to_string(),
+                        |p| p.display().to_string(),
+                    );
+                    ui.label(format!("Template: {shown}"));
+                    if ui.button("Choose template…").clicked()
+                        && let Some(path) = rfd::FileDialog::new()
+                            .add_filter("ComfyUI API workflow", &["json"])
+                            .pick_file()
+                    {
+                        g.template = Some(path);
+                    }
+                    if g.template.is_some() && ui.button("Shipped template").clicked() {
+                        g.template = None;
+                    }
+                });
+            }
+            "onnx" => {
+                ui.horizontal(|ui| {
+                    let shown = g
+                        .model
+                        .as_ref()
+                        .map_or_else(|| "none".to_string(), |p| p.display().to_string());
+                    ui.label(format!("Model manifest: {shown}"));
+                    if ui.button("Choose model…").clicked()
+                        && let Some(path) = rfd::FileDialog::new()
+                            .add_filter("Model manifest", &["toml"])
+                            .pick_file()
+                    {
+                        g.model = Some(path);
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn render_panel(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.heading("Render");
+        self.backend_settings(ui);
         let can_render = self.plan.is_ok() && self.render.is_none();
         ui.horizontal(|ui| {
             if ui
@@ -1577,15 +1660,17 @@ impl StudioApp {
                 ui.label(format!("hint: {s}"));
             }
         }
-        if let (Some(p), Some(job)) = (&self.progress, &self.render) {
-            let elapsed = job.started.elapsed().as_secs_f32();
-            let eta = if p.fraction > 0.01 {
-                format!("{:.0} s left", elapsed / p.fraction - elapsed)
-            } else {
-                "estimating…".into()
+        if let (Some(p), Some(_job)) = (&self.progress, &self.render) {
+            let eta = match p.eta_secs {
+                Some(s) => format!("{s:.0} s left"),
+                None => "estimating…".into(),
             };
+            let step = p
+                .step
+                .map(|(v, m)| format!(" · step {v}/{m}"))
+                .unwrap_or_default();
             ui.add(egui::ProgressBar::new(p.fraction).text(format!(
-                "{} {}/{} · {eta}",
+                "{} {}/{}{step} · {eta}",
                 p.stage,
                 p.call + 1,
                 p.calls.max(1)
@@ -1627,6 +1712,9 @@ impl StudioApp {
         }
         for r in &self.retries {
             ui.colored_label(Color32::YELLOW, format!("retry: {r}"));
+        }
+        for n in &self.notes {
+            ui.weak(n.as_str());
         }
         if let Some(out) = &self.last_output {
             ui.label(format!("Last render: {}", out.display()));

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
-use std::time::Instant;
 
 use crate::error::{ErrorCategory, Result, UserError};
 use crate::generate::{self, CancelToken};
@@ -92,8 +91,6 @@ pub struct RenderJob {
     pub events: Receiver<RenderEvent>,
     /// Where the MP4 goes.
     pub output: PathBuf,
-    /// When it started.
-    pub started: Instant,
     handle: Option<JoinHandle<Result<RenderSummary>>>,
 }
 
@@ -103,10 +100,11 @@ impl RenderJob {
         project: Project,
         project_dir: PathBuf,
         output: PathBuf,
-        backend: &str,
+        backend: &generate::BackendConfig,
+        cache: render::CallCache,
         ctx: &egui::Context,
     ) -> Result<Self> {
-        let mut backend = generate::backend_by_name(backend)?;
+        let backend = generate::open_backend(backend)?;
         let cancel = CancelToken::new();
         let (tx, rx) = sync_channel::<RenderEvent>(64);
         let (job_cancel, job_output, job_ctx) = (cancel.clone(), output.clone(), ctx.clone());
@@ -115,14 +113,19 @@ impl RenderJob {
                 let _ = tx.send(e);
                 job_ctx.request_repaint();
             };
-            let result = render::render(
+            let options = render::RenderOptions {
+                cache: Some(cache),
+                ..Default::default()
+            };
+            let result = render::render_opts(
                 &project,
                 &project_dir,
                 &job_output,
-                backend.as_mut(),
+                backend.as_ref(),
                 &EncodeOptions::default(),
                 &mut on_event,
                 &job_cancel,
+                &options,
             );
             if let Err(e) = &result {
                 let _ = tx.send(RenderEvent::from_error(e));
@@ -134,7 +137,6 @@ impl RenderJob {
             cancel,
             events: rx,
             output,
-            started: Instant::now(),
             handle: Some(handle),
         })
     }
@@ -309,7 +311,7 @@ pub fn preflight_check(
     project: Project,
     project_dir: PathBuf,
     output: PathBuf,
-    backend: String,
+    backend: crate::generate::BackendConfig,
     ctx: &egui::Context,
 ) -> Result<Receiver<crate::generate::PreflightReport>> {
     let (tx, rx) = sync_channel(1);

@@ -1,0 +1,686 @@
+//! The ComfyUI backend: one or many servers running an API-format workflow template.
+//!
+//! Per call: encode the guide and mask as MP4, upload both, queue the filled template with
+//! our client id, follow `/ws` for step progress and errors (polling `/history` when the
+//! socket drops), download the output through `/view` and decode it with the media room.
+//! Out-of-memory (`exception_type` containing `OutOfMemoryError`) becomes a memory error
+//! so the retry ladder can degrade the call. Cancel sends `/interrupt`.
+//!
+//! Several servers: each is a parallel slot. A call takes an idle healthy server; a server
+//! that cannot be reached, answers badly or fails a call is marked unhealthy and the call
+//! moves to another server. Unhealthy servers are probed again (`/system_stats`) when no
+//! healthy one is idle.
+
+pub mod client;
+pub mod template;
+
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use client::{Client, Event, Outcome, OutputFile};
+use template::{Template, Values};
+
+use super::{
+    Backend, CallProgress, CancelToken, Capabilities, CheckItem, GenerationRequest, preflight::item,
+};
+use crate::error::{ErrorCategory, Result, UserError};
+use crate::media::{self, EncodeOptions, Frame, VideoEncoder};
+
+/// Memory a Wan 14B VACE call needs: weights plus activations per megapixel-frame.
+const MEMORY_BASE_BYTES: f64 = 14.0 * 1024.0 * 1024.0 * 1024.0;
+const MEMORY_PER_MEGAPIXEL_FRAME_BYTES: f64 = 120.0 * 1024.0 * 1024.0;
+
+/// Guidance when a segment leaves it to the backend (the VACE example's value).
+const DEFAULT_CFG: f32 = 6.0;
+
+#[derive(Debug)]
+struct ServerState {
+    client: Client,
+    busy: bool,
+    healthy: bool,
+    last_error: Option<String>,
+}
+
+/// ComfyUI on one or many servers.
+pub struct ComfyBackend {
+    runtime: tokio::runtime::Runtime,
+    servers: Mutex<Vec<ServerState>>,
+    freed: Condvar,
+    template: Template,
+    caps: Capabilities,
+    call_timeout: Duration,
+    identity: String,
+}
+
+impl std::fmt::Debug for ComfyBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ComfyBackend({})", self.identity)
+    }
+}
+
+/// Where a call's temporary files live; removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "wayfarer-comfy-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).map_err(|e| UserError::io("creating", &dir, &e))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl ComfyBackend {
+    /// Opens the backend for `config.servers` with `config.template` (the shipped Wan VACE
+    /// template when none). Servers are not contacted here; see [`Backend::preflight`].
+    pub fn open(config: &super::BackendConfig) -> Result<Self> {
+        Self::with_timeouts(config, Duration::from_secs(30))
+    }
+
+    /// [`ComfyBackend::open`] with a per-request HTTP timeout.
+    pub fn with_timeouts(config: &super::BackendConfig, request_timeout: Duration) -> Result<Self> {
+        if config.servers.is_empty() {
+            return Err(UserError::input("backend comfyui: no server given")
+                .hint("pass --server http://HOST:8188 (repeat it for several servers)"));
+        }
+        let template = match &config.template {
+            Some(path) => Template::load(path)?,
+            None => Template::wan_vace()?,
+        };
+        let mut caps = super::modes::shipped("comfyui-wan-vace")?;
+        caps.parallel_slots = config.servers.len();
+        let servers = config
+            .servers
+            .iter()
+            .map(|s| {
+                Ok(ServerState {
+                    client: Client::new(s, request_timeout)?,
+                    busy: false,
+                    healthy: true,
+                    last_error: None,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("wayfarer-comfy")
+            .build()
+            .map_err(|e| {
+                UserError::new(
+                    ErrorCategory::SystemResource,
+                    format!("cannot start the network runtime: {e}"),
+                )
+            })?;
+        let identity = format!("comfyui/{}", template.source);
+        Ok(Self {
+            runtime,
+            servers: Mutex::new(servers),
+            freed: Condvar::new(),
+            template,
+            caps,
+            call_timeout: Duration::from_secs(config.call_timeout_secs.max(1)),
+            identity,
+        })
+    }
+
+    /// Each server's address, health and last error, for the studio and reports.
+    pub fn server_health(&self) -> Vec<(String, bool, Option<String>)> {
+        self.lock()
+            .iter()
+            .map(|s| (s.client.base.clone(), s.healthy, s.last_error.clone()))
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<ServerState>> {
+        self.servers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes an idle healthy server (waiting while all healthy ones are busy); probes
+    /// unhealthy idle ones when no healthy one is idle. `avoid` lists servers that already
+    /// failed this call.
+    fn acquire(&self, avoid: &[usize], cancel: &CancelToken) -> Result<usize> {
+        loop {
+            if cancel.is_cancelled() {
+                return Err(UserError::cancelled());
+            }
+            let mut servers = self.lock();
+            if let Some(i) = (0..servers.len())
+                .find(|&i| servers[i].healthy && !servers[i].busy && !avoid.contains(&i))
+            {
+                servers[i].busy = true;
+                return Ok(i);
+            }
+            let healthy_busy = (0..servers.len())
+                .any(|i| servers[i].healthy && servers[i].busy && !avoid.contains(&i));
+            if !healthy_busy {
+                // Probe the unhealthy idle servers this call has not failed on.
+                let probe: Vec<(usize, Client)> = (0..servers.len())
+                    .filter(|&i| !servers[i].healthy && !servers[i].busy && !avoid.contains(&i))
+                    .map(|i| (i, servers[i].client.clone()))
+                    .collect();
+                if probe.is_empty() {
+                    let errors: Vec<String> = servers
+                        .iter()
+                        .map(|s| {
+                            format!(
+                                "{} ({})",
+                                s.client.base,
+                                s.last_error.as_deref().unwrap_or("busy with another call")
+                            )
+                        })
+                        .collect();
+                    let mut e = UserError::new(
+                        ErrorCategory::Network,
+                        format!("no ComfyUI server can take the call: {}", errors.join("; ")),
+                    )
+                    .hint("start or fix a server; the render retries with backoff");
+                    e.retryable = true;
+                    return Err(e);
+                }
+                drop(servers);
+                for (i, client) in probe {
+                    let ok = self.runtime.block_on(client.system_stats());
+                    let mut servers = self.lock();
+                    match ok {
+                        Ok(_) => {
+                            servers[i].healthy = true;
+                            servers[i].last_error = None;
+                        }
+                        Err(e) => servers[i].last_error = Some(e.message),
+                    }
+                }
+                let servers = self.lock();
+                if !(0..servers.len()).any(|i| servers[i].healthy && !avoid.contains(&i)) {
+                    let errors: Vec<String> = servers
+                        .iter()
+                        .map(|s| {
+                            format!(
+                                "{} ({})",
+                                s.client.base,
+                                s.last_error.as_deref().unwrap_or("?")
+                            )
+                        })
+                        .collect();
+                    let mut e = UserError::new(
+                        ErrorCategory::Network,
+                        format!("no ComfyUI server is reachable: {}", errors.join("; ")),
+                    )
+                    .hint("start the server(s) or check the addresses; the render retries with backoff");
+                    e.retryable = true;
+                    return Err(e);
+                }
+                continue;
+            }
+            let _unused = self
+                .freed
+                .wait_timeout(servers, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn release(&self, i: usize, error: Option<&UserError>) {
+        let mut servers = self.lock();
+        servers[i].busy = false;
+        if let Some(e) = error {
+            servers[i].healthy = false;
+            servers[i].last_error = Some(e.message.clone());
+        }
+        drop(servers);
+        self.freed.notify_all();
+    }
+
+    /// Runs one call on server `i`.
+    fn run_on(
+        &self,
+        i: usize,
+        request: &GenerationRequest<'_>,
+        progress: &mut dyn FnMut(CallProgress),
+        cancel: &CancelToken,
+    ) -> Result<Vec<Frame>> {
+        let client = self.lock()[i].client.clone();
+        let scratch = Scratch::new()?;
+        let guide_path = scratch.0.join("guide.mp4");
+        let mask_path = scratch.0.join("mask.mp4");
+        write_video(&guide_path, &request.guide.frames, request.fps)?;
+        let (w, h) = request
+            .guide
+            .frames
+            .first()
+            .map_or((request.width, request.height), |f| (f.width, f.height));
+        write_video(&mask_path, &request.guide.mask_frames(w, h), request.fps)?;
+        let read = |p: &PathBuf| std::fs::read(p).map_err(|e| UserError::io("reading", p, &e));
+        let guide_bytes = read(&guide_path)?;
+        let mask_bytes = read(&mask_path)?;
+        let tag = &blake3::hash(&guide_bytes).to_hex()[..16];
+        let segment = request.segment;
+        let steps = segment.steps.unwrap_or(super::retry::DEFAULT_STEPS);
+        let deadline = Instant::now() + self.call_timeout;
+        let call_index = request.call.index;
+        let length = request.call.len();
+        let download = self.runtime.block_on(async {
+            let guide = client
+                .upload(guide_bytes, &format!("wayfarer_{tag}_guide.mp4"))
+                .await?;
+            let mask = client
+                .upload(mask_bytes, &format!("wayfarer_{tag}_mask.mp4"))
+                .await?;
+            progress(CallProgress {
+                fraction: 0.05,
+                step: None,
+                note: Some(format!("uploaded to {}", client.base)),
+            });
+            let prompt = self.template.fill(&Values {
+                prompt: segment.prompt.clone(),
+                negative: segment.negative_prompt.clone(),
+                seed: request.seed,
+                steps,
+                cfg: segment.guidance_scale.unwrap_or(DEFAULT_CFG),
+                width: request.width,
+                height: request.height,
+                length,
+                fps: request.fps,
+                guide,
+                mask,
+                call: call_index,
+                loras: segment.loras.clone(),
+            });
+            // Subscribe before queueing so no event is missed; a server without a
+            // working socket is still usable through /history.
+            let mut events = client.events().await.ok();
+            let prompt_id = client.queue_prompt(&prompt).await?;
+            let outcome =
+                follow(&client, &prompt_id, &mut events, progress, cancel, deadline).await?;
+            match outcome {
+                Outcome::Success(files) => {
+                    let file = pick_output(&files).ok_or_else(|| {
+                        client::network(
+                            &client.base,
+                            "the workflow finished without an output file",
+                        )
+                    })?;
+                    let bytes = client.download(&file).await?;
+                    Ok((file, bytes))
+                }
+                Outcome::Error {
+                    exception_type,
+                    message,
+                    node_type,
+                } => Err(execution_error(
+                    &client.base,
+                    &exception_type,
+                    &message,
+                    &node_type,
+                )),
+                Outcome::Interrupted => {
+                    if cancel.is_cancelled() {
+                        Err(UserError::cancelled())
+                    } else {
+                        let mut e = UserError::new(
+                            ErrorCategory::GenerationPipeline,
+                            format!(
+                                "ComfyUI {}: the run was interrupted on the server",
+                                client.base
+                            ),
+                        )
+                        .hint("someone pressed Cancel on the server; the call is retried");
+                        e.retryable = true;
+                        Err(e)
+                    }
+                }
+            }
+        });
+        let (file, bytes) = download?;
+        // Our own file name: the server's name only picks a known extension.
+        let ext = file
+            .filename
+            .rsplit('.')
+            .next()
+            .map(str::to_ascii_lowercase)
+            .filter(|e| ["mp4", "webm", "mov", "mkv", "gif", "png", "webp"].contains(&e.as_str()))
+            .unwrap_or_else(|| "mp4".into());
+        let local = scratch.0.join(format!("output.{ext}"));
+        std::fs::write(&local, &bytes).map_err(|e| UserError::io("writing", &local, &e))?;
+        let frames = if ext == "png" || ext == "webp" {
+            vec![media::load_image(&local)?]
+        } else {
+            media::decode_all(&local).map_err(|e| {
+                client::network(
+                    &client.base,
+                    format!(
+                        "the output {:?} is not a readable video: {}",
+                        file.filename, e.message
+                    ),
+                )
+            })?
+        };
+        if frames.len() != length as usize {
+            let mut e = UserError::new(
+                ErrorCategory::GenerationPipeline,
+                format!(
+                    "ComfyUI {}: the workflow returned {} frames, the call needs {length}",
+                    client.base,
+                    frames.len()
+                ),
+            )
+            .hint("the template's length must come from {{length}}; check its trim and save nodes");
+            e.retryable = true;
+            return Err(e);
+        }
+        progress(CallProgress::fraction(1.0));
+        Ok(frames
+            .into_iter()
+            .map(|f| {
+                if (f.width, f.height) == (request.width, request.height) {
+                    f
+                } else {
+                    media::crop_fit(&f, request.width, request.height)
+                }
+            })
+            .collect())
+    }
+
+    fn preflight_async(&self, frames: u32, width: u32, height: u32) -> Vec<CheckItem> {
+        let clients: Vec<Client> = self.lock().iter().map(|s| s.client.clone()).collect();
+        let needed = MEMORY_BASE_BYTES
+            + MEMORY_PER_MEGAPIXEL_FRAME_BYTES
+                * f64::from(frames)
+                * f64::from(width)
+                * f64::from(height)
+                / 1e6;
+        let classes = self.template.classes();
+        let gib = |b: f64| b / (1024.0 * 1024.0 * 1024.0);
+        let mut items = vec![item(
+            "template",
+            Ok(format!(
+                "{} ({} node classes)",
+                self.template.source,
+                classes.len()
+            )),
+        )];
+        for client in clients {
+            let base = client.base.clone();
+            let (stats, nodes) = self
+                .runtime
+                .block_on(async { (client.system_stats().await, client.node_classes().await) });
+            let reachable = stats.is_ok() || nodes.is_ok();
+            items.push(item(
+                &format!("server {base}"),
+                stats
+                    .as_ref()
+                    .map(|_| "reachable".to_string())
+                    .map_err(Clone::clone),
+            ));
+            if !reachable {
+                continue;
+            }
+            items.push(item(
+                &format!("server {base} nodes"),
+                nodes.and_then(|have| {
+                    let missing: Vec<&String> =
+                        classes.iter().filter(|c| !have.contains(*c)).collect();
+                    if missing.is_empty() {
+                        Ok(format!("all {} node classes present", classes.len()))
+                    } else {
+                        Err(UserError::input(format!(
+                            "missing node classes: {}",
+                            missing
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                        .hint("update ComfyUI or install the custom nodes the template uses"))
+                    }
+                }),
+            ));
+            items.push(item(
+                &format!("server {base} memory"),
+                stats.and_then(|(total, free)| {
+                    let (total, free) = (total as f64, free as f64);
+                    if total < needed {
+                        Err(UserError::new(
+                            ErrorCategory::Memory,
+                            format!(
+                                "a {frames}-frame {width}x{height} call needs about {:.1} GiB, the GPU has {:.1} GiB",
+                                gib(needed),
+                                gib(total)
+                            ),
+                        )
+                        .hint("lower the resolution or frames per call, or use a larger GPU"))
+                    } else {
+                        Ok(format!(
+                            "needs about {:.1} GiB; {:.1} of {:.1} GiB free now (ComfyUI unloads models as needed)",
+                            gib(needed),
+                            gib(free),
+                            gib(total)
+                        ))
+                    }
+                }),
+            ));
+        }
+        items
+    }
+}
+
+/// Follows a queued prompt until it ends: over the socket when there is one, else (or
+/// once it drops) by polling `/history`.
+async fn follow(
+    client: &Client,
+    prompt_id: &str,
+    events: &mut Option<client::Events>,
+    progress: &mut dyn FnMut(CallProgress),
+    cancel: &CancelToken,
+    deadline: Instant,
+) -> Result<Outcome> {
+    let mine = |id: &Option<String>| id.as_deref().is_none_or(|p| p == prompt_id);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut last_poll = Instant::now();
+    loop {
+        if cancel.is_cancelled() {
+            let _ = client.interrupt(prompt_id).await;
+            return Err(UserError::cancelled());
+        }
+        if Instant::now() > deadline {
+            let _ = client.interrupt(prompt_id).await;
+            return Err(client::network(
+                &client.base,
+                format!("prompt {prompt_id} gave no result in time"),
+            ));
+        }
+        let event = match events {
+            Some(stream) => tokio::select! {
+                e = stream.next() => Some(e),
+                _ = tick.tick() => None,
+            },
+            None => {
+                tick.tick().await;
+                None
+            }
+        };
+        match event {
+            Some(None) => {
+                // Socket closed: carry on by polling.
+                *events = None;
+                progress(CallProgress {
+                    fraction: 0.1,
+                    step: None,
+                    note: Some(format!(
+                        "{}: event socket closed, polling /history",
+                        client.base
+                    )),
+                });
+            }
+            Some(Some(Event::Progress {
+                prompt_id: id,
+                value,
+                max,
+            })) if mine(&id) => {
+                progress(CallProgress {
+                    fraction: 0.1 + 0.8 * value as f32 / max as f32,
+                    step: Some((value, max)),
+                    note: None,
+                });
+            }
+            Some(Some(Event::Finished(id) | Event::Interrupted(id)))
+            | Some(Some(Event::Error { prompt_id: id, .. }))
+                if mine(&id) =>
+            {
+                // The history has the authoritative outcome and the output names.
+                for _ in 0..50 {
+                    if let Some(outcome) = client.history(prompt_id).await? {
+                        return Ok(outcome);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                return Err(client::network(
+                    &client.base,
+                    format!("prompt {prompt_id} ended but has no history"),
+                ));
+            }
+            Some(Some(_)) => {}
+            None => {
+                // Poll the history when there is no socket, and now and then as a
+                // safety net for missed events.
+                let every = if events.is_some() { 2000 } else { 250 };
+                if last_poll.elapsed() >= Duration::from_millis(every) {
+                    last_poll = Instant::now();
+                    if let Some(outcome) = client.history(prompt_id).await? {
+                        return Ok(outcome);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The output to decode: the first video, else the first image.
+fn pick_output(files: &[OutputFile]) -> Option<OutputFile> {
+    let is_video = |f: &&OutputFile| {
+        let l = f.filename.to_ascii_lowercase();
+        [".mp4", ".webm", ".mov", ".mkv", ".gif"]
+            .iter()
+            .any(|e| l.ends_with(e))
+    };
+    files
+        .iter()
+        .find(is_video)
+        .or_else(|| files.first())
+        .cloned()
+}
+
+/// The error for an `execution_error`.
+fn execution_error(base: &str, exception_type: &str, message: &str, node_type: &str) -> UserError {
+    let mut e = if exception_type.contains("OutOfMemoryError") {
+        UserError::new(
+            ErrorCategory::Memory,
+            format!("ComfyUI {base}: out of GPU memory in {node_type}: {message}"),
+        )
+        .hint("fewer steps, a lower resolution or no LoRAs need less memory (the retry ladder tries them)")
+    } else {
+        UserError::new(
+            ErrorCategory::GenerationPipeline,
+            format!("ComfyUI {base}: {node_type} failed: {exception_type}: {message}"),
+        )
+        .hint("check the server's console for the traceback")
+    };
+    e.retryable = true;
+    e
+}
+
+fn write_video(path: &std::path::Path, frames: &[Frame], fps: u32) -> Result<()> {
+    let Some(first) = frames.first() else {
+        return Err(UserError::input("a call with no frames"));
+    };
+    let options = EncodeOptions {
+        crf: 10,
+        preset: "veryfast".into(),
+    };
+    let mut encoder = VideoEncoder::create(path, first.width, first.height, fps.max(1), &options)?;
+    for f in frames {
+        encoder.push(f)?;
+    }
+    encoder.finish()
+}
+
+impl Backend for ComfyBackend {
+    fn name(&self) -> &str {
+        "comfyui"
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    fn identity(&self) -> String {
+        self.identity.clone()
+    }
+
+    fn preflight(&self, frames: u32, width: u32, height: u32) -> Vec<CheckItem> {
+        self.preflight_async(frames, width, height)
+    }
+
+    fn generate(
+        &self,
+        request: &GenerationRequest<'_>,
+        progress: &mut dyn FnMut(CallProgress),
+        cancel: &CancelToken,
+    ) -> Result<Vec<Frame>> {
+        let mut failed_on: Vec<usize> = Vec::new();
+        loop {
+            let i = self.acquire(&failed_on, cancel)?;
+            let base = self.lock()[i].client.base.clone();
+            progress(CallProgress {
+                fraction: 0.0,
+                step: None,
+                note: Some(format!("on {base}")),
+            });
+            let result = self.run_on(i, request, progress, cancel);
+            match result {
+                Ok(frames) => {
+                    self.release(i, None);
+                    return Ok(frames);
+                }
+                Err(e) => {
+                    // A dead or misbehaving server (network) or one that failed the call
+                    // for its own reasons (pipeline) is marked unhealthy and the call
+                    // moves on. Memory errors go to the retry ladder; bad input and
+                    // cancels end here.
+                    let server_fault = matches!(
+                        e.category,
+                        ErrorCategory::Network | ErrorCategory::GenerationPipeline
+                    );
+                    self.release(i, server_fault.then_some(&e));
+                    if !server_fault {
+                        return Err(e);
+                    }
+                    failed_on.push(i);
+                    let others = self.lock().len() > failed_on.len();
+                    if !others {
+                        return Err(e);
+                    }
+                    progress(CallProgress {
+                        fraction: 0.0,
+                        step: None,
+                        note: Some(format!(
+                            "{base} failed ({}); moving the call to another server",
+                            e.message
+                        )),
+                    });
+                }
+            }
+        }
+    }
+}

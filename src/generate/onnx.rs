@@ -1,0 +1,369 @@
+//! The ONNX Runtime backend: models described by manifests (`models/*.toml`) with one of
+//! two contracts.
+//!
+//! - `interpolator` (RIFE-style): `frame0`, `frame1` [1, 3, H, W] + `timestep` [1, 1, 1, 1]
+//!   -> frame [1, 3, H, W]. Fills every generated frame of a call from the kept frames on
+//!   either side at its time between them.
+//! - `video`: `guide` [T, 3, H, W] + `mask` [T, 1, H, W] (1 = generate) -> frames
+//!   [T, 3, H, W]: the whole call in one run.
+//!
+//! Frames are padded (edge replicate) to the manifest's size multiple and cropped back.
+//! CUDA is asked for when `WAYFARER_ONNX_CUDA=1` (with `--features cuda`), with
+//! `error_on_failure` and an explicit CPU fallback that [`OnnxBackend::provider`] reports.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ndarray::{Array4, ArrayViewD};
+use serde::Deserialize;
+
+use super::{Backend, CallProgress, CancelToken, Capabilities, CheckItem, GenerationRequest};
+use crate::error::{ErrorCategory, Result, UserError};
+use crate::media::Frame;
+
+/// Which contract a model follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Contract {
+    /// Two frames and a time -> one frame.
+    Interpolator,
+    /// Guide and mask -> frames.
+    Video,
+}
+
+/// What a generator model expects, read from its manifest.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorManifest {
+    /// Model name.
+    pub name: String,
+    /// Contract.
+    pub contract: Contract,
+    /// ONNX file, relative to the manifest.
+    pub file: PathBuf,
+    /// Input names: `[frame0, frame1, timestep]` or `[guide, mask]`.
+    pub inputs: Vec<String>,
+    /// Output name.
+    pub output: String,
+    /// Pixel values the model uses for black and white.
+    pub value_range: [f32; 2],
+    /// Height and width must be multiples of this.
+    pub size_multiple: u32,
+}
+
+fn model_error(message: String) -> UserError {
+    UserError::new(ErrorCategory::ModelLoading, message)
+}
+
+fn pipeline(message: String) -> UserError {
+    UserError::new(ErrorCategory::GenerationPipeline, message)
+}
+
+impl GeneratorManifest {
+    /// Reads a manifest and checks it; returns it and the model path.
+    pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UserError::io("reading model manifest", path, &e))?;
+        let m: GeneratorManifest = toml::from_str(&text).map_err(|e| {
+            model_error(format!(
+                "model manifest {}: {}",
+                path.display(),
+                e.message()
+            ))
+            .hint("see models/tiny_interpolator.toml and models/tiny_video.toml for the fields")
+        })?;
+        let want = match m.contract {
+            Contract::Interpolator => 3,
+            Contract::Video => 2,
+        };
+        if m.inputs.len() != want {
+            return Err(model_error(format!(
+                "model manifest {}: a {:?} model has {want} inputs, the manifest names {}",
+                path.display(),
+                m.contract,
+                m.inputs.len()
+            )));
+        }
+        if m.size_multiple == 0 || m.value_range[0] == m.value_range[1] {
+            return Err(model_error(format!(
+                "model manifest {}: size_multiple must be >= 1 and value_range two different values",
+                path.display()
+            )));
+        }
+        let model = path.parent().unwrap_or(Path::new(".")).join(&m.file);
+        Ok((m, model))
+    }
+}
+
+/// A generator on ONNX Runtime.
+pub struct OnnxBackend {
+    manifest: GeneratorManifest,
+    session: Mutex<ort::session::Session>,
+    provider: String,
+    caps: Capabilities,
+}
+
+impl std::fmt::Debug for OnnxBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OnnxBackend({}, {})", self.manifest.name, self.provider)
+    }
+}
+
+impl OnnxBackend {
+    /// Loads the model `manifest` describes; CUDA when `WAYFARER_ONNX_CUDA=1`.
+    pub fn open(manifest: &Path) -> Result<Self> {
+        let cuda = std::env::var("WAYFARER_ONNX_CUDA").is_ok_and(|v| v == "1");
+        Self::load(manifest, cuda)
+    }
+
+    /// Loads the model; `cuda` asks for the CUDA execution provider (a failure falls back
+    /// to the CPU, reported by [`Self::provider`]).
+    pub fn load(manifest_path: &Path, cuda: bool) -> Result<Self> {
+        let (manifest, model) = GeneratorManifest::load(manifest_path)?;
+        let (session, provider) = crate::onnx::open_session(&model, cuda)?;
+        let caps = super::modes::shipped(match manifest.contract {
+            Contract::Interpolator => "onnx-interpolator",
+            Contract::Video => "onnx-video",
+        })?;
+        Ok(Self {
+            manifest,
+            session: Mutex::new(session),
+            provider,
+            caps,
+        })
+    }
+
+    /// The execution provider in use, e.g. `cuda`, `cpu` or `cpu (CUDA failed: ...)`.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// The model's manifest.
+    pub fn manifest(&self) -> &GeneratorManifest {
+        &self.manifest
+    }
+
+    fn padded(&self, w: u32, h: u32) -> (usize, usize) {
+        let m = self.manifest.size_multiple;
+        ((w.div_ceil(m) * m) as usize, (h.div_ceil(m) * m) as usize)
+    }
+
+    fn to_value(&self, v: u8) -> f32 {
+        let [lo, hi] = self.manifest.value_range;
+        lo + f32::from(v) * (hi - lo) / 255.0
+    }
+
+    fn to_byte(&self, v: f32) -> u8 {
+        let [lo, hi] = self.manifest.value_range;
+        ((v - lo) / (hi - lo) * 255.0).round().clamp(0.0, 255.0) as u8
+    }
+
+    /// Writes frame `f` into `t[n, 0..3]` with edge-replicated padding.
+    fn fill(&self, t: &mut Array4<f32>, n: usize, f: &Frame) {
+        let (_, _, ph, pw) = t.dim();
+        for y in 0..ph {
+            let sy = (y as u32).min(f.height - 1);
+            for x in 0..pw {
+                let sx = (x as u32).min(f.width - 1);
+                let p = f.pixel(sx, sy);
+                for c in 0..3 {
+                    t[[n, c, y, x]] = self.to_value(p[c]);
+                }
+            }
+        }
+    }
+
+    fn read(&self, out: &ArrayViewD<'_, f32>, n: usize, w: u32, h: u32) -> Frame {
+        let mut data = Vec::with_capacity((w * h * 3) as usize);
+        for y in 0..h as usize {
+            for x in 0..w as usize {
+                for c in 0..3 {
+                    data.push(self.to_byte(out[[n, c, y, x]]));
+                }
+            }
+        }
+        Frame {
+            width: w,
+            height: h,
+            data,
+        }
+    }
+
+    fn check_shape(&self, shape: &[usize], want: [usize; 4]) -> Result<()> {
+        if shape != want {
+            return Err(pipeline(format!(
+                "{}: output {:?} has shape {shape:?}, expected {want:?}",
+                self.manifest.name, self.manifest.output
+            ))
+            .hint("check the manifest's contract against the model"));
+        }
+        Ok(())
+    }
+
+    fn run_error(&self) -> impl Fn(ort::Error) -> UserError + '_ {
+        move |e| {
+            let text = e.to_string();
+            let mut err = if text.to_ascii_lowercase().contains("out of memory")
+                || text.contains("Failed to allocate")
+            {
+                let mut m = UserError::new(
+                    ErrorCategory::Memory,
+                    format!("{}: out of memory: {text}", self.manifest.name),
+                );
+                m.retryable = true;
+                m
+            } else {
+                pipeline(format!("{}: inference failed: {text}", self.manifest.name))
+            };
+            if err.suggestions.is_empty() {
+                err =
+                    err.hint("check the manifest's input names and value range against the model");
+            }
+            err
+        }
+    }
+
+    fn interpolate(&self, a: &Frame, b: &Frame, t: f32) -> Result<Frame> {
+        let (pw, ph) = self.padded(a.width, a.height);
+        let mut ta = Array4::<f32>::zeros((1, 3, ph, pw));
+        let mut tb = Array4::<f32>::zeros((1, 3, ph, pw));
+        self.fill(&mut ta, 0, a);
+        self.fill(&mut tb, 0, b);
+        let tt = Array4::<f32>::from_elem((1, 1, 1, 1), t);
+        let err = self.run_error();
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| pipeline("model session poisoned by an earlier failure".into()))?;
+        let i = &self.manifest.inputs;
+        let inputs = ort::inputs![
+            i[0].as_str() => ort::value::TensorRef::from_array_view(&ta).map_err(&err)?,
+            i[1].as_str() => ort::value::TensorRef::from_array_view(&tb).map_err(&err)?,
+            i[2].as_str() => ort::value::TensorRef::from_array_view(&tt).map_err(&err)?,
+        ];
+        let outputs = session.run(inputs).map_err(&err)?;
+        let value = outputs.get(&self.manifest.output).ok_or_else(|| {
+            pipeline(format!(
+                "{}: the model has no output named {:?}",
+                self.manifest.name, self.manifest.output
+            ))
+        })?;
+        let out = value.try_extract_array::<f32>().map_err(&err)?;
+        self.check_shape(out.shape(), [1, 3, ph, pw])?;
+        Ok(self.read(&out, 0, a.width, a.height))
+    }
+
+    fn video(&self, request: &GenerationRequest<'_>) -> Result<Vec<Frame>> {
+        let frames = &request.guide.frames;
+        let n = frames.len();
+        let (w, h) = (frames[0].width, frames[0].height);
+        let (pw, ph) = self.padded(w, h);
+        let mut guide = Array4::<f32>::zeros((n, 3, ph, pw));
+        for (k, f) in frames.iter().enumerate() {
+            self.fill(&mut guide, k, f);
+        }
+        let mask = Array4::<f32>::from_shape_fn((n, 1, ph, pw), |(k, _, _, _)| {
+            request.guide.mask[k].clamp(0.0, 1.0)
+        });
+        let err = self.run_error();
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| pipeline("model session poisoned by an earlier failure".into()))?;
+        let i = &self.manifest.inputs;
+        let inputs = ort::inputs![
+            i[0].as_str() => ort::value::TensorRef::from_array_view(&guide).map_err(&err)?,
+            i[1].as_str() => ort::value::TensorRef::from_array_view(&mask).map_err(&err)?,
+        ];
+        let outputs = session.run(inputs).map_err(&err)?;
+        let value = outputs.get(&self.manifest.output).ok_or_else(|| {
+            pipeline(format!(
+                "{}: the model has no output named {:?}",
+                self.manifest.name, self.manifest.output
+            ))
+        })?;
+        let out = value.try_extract_array::<f32>().map_err(&err)?;
+        self.check_shape(out.shape(), [n, 3, ph, pw])?;
+        Ok((0..n).map(|k| self.read(&out, k, w, h)).collect())
+    }
+}
+
+impl Backend for OnnxBackend {
+    fn name(&self) -> &str {
+        "onnx"
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    fn identity(&self) -> String {
+        format!(
+            "onnx/{}/{:?}/range={:?}",
+            self.manifest.name, self.manifest.contract, self.manifest.value_range
+        )
+    }
+
+    fn preflight(&self, _frames: u32, _width: u32, _height: u32) -> Vec<CheckItem> {
+        vec![CheckItem {
+            name: "model".into(),
+            passed: true,
+            detail: format!(
+                "{} ({:?} contract) on {}",
+                self.manifest.name, self.manifest.contract, self.provider
+            ),
+            suggestion: None,
+        }]
+    }
+
+    fn generate(
+        &self,
+        request: &GenerationRequest<'_>,
+        progress: &mut dyn FnMut(CallProgress),
+        cancel: &CancelToken,
+    ) -> Result<Vec<Frame>> {
+        let guide = request.guide;
+        if guide.frames.is_empty() {
+            return Err(UserError::input("a call with no frames"));
+        }
+        if self.manifest.contract == Contract::Video {
+            let out = self.video(request)?;
+            progress(CallProgress::fraction(1.0));
+            return Ok(out);
+        }
+        let kept: Vec<usize> = (0..guide.frames.len())
+            .filter(|&i| guide.mask[i] <= 0.0)
+            .collect();
+        let n = guide.frames.len();
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            if cancel.is_cancelled() {
+                return Err(UserError::cancelled());
+            }
+            let m = guide.mask[i];
+            let frame = if m <= 0.0 {
+                guide.frames[i].clone()
+            } else {
+                let before = kept.iter().rev().find(|&&k| k < i).copied();
+                let after = kept.iter().find(|&&k| k > i).copied();
+                let generated = match (before, after) {
+                    (Some(a), Some(b)) => self.interpolate(
+                        &guide.frames[a],
+                        &guide.frames[b],
+                        (i - a) as f32 / (b - a) as f32,
+                    )?,
+                    (Some(k), None) | (None, Some(k)) => guide.frames[k].clone(),
+                    (None, None) => guide.frames[i].clone(),
+                };
+                if m < 1.0 {
+                    Frame::lerp(&guide.frames[i], &generated, m)
+                } else {
+                    generated
+                }
+            };
+            out.push(frame);
+            progress(CallProgress::fraction((i + 1) as f32 / n as f32));
+        }
+        Ok(out)
+    }
+}
