@@ -285,13 +285,16 @@ fn a_second_render_hits_the_flow_cache() {
     assert_eq!(outputs[0], outputs[1], "same video from cached flows");
 }
 
+/// Steps, width, height and LoRA count of one attempt.
+type Attempt = (Option<u32>, u32, u32, usize);
+
 /// Fails the first `oom` attempts of call 0 with out-of-memory, or every attempt with a
 /// validation error; records what each attempt asked for.
 struct Flaky {
     inner: Builtin,
     oom: std::sync::atomic::AtomicUsize,
     invalid: bool,
-    seen: std::sync::Mutex<Vec<(Option<u32>, u32, u32, usize)>>,
+    seen: std::sync::Mutex<Vec<Attempt>>,
 }
 
 impl wayfarer::generate::Backend for Flaky {
