@@ -81,6 +81,20 @@ impl Frame {
     }
 }
 
+/// `frame` resized to exactly `width` x `height` (Lanczos3), aspect not kept: for scaling
+/// a call down and its output back up, which cancel out geometrically.
+pub fn resize_exact(frame: &Frame, width: u32, height: u32) -> Frame {
+    if (frame.width, frame.height) == (width, height) {
+        return frame.clone();
+    }
+    Frame::from_rgb_image(image::imageops::resize(
+        &frame.clone().into_rgb_image(),
+        width,
+        height,
+        image::imageops::FilterType::Lanczos3,
+    ))
+}
+
 /// Peak signal-to-noise ratio in dB between two frames of the same size (infinite when equal).
 pub fn psnr(a: &Frame, b: &Frame) -> f64 {
     assert_eq!(

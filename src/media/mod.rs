@@ -8,6 +8,6 @@ mod image_io;
 pub mod video;
 
 pub use fit::{center_crop_rect, crop_fit};
-pub use frame::{Frame, psnr};
+pub use frame::{Frame, psnr, resize_exact};
 pub use image_io::load_image;
 pub use video::{EncodeOptions, MediaInfo, VideoDecoder, VideoEncoder, decode_all, probe};

@@ -655,7 +655,11 @@ fn generate_with_retries(
             request.guide
         } else {
             let mut g = request.guide.clone();
-            g.frames = g.frames.iter().map(|f| media::crop_fit(f, w, h)).collect();
+            g.frames = g
+                .frames
+                .iter()
+                .map(|f| media::resize_exact(f, w, h))
+                .collect();
             scaled_guide = g;
             &scaled_guide
         };
@@ -697,7 +701,7 @@ fn generate_with_retries(
             Ok(frames) => {
                 return Ok(frames
                     .iter()
-                    .map(|f| media::crop_fit(f, plan.width, plan.height))
+                    .map(|f| media::resize_exact(f, plan.width, plan.height))
                     .collect());
             }
             Err(e) => e,

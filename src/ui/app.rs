@@ -27,7 +27,6 @@ pub struct Settings {
     pub generator: crate::generate::BackendConfig,
 }
 
-
 /// Where the studio keeps its files.
 #[derive(Debug, Clone)]
 pub struct StudioConfig {

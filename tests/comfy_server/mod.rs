@@ -1,0 +1,901 @@
+//! A ComfyUI server for tests, on 127.0.0.1: real HTTP and WebSocket (axum), the request
+//! and response shapes of ComfyUI's `server.py` / `execution.py` (REFERENCE.md §2), and
+//! switches for the ways real servers fail: validation errors, `execution_error` with an
+//! out-of-memory exception, interrupts, dropped sockets, slow and malformed replies,
+//! hostile output file names, and dying mid-run.
+//!
+//! Its "model" keeps the frames the mask keeps and dissolves between them; the output is a
+//! real H.264 MP4 written by Wayfarer's encoder, `length` frames long.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Multipart, Path as UrlPath, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use wayfarer::media::{self, EncodeOptions, Frame, VideoEncoder};
+
+/// The node classes the server knows, with their required inputs and numeric limits.
+/// A node class: its name and its required inputs with their numeric range.
+type NodeSpec = (&'static str, Vec<(&'static str, Option<(f64, f64)>)>);
+
+fn node_specs() -> Vec<NodeSpec> {
+    vec![
+        (
+            "UNETLoader",
+            vec![("unet_name", None), ("weight_dtype", None)],
+        ),
+        ("CLIPLoader", vec![("clip_name", None), ("type", None)]),
+        ("VAELoader", vec![("vae_name", None)]),
+        (
+            "ModelSamplingSD3",
+            vec![("model", None), ("shift", Some((0.0, 100.0)))],
+        ),
+        ("CLIPTextEncode", vec![("text", None), ("clip", None)]),
+        ("LoadVideo", vec![("file", None)]),
+        ("GetVideoComponents", vec![("video", None)]),
+        ("ImageToMask", vec![("image", None), ("channel", None)]),
+        (
+            "WanVaceToVideo",
+            vec![
+                ("positive", None),
+                ("negative", None),
+                ("vae", None),
+                ("width", Some((16.0, 16384.0))),
+                ("height", Some((16.0, 16384.0))),
+                ("length", Some((1.0, 16384.0))),
+                ("batch_size", Some((1.0, 4096.0))),
+                ("strength", Some((0.0, 1000.0))),
+            ],
+        ),
+        (
+            "KSampler",
+            vec![
+                ("model", None),
+                ("seed", Some((0.0, 18446744073709551615.0))),
+                ("steps", Some((1.0, 10000.0))),
+                ("cfg", Some((0.0, 100.0))),
+                ("sampler_name", None),
+                ("scheduler", None),
+                ("positive", None),
+                ("negative", None),
+                ("latent_image", None),
+                ("denoise", Some((0.0, 1.0))),
+            ],
+        ),
+        (
+            "TrimVideoLatent",
+            vec![("samples", None), ("trim_amount", None)],
+        ),
+        ("VAEDecode", vec![("samples", None), ("vae", None)]),
+        (
+            "CreateVideo",
+            vec![("images", None), ("fps", Some((1.0, 120.0)))],
+        ),
+        (
+            "SaveVideo",
+            vec![
+                ("video", None),
+                ("filename_prefix", None),
+                ("format", None),
+                ("codec", None),
+            ],
+        ),
+        (
+            "LoraLoaderModelOnly",
+            vec![
+                ("model", None),
+                ("lora_name", None),
+                ("strength_model", Some((-100.0, 100.0))),
+            ],
+        ),
+    ]
+}
+
+/// Switches a test flips to make the server misbehave. Counters count down per prompt.
+#[derive(Default)]
+pub struct Behaviour {
+    /// The next N prompts fail with `torch.OutOfMemoryError` in the sampler.
+    pub oom_next: AtomicUsize,
+    /// The next N prompts fail with another execution error.
+    pub crash_next: AtomicUsize,
+    /// The next N `/prompt` requests are rejected (HTTP 400, node errors).
+    pub reject_next: AtomicUsize,
+    /// Close the client's WebSocket halfway through the sampler steps.
+    pub drop_socket_mid_run: AtomicBool,
+    /// Milliseconds before `/prompt` answers.
+    pub slow_prompt_ms: AtomicU64,
+    /// `/history/{id}` answers with broken JSON once the prompt is done.
+    pub malformed_history: AtomicBool,
+    /// Outputs get file names that climb out of any folder.
+    pub hostile_names: AtomicBool,
+    /// The whole server dies when it starts running a prompt.
+    pub die_on_prompt: AtomicBool,
+    /// Model load time per prompt, in milliseconds.
+    pub load_ms: AtomicU64,
+    /// Time per sampler step, in milliseconds.
+    pub step_ms: AtomicU64,
+    /// GPU memory reported by `/system_stats`, in bytes (0 = 80 GiB).
+    pub vram_total: AtomicU64,
+    /// Node classes `/object_info` leaves out (and `/prompt` rejects).
+    pub missing_nodes: Mutex<Vec<String>>,
+}
+
+/// What the server saw.
+#[derive(Default)]
+pub struct Record {
+    /// Every accepted prompt (the API-format graph).
+    pub prompts: Mutex<Vec<Value>>,
+    /// Prompts run to the end (success or error).
+    pub executed: AtomicUsize,
+    /// Prompt ids `/interrupt` was called for ("" when none was given).
+    pub interrupts: Mutex<Vec<String>>,
+    /// Names of uploaded files.
+    pub uploads: Mutex<Vec<String>>,
+    /// `(filename, subfolder, type)` of every `/view` request.
+    pub views: Mutex<Vec<(String, String, String)>>,
+}
+
+struct Job {
+    prompt_id: String,
+    client_id: String,
+    prompt: Value,
+}
+
+/// Shared server state.
+pub struct Shared {
+    /// Switches.
+    pub behaviour: Behaviour,
+    /// What happened.
+    pub record: Record,
+    uploads: Mutex<HashMap<String, Vec<u8>>>,
+    files: Mutex<HashMap<(String, String, String), Vec<u8>>>,
+    history: Mutex<HashMap<String, Value>>,
+    sockets: Mutex<HashMap<String, Vec<mpsc::UnboundedSender<Message>>>>,
+    queue: Mutex<VecDeque<Job>>,
+    queue_signal: tokio::sync::Notify,
+    running: Mutex<Option<String>>,
+    interrupt: AtomicBool,
+    counter: AtomicU64,
+    kill: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+}
+
+/// A running test server.
+pub struct ComfyTestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// State, switches and records.
+    pub shared: Arc<Shared>,
+    killer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ComfyTestServer {
+    /// Starts a server on a free loopback port.
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test server runtime");
+        let (kill_tx, kill_rx) = std::sync::mpsc::channel::<()>();
+        let shared = Arc::new(Shared {
+            behaviour: Behaviour::default(),
+            record: Record::default(),
+            uploads: Mutex::default(),
+            files: Mutex::default(),
+            history: Mutex::default(),
+            sockets: Mutex::default(),
+            queue: Mutex::default(),
+            queue_signal: tokio::sync::Notify::new(),
+            running: Mutex::default(),
+            interrupt: AtomicBool::new(false),
+            counter: AtomicU64::new(1),
+            kill: Mutex::new(Some(kill_tx)),
+        });
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind 127.0.0.1");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let app = Router::new()
+            .route("/system_stats", get(system_stats))
+            .route("/object_info", get(object_info))
+            .route("/upload/image", post(upload))
+            .route("/prompt", post(queue_prompt))
+            .route("/history/{id}", get(history))
+            .route("/view", get(view))
+            .route("/interrupt", post(interrupt))
+            .route("/queue", get(get_queue).post(post_queue))
+            .route("/ws", get(ws))
+            .with_state(shared.clone());
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        runtime.spawn(executor(shared.clone()));
+        let killer = std::thread::spawn(move || {
+            let _ = kill_rx.recv();
+            runtime.shutdown_background();
+        });
+        Self {
+            url,
+            shared,
+            killer: Some(killer),
+        }
+    }
+
+    /// Kills the server: listener, sockets and running work stop at once.
+    pub fn kill(&mut self) {
+        if let Some(tx) = self.shared.kill.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+        if let Some(k) = self.killer.take() {
+            let _ = k.join();
+        }
+    }
+
+    /// Prompts accepted so far.
+    pub fn prompts(&self) -> usize {
+        self.shared.record.prompts.lock().unwrap().len()
+    }
+}
+
+impl Drop for ComfyTestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn next_id(shared: &Shared, prefix: &str) -> String {
+    format!(
+        "{prefix}-{:08x}-{}",
+        shared.counter.fetch_add(1, Ordering::SeqCst),
+        std::process::id()
+    )
+}
+
+fn broadcast(shared: &Shared, client_id: &str, kind: &str, data: Value) {
+    let text = json!({"type": kind, "data": data}).to_string();
+    if let Some(list) = shared.sockets.lock().unwrap().get_mut(client_id) {
+        list.retain(|tx| tx.send(Message::Text(text.clone().into())).is_ok());
+    }
+}
+
+async fn system_stats(State(s): State<Arc<Shared>>) -> Json<Value> {
+    let total = match s.behaviour.vram_total.load(Ordering::SeqCst) {
+        0 => 80u64 << 30,
+        v => v,
+    };
+    Json(json!({
+        "system": {"os": "posix", "ram_total": 137438953472u64, "ram_free": 100000000000u64,
+                   "comfyui_version": "0.3.test", "python_version": "3.12.0", "pytorch_version": "2.7.0",
+                   "embedded_python": false, "argv": ["main.py"]},
+        "devices": [{"name": "cuda:0 Test GPU : cudaMallocAsync", "type": "cuda", "index": 0,
+                     "vram_total": total, "vram_free": total / 2,
+                     "torch_vram_total": 0, "torch_vram_free": 0}]
+    }))
+}
+
+fn known_classes(s: &Shared) -> Vec<NodeSpec> {
+    let missing = s.behaviour.missing_nodes.lock().unwrap().clone();
+    node_specs()
+        .into_iter()
+        .filter(|(c, _)| !missing.iter().any(|m| m == c))
+        .collect()
+}
+
+async fn object_info(State(s): State<Arc<Shared>>) -> Json<Value> {
+    let mut out = serde_json::Map::new();
+    for (class, inputs) in known_classes(&s) {
+        let required: serde_json::Map<String, Value> = inputs
+            .iter()
+            .map(|(name, range)| {
+                let spec = match range {
+                    Some((lo, hi)) => json!(["FLOAT", {"min": lo, "max": hi}]),
+                    None => json!(["*", {}]),
+                };
+                (name.to_string(), spec)
+            })
+            .collect();
+        out.insert(
+            class.to_string(),
+            json!({"input": {"required": required, "optional": {}}, "output": [], "name": class,
+                   "display_name": class, "category": "test", "output_node": class == "SaveVideo"}),
+        );
+    }
+    Json(Value::Object(out))
+}
+
+async fn upload(State(s): State<Arc<Shared>>, mut form: Multipart) -> Response {
+    let mut stored = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("image") {
+            let name = field.file_name().unwrap_or("upload.bin").to_string();
+            // Like ComfyUI: only the base name counts.
+            let name = name
+                .rsplit(['/', '\\'])
+                .next()
+                .unwrap_or("upload.bin")
+                .to_string();
+            let Ok(bytes) = field.bytes().await else {
+                return StatusCode::BAD_REQUEST.into_response();
+            };
+            s.uploads
+                .lock()
+                .unwrap()
+                .insert(name.clone(), bytes.to_vec());
+            s.record.uploads.lock().unwrap().push(name.clone());
+            stored = Some(name);
+        }
+    }
+    match stored {
+        Some(name) => Json(json!({"name": name, "subfolder": "", "type": "input"})).into_response(),
+        None => StatusCode::BAD_REQUEST.into_response(),
+    }
+}
+
+fn invalid(message: &str, details: &str, node_errors: Value) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(
+            json!({"error": {"type": "prompt_outputs_failed_validation", "message": message,
+                              "details": details, "extra_info": {}},
+                    "node_errors": node_errors}),
+        ),
+    )
+        .into_response()
+}
+
+fn node_error(id: &str, class: &str, kind: &str, message: &str, details: &str) -> Value {
+    json!({id: {"errors": [{"type": kind, "message": message, "details": details,
+                            "extra_info": {}}],
+                "dependent_outputs": [], "class_type": class}})
+}
+
+/// Validates a prompt the way ComfyUI does (classes, required inputs, links, min/max).
+#[allow(clippy::result_large_err)]
+fn validate(s: &Shared, prompt: &Value) -> Result<(), Response> {
+    let Some(graph) = prompt.as_object() else {
+        return Err(invalid(
+            "Invalid prompt",
+            "the prompt is not an object",
+            json!({}),
+        ));
+    };
+    let known = known_classes(s);
+    for (id, node) in graph {
+        let class = node.get("class_type").and_then(Value::as_str).unwrap_or("");
+        let Some((_, spec)) = known.iter().find(|(c, _)| *c == class) else {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": {"type": "invalid_prompt",
+                    "message": format!("Cannot execute because node {class} does not exist."),
+                    "details": format!("Node ID '#{id}'"), "extra_info": {}}, "node_errors": {}})),
+            )
+                .into_response());
+        };
+        let inputs = node.get("inputs").and_then(Value::as_object);
+        for (name, range) in spec {
+            let Some(v) = inputs.and_then(|i| i.get(*name)) else {
+                return Err(invalid(
+                    "Prompt outputs failed validation",
+                    "",
+                    node_error(
+                        id,
+                        class,
+                        "required_input_missing",
+                        "Required input is missing",
+                        name,
+                    ),
+                ));
+            };
+            if let Some(link) = v.as_array() {
+                let target = link.first().and_then(Value::as_str).unwrap_or("");
+                if !graph.contains_key(target) {
+                    return Err(invalid(
+                        "Prompt outputs failed validation",
+                        "",
+                        node_error(id, class, "bad_linked_input", "Bad linked input", name),
+                    ));
+                }
+                continue;
+            }
+            if let (Some((lo, hi)), Some(x)) = (range, v.as_f64()) {
+                if x > *hi {
+                    return Err(invalid(
+                        "Prompt outputs failed validation",
+                        "",
+                        node_error(
+                            id,
+                            class,
+                            "value_bigger_than_max",
+                            "Value bigger than max",
+                            &format!("{name}, {x} > {hi}"),
+                        ),
+                    ));
+                }
+                if x < *lo {
+                    return Err(invalid(
+                        "Prompt outputs failed validation",
+                        "",
+                        node_error(
+                            id,
+                            class,
+                            "value_smaller_than_min",
+                            "Value smaller than min",
+                            &format!("{name}, {x} < {lo}"),
+                        ),
+                    ));
+                }
+            }
+            if class == "LoadVideo" && *name == "file" {
+                let file = v.as_str().unwrap_or("");
+                if !s.uploads.lock().unwrap().contains_key(file) {
+                    return Err(invalid(
+                        "Prompt outputs failed validation",
+                        "",
+                        node_error(
+                            id,
+                            class,
+                            "value_not_in_list",
+                            "Value not in list",
+                            &format!("file: '{file}' not in list"),
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn queue_prompt(State(s): State<Arc<Shared>>, body: String) -> Response {
+    let delay = s.behaviour.slow_prompt_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let Ok(body) = serde_json::from_str::<Value>(&body) else {
+        return invalid("Invalid prompt", "the body is not JSON", json!({}));
+    };
+    let prompt = body.get("prompt").cloned().unwrap_or(Value::Null);
+    if let Err(r) = validate(&s, &prompt) {
+        return r;
+    }
+    if s.behaviour
+        .reject_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return invalid(
+            "Prompt outputs failed validation",
+            "",
+            node_error(
+                "sampler",
+                "KSampler",
+                "value_not_in_list",
+                "Value not in list",
+                "sampler_name: 'uni_pc' not in ['euler']",
+            ),
+        );
+    }
+    let prompt_id = body
+        .get("prompt_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| next_id(&s, "prompt"));
+    let client_id = body
+        .get("client_id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    s.record.prompts.lock().unwrap().push(prompt.clone());
+    let number = s.counter.fetch_add(1, Ordering::SeqCst);
+    s.queue.lock().unwrap().push_back(Job {
+        prompt_id: prompt_id.clone(),
+        client_id,
+        prompt,
+    });
+    s.queue_signal.notify_one();
+    Json(json!({"prompt_id": prompt_id, "number": number, "node_errors": {}})).into_response()
+}
+
+async fn history(State(s): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+    let entry = s.history.lock().unwrap().get(&id).cloned();
+    match entry {
+        Some(_) if s.behaviour.malformed_history.load(Ordering::SeqCst) => {
+            (StatusCode::OK, "{\"outputs\": [unterminated").into_response()
+        }
+        Some(e) => Json(json!({ id: e })).into_response(),
+        None => Json(json!({})).into_response(),
+    }
+}
+
+async fn view(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let key = (get("filename"), get("subfolder"), get("type"));
+    s.record.views.lock().unwrap().push(key.clone());
+    match s.files.lock().unwrap().get(&key) {
+        Some(bytes) => bytes.clone().into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn interrupt(State(s): State<Arc<Shared>>, body: String) -> StatusCode {
+    let id = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v.get("prompt_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    s.record.interrupts.lock().unwrap().push(id.clone());
+    let running = s.running.lock().unwrap().clone();
+    if id.is_empty() || running.as_deref() == Some(id.as_str()) {
+        s.interrupt.store(true, Ordering::SeqCst);
+    }
+    StatusCode::OK
+}
+
+async fn get_queue(State(s): State<Arc<Shared>>) -> Json<Value> {
+    let pending: Vec<Value> = s
+        .queue
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|j| json!([0, j.prompt_id, {}, {}, []]))
+        .collect();
+    let running: Vec<Value> = s
+        .running
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|id| json!([0, id, {}, {}, []]))
+        .collect();
+    Json(json!({"queue_running": running, "queue_pending": pending}))
+}
+
+async fn post_queue(State(s): State<Arc<Shared>>, body: String) -> StatusCode {
+    if let Ok(v) = serde_json::from_str::<Value>(&body)
+        && let Some(ids) = v.get("delete").and_then(Value::as_array)
+    {
+        let ids: Vec<&str> = ids.iter().filter_map(Value::as_str).collect();
+        s.queue
+            .lock()
+            .unwrap()
+            .retain(|j| !ids.contains(&j.prompt_id.as_str()));
+    }
+    StatusCode::OK
+}
+
+async fn ws(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let client_id = q
+        .get("clientId")
+        .cloned()
+        .unwrap_or_else(|| next_id(&s, "sid"));
+    upgrade.on_upgrade(move |socket| serve_socket(s, client_id, socket))
+}
+
+async fn serve_socket(s: Arc<Shared>, client_id: String, mut socket: WebSocket) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+    s.sockets
+        .lock()
+        .unwrap()
+        .entry(client_id.clone())
+        .or_default()
+        .push(tx);
+    let hello = json!({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": 0}}, "sid": client_id}});
+    if socket
+        .send(Message::Text(hello.to_string().into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            out = rx.recv() => match out {
+                Some(m) => if socket.send(m).await.is_err() { return },
+                // Dropped by the server: end without a close frame.
+                None => return,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(_)) => {}
+                _ => return,
+            },
+        }
+    }
+}
+
+/// Follows links upstream from `input` of node `id` to a `LoadVideo` node; its file.
+fn source_file(graph: &Value, id: &str, input: &str) -> Option<String> {
+    let mut link = graph.get(id)?.get("inputs")?.get(input)?.clone();
+    for _ in 0..16 {
+        let target = link.get(0)?.as_str()?.to_string();
+        let node = graph.get(&target)?;
+        if node.get("class_type")?.as_str()? == "LoadVideo" {
+            return node
+                .get("inputs")?
+                .get("file")?
+                .as_str()
+                .map(str::to_string);
+        }
+        let inputs = node.get("inputs")?.as_object()?;
+        link = inputs.values().find(|v| v.is_array())?.clone();
+    }
+    None
+}
+
+fn find_node<'a>(graph: &'a Value, class: &str) -> Option<(&'a String, &'a Value)> {
+    graph
+        .as_object()?
+        .iter()
+        .find(|(_, n)| n.get("class_type").and_then(Value::as_str) == Some(class))
+}
+
+fn decode_upload(s: &Shared, name: &str) -> Option<Vec<Frame>> {
+    let bytes = s.uploads.lock().unwrap().get(name)?.clone();
+    let dir = tempfile::tempdir().ok()?;
+    let path = dir.path().join("in.mp4");
+    std::fs::write(&path, bytes).ok()?;
+    media::decode_all(&path).ok()
+}
+
+/// The server's "model": kept frames (mask < 0.5) as given, others dissolved between the
+/// nearest kept frames.
+fn fake_model(guide: &[Frame], mask: &[Frame], length: usize) -> Vec<Frame> {
+    let n = length;
+    let at = |v: &[Frame], i: usize| v[i.min(v.len() - 1)].clone();
+    let keep: Vec<usize> = (0..n)
+        .filter(|&i| mask.is_empty() || at(mask, i).pixel(0, 0)[0] < 128)
+        .collect();
+    (0..n)
+        .map(|i| {
+            if keep.contains(&i) {
+                return at(guide, i);
+            }
+            let before = keep.iter().rev().find(|&&k| k < i).copied();
+            let after = keep.iter().find(|&&k| k > i).copied();
+            match (before, after) {
+                (Some(a), Some(b)) => Frame::lerp(
+                    &at(guide, a),
+                    &at(guide, b),
+                    (i - a) as f32 / (b - a) as f32,
+                ),
+                (Some(k), None) | (None, Some(k)) => at(guide, k),
+                (None, None) => at(guide, i),
+            }
+        })
+        .collect()
+}
+
+fn encode(frames: &[Frame], fps: u32) -> Option<Vec<u8>> {
+    let dir = tempfile::tempdir().ok()?;
+    let path = dir.path().join("out.mp4");
+    let first = frames.first()?;
+    let options = EncodeOptions {
+        crf: 8,
+        preset: "ultrafast".into(),
+    };
+    let mut enc = VideoEncoder::create(&path, first.width, first.height, fps, &options).ok()?;
+    for f in frames {
+        enc.push(f).ok()?;
+    }
+    enc.finish().ok()?;
+    std::fs::read(&path).ok()
+}
+
+fn finish_error(s: &Shared, job: &Job, kind: &str, data: Value) {
+    broadcast(s, &job.client_id, kind, data.clone());
+    s.history.lock().unwrap().insert(
+        job.prompt_id.clone(),
+        json!({"prompt": [0, job.prompt_id, job.prompt, {}, []], "outputs": {},
+               "status": {"status_str": "error", "completed": false,
+                          "messages": [["execution_start", {"prompt_id": job.prompt_id}], [kind, data]]},
+               "meta": {}}),
+    );
+    s.record.executed.fetch_add(1, Ordering::SeqCst);
+}
+
+async fn executor(s: Arc<Shared>) {
+    loop {
+        let job = loop {
+            if let Some(j) = s.queue.lock().unwrap().pop_front() {
+                break j;
+            }
+            s.queue_signal.notified().await;
+        };
+        *s.running.lock().unwrap() = Some(job.prompt_id.clone());
+        s.interrupt.store(false, Ordering::SeqCst);
+        run_job(&s, &job).await;
+        *s.running.lock().unwrap() = None;
+    }
+}
+
+async fn run_job(s: &Arc<Shared>, job: &Job) {
+    let b = &s.behaviour;
+    let pid = job.prompt_id.clone();
+    broadcast(
+        s,
+        &job.client_id,
+        "execution_start",
+        json!({"prompt_id": pid, "timestamp": 0}),
+    );
+    broadcast(
+        s,
+        &job.client_id,
+        "execution_cached",
+        json!({"nodes": [], "prompt_id": pid}),
+    );
+    if b.die_on_prompt.load(Ordering::SeqCst) {
+        if let Some(tx) = s.kill.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+        std::future::pending::<()>().await;
+    }
+    broadcast(
+        s,
+        &job.client_id,
+        "executing",
+        json!({"node": "model", "display_node": "model", "prompt_id": pid}),
+    );
+    tokio::time::sleep(Duration::from_millis(b.load_ms.load(Ordering::SeqCst))).await;
+    let interrupted = |s: &Shared| s.interrupt.load(Ordering::SeqCst);
+    let graph = &job.prompt;
+    let (sampler_id, sampler) = match find_node(graph, "KSampler") {
+        Some((id, n)) => (id.clone(), n.clone()),
+        None => (String::from("sampler"), json!({})),
+    };
+    if b.oom_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        finish_error(
+            s,
+            job,
+            "execution_error",
+            json!({
+            "prompt_id": pid, "node_id": sampler_id, "node_type": "KSampler", "executed": [],
+            "exception_message": "Allocation on device 0 would exceed allowed memory. (out of memory)\nCurrently allocated     : 76.80 GiB\nRequested               : 3.52 GiB",
+            "exception_type": "torch.OutOfMemoryError",
+            "traceback": ["  File \"execution.py\", line 496, in execute\n"],
+            "current_inputs": {}, "current_outputs": {}}),
+        );
+        return;
+    }
+    if b.crash_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        finish_error(
+            s,
+            job,
+            "execution_error",
+            json!({
+            "prompt_id": pid, "node_id": sampler_id, "node_type": "KSampler", "executed": [],
+            "exception_message": "mat1 and mat2 shapes cannot be multiplied (77x4096 and 768x5120)",
+            "exception_type": "RuntimeError", "traceback": [], "current_inputs": {}, "current_outputs": {}}),
+        );
+        return;
+    }
+    let steps = sampler
+        .pointer("/inputs/steps")
+        .and_then(Value::as_u64)
+        .unwrap_or(20)
+        .max(1) as u32;
+    broadcast(
+        s,
+        &job.client_id,
+        "executing",
+        json!({"node": sampler_id, "display_node": sampler_id, "prompt_id": pid}),
+    );
+    for step in 1..=steps {
+        tokio::time::sleep(Duration::from_millis(b.step_ms.load(Ordering::SeqCst))).await;
+        if interrupted(s) {
+            finish_error(
+                s,
+                job,
+                "execution_interrupted",
+                json!({
+                "prompt_id": pid, "node_id": sampler_id, "node_type": "KSampler", "executed": []}),
+            );
+            return;
+        }
+        broadcast(
+            s,
+            &job.client_id,
+            "progress",
+            json!({"value": step, "max": steps, "prompt_id": pid, "node": sampler_id}),
+        );
+        if step == steps.div_ceil(2) && b.drop_socket_mid_run.load(Ordering::SeqCst) {
+            s.sockets.lock().unwrap().remove(&job.client_id);
+        }
+    }
+    // Produce the output from the uploaded guide and mask.
+    let (vace_id, vace) = match find_node(graph, "WanVaceToVideo") {
+        Some((id, n)) => (id.clone(), n.clone()),
+        None => {
+            return finish_error(
+                s,
+                job,
+                "execution_error",
+                json!({"prompt_id": pid, "exception_type": "KeyError", "exception_message": "no WanVaceToVideo", "node_type": "", "node_id": ""}),
+            );
+        }
+    };
+    let length = vace
+        .pointer("/inputs/length")
+        .and_then(Value::as_u64)
+        .unwrap_or(81) as usize;
+    let guide = source_file(graph, &vace_id, "control_video").and_then(|f| decode_upload(s, &f));
+    let mask = source_file(graph, &vace_id, "control_masks").and_then(|f| decode_upload(s, &f));
+    let fps = find_node(graph, "CreateVideo")
+        .and_then(|(_, n)| n.pointer("/inputs/fps").and_then(Value::as_u64))
+        .unwrap_or(16) as u32;
+    let bytes = match guide {
+        Some(g) if !g.is_empty() => {
+            let frames = fake_model(&g, mask.as_deref().unwrap_or(&[]), length);
+            encode(&frames, fps)
+        }
+        _ => None,
+    };
+    let Some(bytes) = bytes else {
+        return finish_error(
+            s,
+            job,
+            "execution_error",
+            json!({"prompt_id": pid, "node_id": "guide", "node_type": "LoadVideo", "exception_type": "ValueError", "exception_message": "cannot read the control video"}),
+        );
+    };
+    let n = s.counter.fetch_add(1, Ordering::SeqCst);
+    let (filename, subfolder) = if b.hostile_names.load(Ordering::SeqCst) {
+        (
+            format!("../../../../tmp/wayfarer-hostile-{n}.mp4"),
+            "../..".to_string(),
+        )
+    } else {
+        (format!("call_{n:05}_.mp4"), "wayfarer".to_string())
+    };
+    s.files.lock().unwrap().insert(
+        (filename.clone(), subfolder.clone(), "output".into()),
+        bytes,
+    );
+    let output = json!({"images": [{"filename": filename, "subfolder": subfolder, "type": "output"}], "animated": [true]});
+    broadcast(
+        s,
+        &job.client_id,
+        "executed",
+        json!({"node": "save", "display_node": "save", "output": output, "prompt_id": pid}),
+    );
+    s.history.lock().unwrap().insert(
+        pid.clone(),
+        json!({"prompt": [0, pid, job.prompt, {}, ["save"]], "outputs": {"save": output},
+               "status": {"status_str": "success", "completed": true,
+                          "messages": [["execution_start", {"prompt_id": pid}], ["execution_cached", {"nodes": [], "prompt_id": pid}], ["execution_success", {"prompt_id": pid}]]},
+               "meta": {"save": {"node_id": "save", "display_node": "save"}}}),
+    );
+    s.record.executed.fetch_add(1, Ordering::SeqCst);
+    broadcast(
+        s,
+        &job.client_id,
+        "executing",
+        json!({"node": null, "prompt_id": pid}),
+    );
+    broadcast(
+        s,
+        &job.client_id,
+        "execution_success",
+        json!({"prompt_id": pid, "timestamp": 0}),
+    );
+}
