@@ -196,6 +196,12 @@ fn cmd_render(
             ))
             .hint(format!("use 0..={}", spans.saturating_sub(1))));
         }
+        let dir = project_file::project_dir(project_path);
+        // Pre-flight: every check passes before any generation starts.
+        let report = generate::preflight(&project, &dir, output, config);
+        if let Some(e) = report.first_failure() {
+            return Err(e);
+        }
         let backend = generate::open_backend(config)?;
         let mut options = if no_resume {
             render::RenderOptions::default()
@@ -277,7 +283,6 @@ fn cmd_render(
                 RenderEvent::Done { .. } | RenderEvent::Error { .. } => bar.finish_and_clear(),
             }
         };
-        let dir = project_file::project_dir(project_path);
         let summary = render::render_opts(
             &project,
             &dir,

@@ -1,6 +1,7 @@
 //! The studio driven through egui_kittest: drop images, drag and snap, edit, plan view,
 //! render and player, cancel, undo/redo, errors, and low-resolution snapshots.
 
+mod comfy_server;
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -40,11 +41,15 @@ fn config(dir: &Path) -> StudioConfig {
 }
 
 fn studio_with(size: (f32, f32), wgpu: bool) -> Studio {
+    studio_with_settings(size, wgpu, Settings::default())
+}
+
+fn studio_with_settings(size: (f32, f32), wgpu: bool, settings: Settings) -> Studio {
     let dir = tempfile::tempdir().unwrap();
     for name in ["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"] {
         std::fs::copy(common::demo_image(name), dir.path().join(name)).unwrap();
     }
-    let app = StudioApp::new(config(dir.path()), Settings::default());
+    let app = StudioApp::new(config(dir.path()), settings);
     let mut builder = Harness::builder().with_size(size).with_max_steps(64);
     if wgpu {
         builder = builder.wgpu();
@@ -461,4 +466,52 @@ fn a_failing_preflight_item_shows_its_suggestion() {
         .count();
     assert_eq!(hints, 2);
     assert!(!s.harness.state().preflight_report().unwrap().passed());
+}
+
+#[test]
+fn retries_of_an_out_of_memory_call_on_comfyui_are_listed() {
+    let server = comfy_server::ComfyTestServer::start();
+    server
+        .shared
+        .behaviour
+        .oom_next
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    let settings = Settings {
+        generator: wayfarer::generate::BackendConfig::comfyui(vec![server.url.clone()]),
+        ..Settings::default()
+    };
+    let mut s = studio_with_settings((1280.0, 800.0), false, settings);
+    drop_images(&mut s, &["sintel_0016.png", "sintel_0020.png"], 100.0);
+    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    let mut p = s.harness.state().project().clone();
+    (p.width, p.height) = (256, 144);
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    s.harness.step();
+    // The backend settings show the server.
+    s.harness.get_by_label("Servers");
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Render")
+        .click();
+    s.harness.step();
+    wait_for(&mut s.harness, "the render", |a| !a.is_rendering());
+    assert!(
+        s.harness.state().render_error().is_none(),
+        "{:?}",
+        s.harness.state().render_error()
+    );
+    // Each attempt, why it failed and what the next one changed.
+    s.harness
+        .get_by_label_contains("retry: call 1 attempt 2: ComfyUI");
+    assert_eq!(
+        s.harness
+            .get_all_by_label_contains("out of GPU memory in KSampler")
+            .count(),
+        2,
+        "both failed attempts are listed with the server's reason"
+    );
+    s.harness
+        .get_by_label_contains("out of memory: steps 20 -> 10");
+    s.harness.get_by_label_contains("retry: call 1 attempt 3:");
+    s.harness.get_by_label_contains("resolution");
+    assert_eq!(server.prompts(), 3);
 }

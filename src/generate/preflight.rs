@@ -100,6 +100,34 @@ pub fn preflight(
 ) -> PreflightReport {
     let mut items = Vec::new();
     let plan = crate::plan::plan(project);
+    let backend = super::open_backend(config);
+    items.push(item(
+        "backend",
+        backend
+            .as_ref()
+            .map(|b| format!("{} opened", b.identity()))
+            .map_err(Clone::clone),
+    ));
+    if let Ok(backend) = &backend {
+        let shape = super::modes::RequestShape::of(project, plan.as_ref().ok());
+        items.push(item(
+            "mode",
+            backend
+                .capabilities()
+                .check(backend.name(), &shape)
+                .map(|()| {
+                    format!(
+                        "{} on {} (calls up to {} frames, {}x{})",
+                        shape.mode.short(),
+                        backend.name(),
+                        shape.frames,
+                        shape.width,
+                        shape.height
+                    )
+                }),
+        ));
+        items.extend(backend.preflight(shape.frames, shape.width, shape.height));
+    }
     items.push(item(
         "plan",
         plan.as_ref()
@@ -143,34 +171,6 @@ pub fn preflight(
                 }
             }),
         ));
-    }
-    let backend = super::open_backend(config);
-    items.push(item(
-        "backend",
-        backend
-            .as_ref()
-            .map(|b| format!("{} opened", b.identity()))
-            .map_err(Clone::clone),
-    ));
-    if let Ok(backend) = &backend {
-        let shape = super::modes::RequestShape::of(project, plan.as_ref().ok());
-        items.push(item(
-            "mode",
-            backend
-                .capabilities()
-                .check(backend.name(), &shape)
-                .map(|()| {
-                    format!(
-                        "{} on {} (calls up to {} frames, {}x{})",
-                        shape.mode.short(),
-                        backend.name(),
-                        shape.frames,
-                        shape.width,
-                        shape.height
-                    )
-                }),
-        ));
-        items.extend(backend.preflight(shape.frames, shape.width, shape.height));
     }
     let frames = plan.as_ref().map_or(0, |p| p.total_frames);
     items.push(item(

@@ -104,7 +104,8 @@ impl RenderJob {
         cache: render::CallCache,
         ctx: &egui::Context,
     ) -> Result<Self> {
-        let backend = generate::open_backend(backend)?;
+        let backend_box = generate::open_backend(backend)?;
+        let config = backend.clone();
         let cancel = CancelToken::new();
         let (tx, rx) = sync_channel::<RenderEvent>(64);
         let (job_cancel, job_output, job_ctx) = (cancel.clone(), output.clone(), ctx.clone());
@@ -113,6 +114,13 @@ impl RenderJob {
                 let _ = tx.send(e);
                 job_ctx.request_repaint();
             };
+            // Pre-flight first: nothing is generated when a check fails.
+            let report = generate::preflight(&project, &project_dir, &job_output, &config);
+            if let Some(e) = report.first_failure() {
+                let _ = tx.send(RenderEvent::from_error(&e));
+                job_ctx.request_repaint();
+                return Err(e);
+            }
             let options = render::RenderOptions {
                 cache: Some(cache),
                 ..Default::default()
@@ -121,7 +129,7 @@ impl RenderJob {
                 &project,
                 &project_dir,
                 &job_output,
-                backend.as_ref(),
+                backend_box.as_ref(),
                 &EncodeOptions::default(),
                 &mut on_event,
                 &job_cancel,

@@ -1,0 +1,168 @@
+//! The ONNX Runtime backend with the two tiny test models (scripts/make_tiny_generators.py):
+//! the interpolator contract fills generated frames from the kept frames on either side,
+//! the video contract maps the whole guide and mask; the CPU fallback is reported.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use wayfarer::generate::onnx::OnnxBackend;
+use wayfarer::generate::{Backend, CancelToken, GenerationRequest};
+use wayfarer::guide::CallGuide;
+use wayfarer::media::Frame;
+use wayfarer::project::{Segment, file};
+
+fn manifest(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name)
+}
+
+/// The first call of a two-keyframe project with solid anchors, its guide and output.
+fn run(backend: &OnnxBackend, a: u8, b: u8) -> (CallGuide, Vec<Frame>) {
+    let dir = tempfile::tempdir().unwrap();
+    let project = file::load(&common::write_project(
+        dir.path(),
+        &common::project_json(&["a.png", "b.png"], &[0, 16], (48, 32), "chained"),
+    ))
+    .unwrap();
+    let plan = wayfarer::plan::plan(&project).unwrap();
+    // 44x28 is not a multiple of the models' 8: the backend pads and crops back.
+    let anchors = [
+        Frame::filled(44, 28, [a, a / 2, 10]),
+        Frame::filled(44, 28, [b, b / 2, 250]),
+    ];
+    let call = &plan.calls[0];
+    let guide = CallGuide::build(call, &anchors, &[], 44, 28);
+    let request = GenerationRequest {
+        call,
+        guide: &guide,
+        segment: &Segment::default(),
+        seed: 1,
+        width: 44,
+        height: 28,
+        fps: 16,
+    };
+    let out = backend
+        .generate(&request, &mut |_| {}, &CancelToken::new())
+        .unwrap();
+    (guide, out)
+}
+
+#[test]
+fn interpolator_contract_fills_frames_between_kept_frames() {
+    let backend = OnnxBackend::load(&manifest("tiny_interpolator.toml"), false).unwrap();
+    assert_eq!(backend.provider(), "cpu");
+    let (guide, out) = run(&backend, 0, 200);
+    assert_eq!(out.len(), guide.frames.len());
+    let n = out.len() - 1;
+    for (i, f) in out.iter().enumerate() {
+        assert_eq!(
+            (f.width, f.height),
+            (44, 28),
+            "padding to 8 is cropped back"
+        );
+        let t = i as f32 / n as f32;
+        let want = [200.0 * t, 100.0 * t, 10.0 + 240.0 * t];
+        let got = f.pixel(43, 27);
+        for c in 0..3 {
+            assert!(
+                (f32::from(got[c]) - want[c]).abs() <= 1.0,
+                "frame {i} channel {c}: {} vs {}",
+                got[c],
+                want[c]
+            );
+        }
+    }
+}
+
+#[test]
+fn video_contract_keeps_kept_frames_and_fills_the_rest() {
+    let backend = OnnxBackend::load(&manifest("tiny_video.toml"), false).unwrap();
+    let (guide, out) = run(&backend, 30, 220);
+    assert_eq!(out.len(), guide.frames.len());
+    for (i, f) in out.iter().enumerate() {
+        let m = guide.mask[i];
+        let g = guide.frames[i].pixel(5, 5);
+        let got = f.pixel(5, 5);
+        for c in 0..3 {
+            let want = f32::from(g[c]) * (1.0 - m) + 0.25 * 255.0 * m;
+            assert!(
+                (f32::from(got[c]) - want).abs() <= 1.0,
+                "frame {i} (mask {m}) channel {c}: {} vs {want}",
+                got[c]
+            );
+        }
+    }
+    assert_eq!(out[0].pixel(0, 0), [30, 15, 10], "the anchor is kept");
+}
+
+#[test]
+fn asking_for_cuda_reports_the_provider_or_the_fallback() {
+    let backend = OnnxBackend::load(&manifest("tiny_interpolator.toml"), true).unwrap();
+    let provider = backend.provider().to_string();
+    // On a CUDA build with a GPU this is "cuda"; anywhere else the fallback says why.
+    assert!(
+        provider == "cuda" || provider.starts_with("cpu (CUDA failed: "),
+        "{provider}"
+    );
+    eprintln!("provider: {provider}");
+    let items = backend.preflight(17, 40, 24);
+    assert!(items[0].detail.contains(&provider), "{items:?}");
+}
+
+#[test]
+fn bad_manifests_are_model_loading_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.toml");
+    std::fs::write(
+        &path,
+        "name = \"x\"\ncontract = \"video\"\nfile = \"x.onnx\"\ninputs = [\"a\"]\noutput = \"o\"\nvalue_range = [0.0, 1.0]\nsize_multiple = 8\n",
+    )
+    .unwrap();
+    let e = OnnxBackend::load(&path, false).unwrap_err();
+    assert_eq!(e.category, wayfarer::ErrorCategory::ModelLoading);
+    assert!(e.message.contains("2 inputs"), "{e}");
+    std::fs::write(&path, "name = 3").unwrap();
+    let e = OnnxBackend::load(&path, false).unwrap_err();
+    assert_eq!(e.category, wayfarer::ErrorCategory::ModelLoading);
+}
+
+#[test]
+fn cli_renders_with_the_onnx_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["sintel_0016.png", "sintel_0020.png"] {
+        std::fs::copy(common::demo_image(name), dir.path().join(name)).unwrap();
+    }
+    common::write_project(
+        dir.path(),
+        &common::project_json(
+            &["sintel_0016.png", "sintel_0020.png"],
+            &[0, 24],
+            (128, 80),
+            "chained",
+        ),
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+        .args([
+            "render",
+            "project.json",
+            "-o",
+            "out.mp4",
+            "--backend",
+            "onnx",
+        ])
+        .arg("--model")
+        .arg(manifest("tiny_interpolator.toml"))
+        .arg("--no-resume")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let frames = wayfarer::media::decode_all(&dir.path().join("out.mp4")).unwrap();
+    assert_eq!(frames.len(), 25);
+}
