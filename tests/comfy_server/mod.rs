@@ -124,6 +124,8 @@ pub struct Behaviour {
     pub load_ms: AtomicU64,
     /// Time per sampler step, in milliseconds.
     pub step_ms: AtomicU64,
+    /// Sampling time per output frame, in milliseconds (spread over the steps).
+    pub frame_ms: AtomicU64,
     /// GPU memory reported by `/system_stats`, in bytes (0 = 80 GiB).
     pub vram_total: AtomicU64,
     /// Node classes `/object_info` leaves out (and `/prompt` rejects).
@@ -800,8 +802,13 @@ async fn run_job(s: &Arc<Shared>, job: &Job) {
         "executing",
         json!({"node": sampler_id, "display_node": sampler_id, "prompt_id": pid}),
     );
+    let length_frames = find_node(graph, "WanVaceToVideo")
+        .and_then(|(_, n)| n.pointer("/inputs/length").and_then(Value::as_u64))
+        .unwrap_or(0);
+    let per_step = Duration::from_millis(b.step_ms.load(Ordering::SeqCst))
+        + Duration::from_millis(b.frame_ms.load(Ordering::SeqCst) * length_frames) / steps;
     for step in 1..=steps {
-        tokio::time::sleep(Duration::from_millis(b.step_ms.load(Ordering::SeqCst))).await;
+        tokio::time::sleep(per_step).await;
         if interrupted(s) {
             finish_error(
                 s,
