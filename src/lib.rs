@@ -19,6 +19,7 @@ pub mod onnx;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod stream;
 pub mod structure;
 pub mod ui;
 

@@ -30,6 +30,8 @@ pub struct Builtin {
     estimator: Box<dyn FlowEstimator>,
     cache: Option<FlowCache>,
     caps: super::Capabilities,
+    /// The join of the last pair [`Builtin::interpolate`] was asked for.
+    last_join: std::sync::Mutex<Option<([u8; 32], std::sync::Arc<Join>)>>,
 }
 
 impl Default for Builtin {
@@ -91,6 +93,7 @@ impl Builtin {
             estimator,
             cache: None,
             caps: builtin_caps(),
+            last_join: std::sync::Mutex::new(None),
         }
     }
 
@@ -138,6 +141,32 @@ impl Builtin {
         }
         let f10 = self.flow(b, a)?;
         Ok(Join::Morph { f01, f10 })
+    }
+
+    /// The frame at time `t` (0 = `a`, 1 = `b`) of the morph from `a` to `b`. Successive
+    /// calls for one pair reuse its flow.
+    pub fn interpolate(&self, a: &Frame, b: &Frame, t: f32) -> Result<Frame> {
+        let mut h = blake3::Hasher::new();
+        h.update(&a.data);
+        h.update(&b.data);
+        h.update(&[a.width as u8, a.height as u8]);
+        let key = *h.finalize().as_bytes();
+        let cached = self.last_join.lock().ok().and_then(|g| {
+            g.as_ref()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, j)| j.clone())
+        });
+        let join = match cached {
+            Some(j) => j,
+            None => {
+                let j = std::sync::Arc::new(self.join(a, b)?);
+                if let Ok(mut g) = self.last_join.lock() {
+                    *g = Some((key, j.clone()));
+                }
+                j
+            }
+        };
+        self.between(a, b, &join, t)
     }
 
     fn between(&self, a: &Frame, b: &Frame, join: &Join, t: f32) -> Result<Frame> {

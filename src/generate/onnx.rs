@@ -223,7 +223,15 @@ impl OnnxBackend {
         }
     }
 
-    fn interpolate(&self, a: &Frame, b: &Frame, t: f32) -> Result<Frame> {
+    /// The frame at time `t` between `a` and `b` (interpolator contract).
+    pub fn interpolate(&self, a: &Frame, b: &Frame, t: f32) -> Result<Frame> {
+        if self.manifest.contract != Contract::Interpolator {
+            return Err(model_error(format!(
+                "{}: not an interpolator model (contract {:?})",
+                self.manifest.name, self.manifest.contract
+            ))
+            .hint("choose a manifest with contract = \"interpolator\""));
+        }
         let (pw, ph) = self.padded(a.width, a.height);
         let mut ta = Array4::<f32>::zeros((1, 3, ph, pw));
         let mut tb = Array4::<f32>::zeros((1, 3, ph, pw));
@@ -253,8 +261,34 @@ impl OnnxBackend {
         Ok(self.read(&out, 0, a.width, a.height))
     }
 
+    /// One picture through a video-contract model: a one-frame guide with the mask set to
+    /// `denoise` (0 keeps the picture, 1 generates it anew). Used as a keyframe source.
+    pub fn image_to_image(&self, image: &Frame, denoise: f32) -> Result<Frame> {
+        if self.manifest.contract != Contract::Video {
+            return Err(model_error(format!(
+                "{}: not a video model (contract {:?})",
+                self.manifest.name, self.manifest.contract
+            ))
+            .hint("choose a manifest with contract = \"video\""));
+        }
+        let guide = crate::guide::CallGuide {
+            frames: vec![image.clone()],
+            classes: vec![crate::plan::FrameClass::Free],
+            mask: vec![denoise.clamp(0.0, 1.0)],
+            structured: vec![false],
+        };
+        self.run_video(&guide)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| pipeline(format!("{}: no frame returned", self.manifest.name)))
+    }
+
     fn video(&self, request: &GenerationRequest<'_>) -> Result<Vec<Frame>> {
-        let frames = &request.guide.frames;
+        self.run_video(request.guide)
+    }
+
+    fn run_video(&self, guide_in: &crate::guide::CallGuide) -> Result<Vec<Frame>> {
+        let frames = &guide_in.frames;
         let n = frames.len();
         let (w, h) = (frames[0].width, frames[0].height);
         let (pw, ph) = self.padded(w, h);
@@ -263,7 +297,7 @@ impl OnnxBackend {
             self.fill(&mut guide, k, f);
         }
         let mask = Array4::<f32>::from_shape_fn((n, 1, ph, pw), |(k, _, _, _)| {
-            request.guide.mask[k].clamp(0.0, 1.0)
+            guide_in.mask[k].clamp(0.0, 1.0)
         });
         let err = self.run_error();
         let mut session = self

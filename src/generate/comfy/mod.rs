@@ -296,6 +296,7 @@ impl ComfyBackend {
                 mask,
                 call: call_index,
                 loras: segment.loras.clone(),
+                ..Values::default()
             });
             // Subscribe before queueing so no event is missed; a server without a
             // working socket is still usable through /history.
@@ -477,11 +478,11 @@ impl ComfyBackend {
 
 /// Follows a queued prompt until it ends: over the socket when there is one, else (or
 /// once it drops) by polling `/history`.
-async fn follow(
+pub(crate) async fn follow<P: FnMut(CallProgress) + ?Sized>(
     client: &Client,
     prompt_id: &str,
     events: &mut Option<client::Events>,
-    progress: &mut dyn FnMut(CallProgress),
+    progress: &mut P,
     cancel: &CancelToken,
     deadline: Instant,
 ) -> Result<Outcome> {
@@ -567,7 +568,7 @@ async fn follow(
 }
 
 /// The output to decode: the first video, else the first image.
-fn pick_output(files: &[OutputFile]) -> Option<OutputFile> {
+pub(crate) fn pick_output(files: &[OutputFile]) -> Option<OutputFile> {
     let is_video = |f: &&OutputFile| {
         let l = f.filename.to_ascii_lowercase();
         [".mp4", ".webm", ".mov", ".mkv", ".gif"]

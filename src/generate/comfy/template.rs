@@ -19,8 +19,14 @@ use crate::project::Lora;
 /// The shipped Wan 2.1 VACE travel-segment template.
 pub const WAN_VACE_TRAVEL: &str = include_str!("../../../assets/workflows/wan_vace_travel.json");
 
-/// Placeholders every template must use.
+/// Placeholders every travel-segment template must use.
 const REQUIRED: &[&str] = &["guide", "mask", "length", "width", "height", "seed"];
+
+/// Placeholders every keyframe (image-to-image) template must use.
+pub const KEYFRAME_REQUIRED: &[&str] = &["image", "seed", "denoise"];
+
+/// The shipped image-to-image keyframe template (live streaming).
+pub const IMG2IMG_KEYFRAME: &str = include_str!("../../../assets/workflows/img2img_keyframe.json");
 
 /// A loaded template.
 #[derive(Debug, Clone)]
@@ -31,7 +37,7 @@ pub struct Template {
 }
 
 /// Values for one call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Values {
     /// Positive prompt.
     pub prompt: String,
@@ -59,6 +65,10 @@ pub struct Values {
     pub call: usize,
     /// LoRAs, applied in order.
     pub loras: Vec<Lora>,
+    /// Uploaded input picture (keyframe templates).
+    pub image: String,
+    /// How much of the input picture is generated anew, 0..=1 (keyframe templates).
+    pub denoise: f32,
 }
 
 impl Template {
@@ -73,8 +83,22 @@ impl Template {
         Self::parse(&text, &path.display().to_string())
     }
 
-    /// Parses template text; `source` names it in messages.
+    /// The shipped image-to-image keyframe template.
+    pub fn img2img() -> Result<Self> {
+        Self::parse_with(
+            IMG2IMG_KEYFRAME,
+            "assets/workflows/img2img_keyframe.json",
+            KEYFRAME_REQUIRED,
+        )
+    }
+
+    /// Parses travel-segment template text; `source` names it in messages.
     pub fn parse(text: &str, source: &str) -> Result<Self> {
+        Self::parse_with(text, source, REQUIRED)
+    }
+
+    /// Parses template text that must use the placeholders in `required`.
+    pub fn parse_with(text: &str, source: &str, required: &[&str]) -> Result<Self> {
         let bad = |what: String| {
             UserError::input(format!("template {source}: {what}")).hint(
                 "export the workflow with ComfyUI's \"Export (API)\" and add {{placeholders}}",
@@ -98,7 +122,7 @@ impl Template {
             source: source.to_string(),
         };
         let used = template.placeholders();
-        for name in REQUIRED {
+        for name in required {
             if !used.contains(*name) {
                 return Err(bad(format!("placeholder {{{{{name}}}}} is not used")));
             }
@@ -180,6 +204,8 @@ impl Template {
                 "mask" => json!(values.mask),
                 "call" => json!(values.call),
                 "model" => model_link.clone(),
+                "image" => json!(values.image),
+                "denoise" => json!(values.denoise),
                 _ => return None,
             })
         };
@@ -200,7 +226,7 @@ impl Template {
                     let mut text = s.clone();
                     for name in [
                         "prompt", "negative", "seed", "steps", "cfg", "width", "height", "length",
-                        "fps", "guide", "mask", "call",
+                        "fps", "guide", "mask", "call", "image", "denoise",
                     ] {
                         let key = format!("{{{{{name}}}}}");
                         if text.contains(&key)
@@ -240,6 +266,7 @@ mod tests {
             mask: "m.mp4".into(),
             call: 3,
             loras,
+            ..Values::default()
         }
     }
 
