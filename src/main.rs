@@ -72,6 +72,52 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Stream a project: keyframes generated in the background while the frames between
+    /// them are interpolated, written to the MP4 as they are produced.
+    Stream {
+        /// Project file (JSON).
+        project: PathBuf,
+        /// Output MP4; written as OUT.tmp and renamed when complete.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Keyframe generator: builtin (returns the keyframe image), comfyui (img2img on a
+        /// server) or onnx (a video-contract model).
+        #[arg(long, default_value = "builtin")]
+        source: String,
+        /// ComfyUI server for `--source comfyui`.
+        #[arg(long)]
+        server: Option<String>,
+        /// ComfyUI img2img template (default: the shipped one).
+        #[arg(long)]
+        template: Option<PathBuf>,
+        /// ONNX manifest: a video-contract model for `--source onnx`.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Interpolator: builtin (flow morph) or onnx (an interpolator-contract model).
+        #[arg(long, default_value = "builtin")]
+        interpolator: String,
+        /// ONNX manifest for `--interpolator onnx`.
+        #[arg(long)]
+        interpolator_model: Option<PathBuf>,
+        /// Time each builtin keyframe takes, in milliseconds (to try the pipeline).
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// How much of each keyframe image is generated anew (0..=1).
+        #[arg(long, default_value_t = 0.5)]
+        denoise: f32,
+        /// Keyframes kept queued ahead; 0 generates each one when it is needed.
+        #[arg(long, default_value_t = 2)]
+        lookahead: usize,
+        /// Seconds to wait for a keyframe before generating it synchronously.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+        /// Generate each keyframe from the previous generated one (a drifting chain).
+        #[arg(long)]
+        chain: bool,
+        /// Print one JSON event per line instead of a progress bar.
+        #[arg(long)]
+        json_events: bool,
+    },
     /// Show how a project is cut into generation calls.
     Plan {
         /// Project file (JSON).
@@ -137,6 +183,37 @@ fn main() -> ExitCode {
                 )
             }
         }
+        Some(Command::Stream {
+            project,
+            output,
+            source,
+            server,
+            template,
+            model,
+            interpolator,
+            interpolator_model,
+            latency_ms,
+            denoise,
+            lookahead,
+            timeout,
+            chain,
+            json_events,
+        }) => cmd_stream(&StreamArgs {
+            project,
+            output,
+            source,
+            server,
+            template,
+            model,
+            interpolator,
+            interpolator_model,
+            latency_ms,
+            denoise,
+            lookahead,
+            timeout,
+            chain,
+            json_events,
+        }),
         Some(Command::Plan { project, json }) => cmd_plan(&project, json),
         Some(Command::Cache { action }) => cmd_cache(&action),
         Some(Command::Doctor { json }) => {
@@ -320,6 +397,189 @@ fn cmd_render(
         emit_json(&RenderEvent::from_error(e));
     }
     result
+}
+
+/// Options of `wayfarer stream`.
+struct StreamArgs {
+    project: PathBuf,
+    output: PathBuf,
+    source: String,
+    server: Option<String>,
+    template: Option<PathBuf>,
+    model: Option<PathBuf>,
+    interpolator: String,
+    interpolator_model: Option<PathBuf>,
+    latency_ms: u64,
+    denoise: f32,
+    lookahead: usize,
+    timeout: u64,
+    chain: bool,
+    json_events: bool,
+}
+
+fn cmd_stream(a: &StreamArgs) -> Result<(), UserError> {
+    use std::sync::Arc;
+    use wayfarer::stream;
+    let project = project_file::load(&a.project)?;
+    if same_file(&a.project, &a.output)
+        || a.output
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        return Err(UserError::input(format!(
+            "output {}: refusing to write a video over a project file",
+            a.output.display()
+        ))
+        .hint("use an .mp4 name"));
+    }
+    let dir = project_file::project_dir(&a.project);
+    let plan = stream::StreamPlan::from_project(&project, &dir, a.denoise, a.chain)?;
+    generate::preflight::check_output(
+        &a.output,
+        f64::from(plan.total_frames()) * f64::from(project.width) * f64::from(project.height),
+    )?;
+    let need = |what: &Option<PathBuf>, flag: &str| {
+        what.clone().ok_or_else(|| {
+            UserError::input(format!("{flag} is needed here"))
+                .hint("see models/*.toml for manifests")
+        })
+    };
+    let generator: Arc<dyn stream::KeyframeGenerator> = match a.source.as_str() {
+        "builtin" => Arc::new(stream::BuiltinKeyframes {
+            latency: std::time::Duration::from_millis(a.latency_ms),
+        }),
+        "comfyui" => {
+            let server = a.server.clone().ok_or_else(|| {
+                UserError::input("--source comfyui needs --server URL")
+                    .hint("e.g. --server http://127.0.0.1:8188")
+            })?;
+            Arc::new(stream::ComfyKeyframes::new(
+                &server,
+                a.template.as_deref(),
+                std::time::Duration::from_secs(a.timeout.max(1)),
+            )?)
+        }
+        "onnx" => Arc::new(stream::OnnxKeyframes(Arc::new(
+            generate::onnx::OnnxBackend::open(&need(&a.model, "--model")?)?,
+        ))),
+        other => {
+            return Err(UserError::input(format!("--source {other}: unknown"))
+                .hint("use builtin, comfyui or onnx"));
+        }
+    };
+    let interpolator: Box<dyn stream::Interpolator> = match a.interpolator.as_str() {
+        "builtin" => Box::new(stream::BuiltinInterpolator(Arc::new(
+            generate::Builtin::from_env()?,
+        ))),
+        "onnx" => Box::new(stream::OnnxInterpolator(Arc::new(
+            generate::onnx::OnnxBackend::open(&need(
+                &a.interpolator_model,
+                "--interpolator-model",
+            )?)?,
+        ))),
+        other => {
+            return Err(UserError::input(format!("--interpolator {other}: unknown"))
+                .hint("use builtin or onnx"));
+        }
+    };
+    let config = stream::StreamConfig {
+        lookahead: a.lookahead,
+        keyframe_timeout: std::time::Duration::from_secs(a.timeout.max(1)),
+        ..stream::StreamConfig::default()
+    };
+    let cancel = CancelToken::new();
+    {
+        let cancel = cancel.clone();
+        let _ = ctrlc::set_handler(move || cancel.cancel());
+    }
+    let tmp = project_file::tmp_path(&a.output);
+    let mut encoder = wayfarer::media::VideoEncoder::create(
+        &tmp,
+        project.width,
+        project.height,
+        plan.fps,
+        &EncodeOptions::default(),
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| UserError::input(format!("cannot start the runtime: {e}")))?;
+    let total = plan.total_frames();
+    let bar = if a.json_events || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(u64::from(total)).with_style(
+            ProgressStyle::with_template("{spinner} {msg:<32} [{bar:40}] {pos}/{len}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        )
+    };
+    let json = a.json_events;
+    let result = runtime.block_on(async {
+        let source = stream::KeyframeSource::new(generator);
+        let mut ahead = 0;
+        let mut underruns = 0;
+        stream::run(
+            &plan,
+            &source,
+            interpolator.as_ref(),
+            &config,
+            &mut |_, frame| encoder.push(frame),
+            &mut |event| {
+                if json {
+                    if let Ok(line) = serde_json::to_string(&event) {
+                        let mut out = std::io::stdout().lock();
+                        let _ = writeln!(out, "{line}");
+                        let _ = out.flush();
+                    }
+                    return;
+                }
+                match &event {
+                    stream::StreamEvent::Frame { index, .. } => {
+                        bar.set_position(u64::from(index + 1));
+                        bar.set_message(format!(
+                            "{ahead} keyframe(s) ahead, {underruns} underrun(s)"
+                        ));
+                    }
+                    stream::StreamEvent::Buffer {
+                        keyframes_ahead, ..
+                    } => ahead = *keyframes_ahead,
+                    stream::StreamEvent::Underrun { .. } => underruns += 1,
+                    stream::StreamEvent::Fallback { keyframe, reason } => {
+                        bar.suspend(|| eprintln!("warning: keyframe {keyframe}: {reason}"));
+                    }
+                    _ => {}
+                }
+            },
+            &cancel,
+        )
+        .await
+    });
+    bar.finish_and_clear();
+    let summary = match result.and_then(|s| encoder.finish().map(|()| s)) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&tmp, &a.output).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        UserError::io("writing", &a.output, &e)
+    })?;
+    if !json {
+        eprintln!(
+            "wrote {} ({} frames in {:.1} s, {:.1} fps; {} underrun(s), {} fallback(s))",
+            a.output.display(),
+            summary.frames,
+            summary.elapsed.as_secs_f64(),
+            f64::from(summary.frames) / summary.elapsed.as_secs_f64().max(1e-9),
+            summary.underruns,
+            summary.fallbacks
+        );
+    }
+    Ok(())
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -587,8 +587,8 @@ pub async fn run(
     source: &KeyframeSource,
     interpolator: &dyn Interpolator,
     config: &StreamConfig,
-    sink: &mut (dyn FnMut(u32, &Frame) -> Result<()> + Send),
-    events: &mut (dyn FnMut(StreamEvent) + Send),
+    sink: &mut dyn FnMut(u32, &Frame) -> Result<()>,
+    events: &mut dyn FnMut(StreamEvent),
     cancel: &CancelToken,
 ) -> Result<StreamSummary> {
     let n = plan.keyframes.len();

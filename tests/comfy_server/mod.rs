@@ -90,6 +90,13 @@ fn node_specs() -> Vec<NodeSpec> {
                 ("codec", None),
             ],
         ),
+        ("CheckpointLoaderSimple", vec![("ckpt_name", None)]),
+        ("LoadImage", vec![("image", None)]),
+        ("VAEEncode", vec![("pixels", None), ("vae", None)]),
+        (
+            "SaveImage",
+            vec![("images", None), ("filename_prefix", None)],
+        ),
         (
             "LoraLoaderModelOnly",
             vec![
@@ -437,7 +444,9 @@ fn validate(s: &Shared, prompt: &Value) -> Result<(), Response> {
                     ));
                 }
             }
-            if class == "LoadVideo" && *name == "file" {
+            if (class == "LoadVideo" && *name == "file")
+                || (class == "LoadImage" && *name == "image")
+            {
                 let file = v.as_str().unwrap_or("");
                 if !s.uploads.lock().unwrap().contains_key(file) {
                     return Err(invalid(
@@ -829,6 +838,11 @@ async fn run_job(s: &Arc<Shared>, job: &Job) {
             s.sockets.lock().unwrap().remove(&job.client_id);
         }
     }
+    if find_node(graph, "WanVaceToVideo").is_none()
+        && let Some((_, load)) = find_node(graph, "LoadImage")
+    {
+        return image_job(s, job, load.clone()).await;
+    }
     // Produce the output from the uploaded guide and mask.
     let (vace_id, vace) = match find_node(graph, "WanVaceToVideo") {
         Some((id, n)) => (id.clone(), n.clone()),
@@ -891,6 +905,74 @@ async fn run_job(s: &Arc<Shared>, job: &Job) {
                "status": {"status_str": "success", "completed": true,
                           "messages": [["execution_start", {"prompt_id": pid}], ["execution_cached", {"nodes": [], "prompt_id": pid}], ["execution_success", {"prompt_id": pid}]]},
                "meta": {"save": {"node_id": "save", "display_node": "save"}}}),
+    );
+    s.record.executed.fetch_add(1, Ordering::SeqCst);
+    broadcast(
+        s,
+        &job.client_id,
+        "executing",
+        json!({"node": null, "prompt_id": pid}),
+    );
+    broadcast(
+        s,
+        &job.client_id,
+        "execution_success",
+        json!({"prompt_id": pid, "timestamp": 0}),
+    );
+}
+
+/// The tint the server's img2img "model" moves a picture towards, by `denoise / 2`.
+pub const TINT: [u8; 3] = [200, 100, 50];
+
+/// An image-to-image prompt: the uploaded picture moved towards [`TINT`], saved as PNG.
+async fn image_job(s: &Arc<Shared>, job: &Job, load: Value) {
+    let pid = job.prompt_id.clone();
+    let name = load
+        .pointer("/inputs/image")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let bytes = s.uploads.lock().unwrap().get(name).cloned();
+    let denoise = find_node(&job.prompt, "KSampler")
+        .and_then(|(_, n)| n.pointer("/inputs/denoise").and_then(Value::as_f64))
+        .unwrap_or(1.0) as f32;
+    let Some(picture) = bytes.and_then(|b| image::load_from_memory(&b).ok()) else {
+        return finish_error(
+            s,
+            job,
+            "execution_error",
+            json!({"prompt_id": pid, "node_id": "image", "node_type": "LoadImage", "exception_type": "ValueError", "exception_message": "cannot read the image"}),
+        );
+    };
+    let frame = Frame::from_rgb_image(picture.to_rgb8());
+    let out = Frame::lerp(
+        &frame,
+        &Frame::filled(frame.width, frame.height, TINT),
+        denoise / 2.0,
+    );
+    let mut png = Vec::new();
+    out.into_rgb_image()
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let n = s.counter.fetch_add(1, Ordering::SeqCst);
+    let filename = format!("keyframe_{n:05}_.png");
+    s.files
+        .lock()
+        .unwrap()
+        .insert((filename.clone(), "wayfarer".into(), "output".into()), png);
+    let output =
+        json!({"images": [{"filename": filename, "subfolder": "wayfarer", "type": "output"}]});
+    broadcast(
+        s,
+        &job.client_id,
+        "executed",
+        json!({"node": "save", "display_node": "save", "output": output, "prompt_id": pid}),
+    );
+    s.history.lock().unwrap().insert(
+        pid.clone(),
+        json!({"prompt": [0, pid, job.prompt, {}, ["save"]], "outputs": {"save": output},
+               "status": {"status_str": "success", "completed": true,
+                          "messages": [["execution_start", {"prompt_id": pid}], ["execution_success", {"prompt_id": pid}]]},
+               "meta": {}}),
     );
     s.record.executed.fetch_add(1, Ordering::SeqCst);
     broadcast(
