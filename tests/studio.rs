@@ -515,3 +515,23 @@ fn retries_of_an_out_of_memory_call_on_comfyui_are_listed() {
     s.harness.get_by_label_contains("resolution");
     assert_eq!(server.prompts(), 3);
 }
+
+#[test]
+fn live_preview_plays_the_stream_as_it_is_made() {
+    let mut s = studio();
+    drop_images(&mut s, &["sintel_0016.png", "sintel_0020.png"], 100.0);
+    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    let mut p = s.harness.state().project().clone();
+    (p.width, p.height) = (256, 144);
+    p.keyframes[1].frame = 12;
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    s.harness.step();
+    s.harness.get_by_label("Live preview").click();
+    s.harness.step();
+    assert!(s.harness.state().is_streaming());
+    wait_for(&mut s.harness, "the stream", |a| !a.is_streaming());
+    assert_eq!(s.harness.state().live_frames_shown(), 13);
+    s.harness.get_by_label_contains("Live: frame 13 / 13");
+    s.harness
+        .get_by_label_contains("Live preview finished: 13 frames");
+}

@@ -98,6 +98,18 @@ struct Player {
     last_tick: Option<f64>,
 }
 
+/// State of the live preview.
+#[derive(Default)]
+struct LiveView {
+    texture: Option<egui::TextureHandle>,
+    frames_shown: u32,
+    total: u32,
+    ahead: usize,
+    underruns: usize,
+    fallbacks: Vec<String>,
+    finished: Option<Result<String, UserError>>,
+}
+
 /// An action waiting for the unsaved-changes prompt.
 #[derive(Debug, Clone, PartialEq)]
 enum Pending {
@@ -119,6 +131,10 @@ struct Progress {
 pub struct StudioApp {
     /// Recent notes of the running render (servers, failovers, cache hits).
     notes: Vec<String>,
+    /// The running live preview, if any.
+    live: Option<jobs::LiveJob>,
+    /// What the live preview shows.
+    live_view: LiveView,
     project: Project,
     path: Option<PathBuf>,
     saved: Project,
@@ -191,6 +207,8 @@ impl StudioApp {
             restore_offer: None,
             retries: Vec::new(),
             notes: Vec::new(),
+            live: None,
+            live_view: LiveView::default(),
             preflight: None,
             preflight_loading: None,
         }
@@ -457,6 +475,142 @@ impl StudioApp {
         self.preflight.as_ref()
     }
 
+    /// Starts streaming the project into the live preview.
+    pub fn start_live(&mut self, ctx: &egui::Context) {
+        if self.live.is_some() {
+            return;
+        }
+        self.live_view = LiveView::default();
+        match jobs::LiveJob::start(
+            self.project.clone(),
+            self.project_dir(),
+            &self.settings.generator,
+            ctx,
+        ) {
+            Ok(job) => self.live = Some(job),
+            Err(e) => self.live_view.finished = Some(Err(e)),
+        }
+    }
+
+    /// Whether the live preview is streaming.
+    pub fn is_streaming(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// Frames the live preview has shown so far.
+    pub fn live_frames_shown(&self) -> u32 {
+        self.live_view.frames_shown
+    }
+
+    fn poll_live(&mut self, ctx: &egui::Context) {
+        let Some(job) = &self.live else { return };
+        let mut latest = None;
+        let mut finished = None;
+        while let Ok(msg) = job.rx.try_recv() {
+            match msg {
+                jobs::LiveMessage::Frame(i, image) => {
+                    self.live_view.frames_shown = i + 1;
+                    latest = Some(image);
+                }
+                jobs::LiveMessage::Event(e) => match e {
+                    crate::stream::StreamEvent::Start { frames, .. } => {
+                        self.live_view.total = frames;
+                    }
+                    crate::stream::StreamEvent::Buffer {
+                        keyframes_ahead, ..
+                    } => self.live_view.ahead = keyframes_ahead,
+                    crate::stream::StreamEvent::Underrun { .. } => {
+                        self.live_view.underruns += 1;
+                    }
+                    crate::stream::StreamEvent::Fallback { keyframe, reason } => {
+                        self.live_view
+                            .fallbacks
+                            .push(format!("keyframe {keyframe}: {reason}"));
+                    }
+                    _ => {}
+                },
+                jobs::LiveMessage::Finished(r) => {
+                    finished = Some(r.map(|s| {
+                        format!(
+                            "{} frames in {:.1} s ({:.1} fps)",
+                            s.frames,
+                            s.elapsed.as_secs_f64(),
+                            f64::from(s.frames) / s.elapsed.as_secs_f64().max(1e-9)
+                        )
+                    }));
+                }
+            }
+        }
+        if let Some(image) = latest {
+            match &mut self.live_view.texture {
+                Some(t) => t.set(image, egui::TextureOptions::LINEAR),
+                None => {
+                    self.live_view.texture =
+                        Some(ctx.load_texture("live", image, egui::TextureOptions::LINEAR));
+                }
+            }
+        }
+        if let Some(r) = finished {
+            self.live_view.finished = Some(r);
+            self.live = None;
+        }
+    }
+
+    fn live_panel(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(
+                    self.plan.is_ok() && self.live.is_none(),
+                    egui::Button::new("Live preview"),
+                )
+                .on_hover_text(
+                    "Stream the project: keyframes generated in the background, the frames between them interpolated and shown as they are made",
+                )
+                .clicked()
+            {
+                self.start_live(&ctx);
+            }
+            if ui
+                .add_enabled(self.live.is_some(), egui::Button::new("Stop live"))
+                .clicked()
+                && let Some(job) = &self.live
+            {
+                job.cancel.cancel();
+            }
+        });
+        let v = &self.live_view;
+        if self.live.is_some() || v.texture.is_some() {
+            ui.label(format!(
+                "Live: frame {} / {} · {} keyframe(s) ahead · {} underrun(s)",
+                v.frames_shown,
+                v.total.max(v.frames_shown),
+                v.ahead,
+                v.underruns
+            ));
+        }
+        if let Some(t) = &v.texture {
+            let size = t.size_vec2();
+            let scale = (ui.available_width() / size.x).min(1.0);
+            ui.image((t.id(), size * scale));
+        }
+        for f in &v.fallbacks {
+            ui.colored_label(Color32::YELLOW, format!("fallback: {f}"));
+        }
+        match &v.finished {
+            Some(Ok(text)) => {
+                ui.label(format!("Live preview finished: {text}"));
+            }
+            Some(Err(e)) => {
+                ui.colored_label(Color32::LIGHT_RED, format!("Live preview: {}", e.message));
+                for h in &e.suggestions {
+                    ui.label(format!("hint: {h}"));
+                }
+            }
+            None => {}
+        }
+    }
+
     /// Asks the running render to stop.
     pub fn cancel_render(&mut self) {
         if let Some(job) = &self.render {
@@ -465,6 +619,7 @@ impl StudioApp {
     }
 
     fn poll_jobs(&mut self, ctx: &egui::Context) {
+        self.poll_live(ctx);
         if let Some(rx) = &self.preflight_loading
             && let Ok(report) = rx.try_recv()
         {
@@ -1715,6 +1870,8 @@ impl StudioApp {
         for n in &self.notes {
             ui.weak(n.as_str());
         }
+        ui.separator();
+        self.live_panel(ui);
         if let Some(out) = &self.last_output {
             ui.label(format!("Last render: {}", out.display()));
         }

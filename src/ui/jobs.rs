@@ -331,3 +331,91 @@ pub fn preflight_check(
     })?;
     Ok(rx)
 }
+
+/// What the live preview receives from its stream.
+pub enum LiveMessage {
+    /// A stream event.
+    Event(crate::stream::StreamEvent),
+    /// A frame, scaled for display.
+    Frame(u32, egui::ColorImage),
+    /// The stream ended (an error, or cancelled).
+    Finished(Result<crate::stream::StreamSummary>),
+}
+
+/// A live preview running in the background: the project streamed (keyframes generated in
+/// the background, frames between them interpolated) and shown as it is produced.
+pub struct LiveJob {
+    /// Stops the stream.
+    pub cancel: CancelToken,
+    /// Events and frames.
+    pub rx: Receiver<LiveMessage>,
+}
+
+impl LiveJob {
+    /// Streams `project`: keyframes from ComfyUI (img2img on the first server) when the
+    /// backend is `comfyui`, else the keyframe images themselves; the built-in morph between.
+    pub fn start(
+        project: Project,
+        project_dir: PathBuf,
+        backend: &generate::BackendConfig,
+        ctx: &egui::Context,
+    ) -> Result<Self> {
+        use crate::stream;
+        use std::sync::Arc;
+        let plan = stream::StreamPlan::from_project(&project, &project_dir, 0.5, false)?;
+        let generator: Arc<dyn stream::KeyframeGenerator> =
+            match (backend.kind.as_str(), backend.servers.first()) {
+                ("comfyui", Some(server)) => Arc::new(stream::ComfyKeyframes::new(
+                    server,
+                    None,
+                    std::time::Duration::from_secs(backend.call_timeout_secs.max(1)),
+                )?),
+                _ => Arc::new(stream::BuiltinKeyframes::default()),
+            };
+        let interpolator = stream::BuiltinInterpolator(Arc::new(generate::Builtin::from_env()?));
+        let cancel = CancelToken::new();
+        let (tx, rx) = std::sync::mpsc::channel::<LiveMessage>();
+        let (job_cancel, ctx) = (cancel.clone(), ctx.clone());
+        spawn("wayfarer-live", move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.send(LiveMessage::Finished(Err(UserError::new(
+                        ErrorCategory::SystemResource,
+                        format!("cannot start the runtime: {e}"),
+                    ))));
+                    return;
+                }
+            };
+            let result = runtime.block_on(async {
+                let source = stream::KeyframeSource::new(generator);
+                stream::run(
+                    &plan,
+                    &source,
+                    &interpolator,
+                    &stream::StreamConfig::default(),
+                    &mut |i, frame| {
+                        let _ = tx.send(LiveMessage::Frame(
+                            i,
+                            to_color_image(frame, PREVIEW_SIZE.0, PREVIEW_SIZE.1),
+                        ));
+                        ctx.request_repaint();
+                        Ok(())
+                    },
+                    &mut |e| {
+                        let _ = tx.send(LiveMessage::Event(e));
+                    },
+                    &job_cancel,
+                )
+                .await
+            });
+            let _ = tx.send(LiveMessage::Finished(result));
+            ctx.request_repaint();
+        })?;
+        Ok(Self { cancel, rx })
+    }
+}
