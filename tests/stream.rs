@@ -294,3 +294,40 @@ async fn cancel_stops_the_stream_and_its_generations() {
             .any(|(_, e)| matches!(e, StreamEvent::Done { .. }))
     );
 }
+
+/// ONNX on both sides (real clock: the models run on the blocking pool): keyframes through
+/// the video-contract test model (output = input * (1 - d) + 0.25 * d), frames between
+/// through the interpolator-contract test model (a linear blend).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onnx_keyframes_and_onnx_interpolation() {
+    use wayfarer::generate::onnx::OnnxBackend;
+    use wayfarer::stream::{OnnxInterpolator, OnnxKeyframes};
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let video = OnnxBackend::load(&models.join("tiny_video.toml"), false).unwrap();
+    let interp = OnnxBackend::load(&models.join("tiny_interpolator.toml"), false).unwrap();
+    let p = plan(3, false);
+    let source = KeyframeSource::new(Arc::new(OnnxKeyframes(Arc::new(video))));
+    let mut frames = Vec::new();
+    let summary = stream::run(
+        &p,
+        &source,
+        &OnnxInterpolator(Arc::new(interp)),
+        &config(2),
+        &mut |i, f| {
+            frames.push((i, f.clone()));
+            Ok(())
+        },
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.frames, 23);
+    // Keyframe 1: 40 * 0.5 + 0.25 * 255 * 0.5 = 51.9.
+    let k1 = frames[11].1.pixel(0, 0)[0];
+    assert!((51..=52).contains(&k1), "{k1}");
+    // Halfway-ish between keyframe 0 (31.9) and keyframe 1 (51.9): frame 6 is at 6/11.
+    let mid = f32::from(frames[6].1.pixel(0, 0)[0]);
+    let want = 31.9 + (51.9 - 31.9) * 6.0 / 11.0;
+    assert!((mid - want).abs() <= 1.5, "{mid} vs {want}");
+}
