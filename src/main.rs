@@ -74,50 +74,7 @@ enum Command {
     },
     /// Stream a project: keyframes generated in the background while the frames between
     /// them are interpolated, written to the MP4 as they are produced.
-    Stream {
-        /// Project file (JSON).
-        project: PathBuf,
-        /// Output MP4; written as OUT.tmp and renamed when complete.
-        #[arg(short, long)]
-        output: PathBuf,
-        /// Keyframe generator: builtin (returns the keyframe image), comfyui (img2img on a
-        /// server) or onnx (a video-contract model).
-        #[arg(long, default_value = "builtin")]
-        source: String,
-        /// ComfyUI server for `--source comfyui`.
-        #[arg(long)]
-        server: Option<String>,
-        /// ComfyUI img2img template (default: the shipped one).
-        #[arg(long)]
-        template: Option<PathBuf>,
-        /// ONNX manifest: a video-contract model for `--source onnx`.
-        #[arg(long)]
-        model: Option<PathBuf>,
-        /// Interpolator: builtin (flow morph) or onnx (an interpolator-contract model).
-        #[arg(long, default_value = "builtin")]
-        interpolator: String,
-        /// ONNX manifest for `--interpolator onnx`.
-        #[arg(long)]
-        interpolator_model: Option<PathBuf>,
-        /// Time each builtin keyframe takes, in milliseconds (to try the pipeline).
-        #[arg(long, default_value_t = 0)]
-        latency_ms: u64,
-        /// How much of each keyframe image is generated anew (0..=1).
-        #[arg(long, default_value_t = 0.5)]
-        denoise: f32,
-        /// Keyframes kept queued ahead; 0 generates each one when it is needed.
-        #[arg(long, default_value_t = 2)]
-        lookahead: usize,
-        /// Seconds to wait for a keyframe before generating it synchronously.
-        #[arg(long, default_value_t = 60)]
-        timeout: u64,
-        /// Generate each keyframe from the previous generated one (a drifting chain).
-        #[arg(long)]
-        chain: bool,
-        /// Print one JSON event per line instead of a progress bar.
-        #[arg(long)]
-        json_events: bool,
-    },
+    Stream(StreamArgs),
     /// Show how a project is cut into generation calls.
     Plan {
         /// Project file (JSON).
@@ -183,37 +140,7 @@ fn main() -> ExitCode {
                 )
             }
         }
-        Some(Command::Stream {
-            project,
-            output,
-            source,
-            server,
-            template,
-            model,
-            interpolator,
-            interpolator_model,
-            latency_ms,
-            denoise,
-            lookahead,
-            timeout,
-            chain,
-            json_events,
-        }) => cmd_stream(&StreamArgs {
-            project,
-            output,
-            source,
-            server,
-            template,
-            model,
-            interpolator,
-            interpolator_model,
-            latency_ms,
-            denoise,
-            lookahead,
-            timeout,
-            chain,
-            json_events,
-        }),
+        Some(Command::Stream(args)) => cmd_stream(&args),
         Some(Command::Plan { project, json }) => cmd_plan(&project, json),
         Some(Command::Cache { action }) => cmd_cache(&action),
         Some(Command::Doctor { json }) => {
@@ -400,20 +327,49 @@ fn cmd_render(
 }
 
 /// Options of `wayfarer stream`.
+#[derive(clap::Args)]
 struct StreamArgs {
+    /// Project file (JSON).
     project: PathBuf,
+    /// Output MP4; written as OUT.tmp and renamed when complete.
+    #[arg(short, long)]
     output: PathBuf,
+    /// Keyframe generator: builtin (returns the keyframe image), comfyui (img2img on a
+    /// server) or onnx (a video-contract model).
+    #[arg(long, default_value = "builtin")]
     source: String,
+    /// ComfyUI server for `--source comfyui`.
+    #[arg(long)]
     server: Option<String>,
+    /// ComfyUI img2img template (default: the shipped one).
+    #[arg(long)]
     template: Option<PathBuf>,
+    /// ONNX manifest: a video-contract model for `--source onnx`.
+    #[arg(long)]
     model: Option<PathBuf>,
+    /// Interpolator: builtin (flow morph) or onnx (an interpolator-contract model).
+    #[arg(long, default_value = "builtin")]
     interpolator: String,
+    /// ONNX manifest for `--interpolator onnx`.
+    #[arg(long)]
     interpolator_model: Option<PathBuf>,
+    /// Time each builtin keyframe takes, in milliseconds (to try the pipeline).
+    #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// How much of each keyframe image is generated anew (0..=1).
+    #[arg(long, default_value_t = 0.5)]
     denoise: f32,
+    /// Keyframes kept queued ahead; 0 generates each one when it is needed.
+    #[arg(long, default_value_t = 2)]
     lookahead: usize,
+    /// Seconds to wait for a keyframe before generating it synchronously.
+    #[arg(long, default_value_t = 60)]
     timeout: u64,
+    /// Generate each keyframe from the previous generated one (a drifting chain).
+    #[arg(long)]
     chain: bool,
+    /// Print one JSON event per line instead of a progress bar.
+    #[arg(long)]
     json_events: bool,
 }
 

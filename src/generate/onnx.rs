@@ -238,27 +238,9 @@ impl OnnxBackend {
         self.fill(&mut ta, 0, a);
         self.fill(&mut tb, 0, b);
         let tt = Array4::<f32>::from_elem((1, 1, 1, 1), t);
-        let err = self.run_error();
-        let mut session = self
-            .session
-            .lock()
-            .map_err(|_| pipeline("model session poisoned by an earlier failure".into()))?;
-        let i = &self.manifest.inputs;
-        let inputs = ort::inputs![
-            i[0].as_str() => ort::value::TensorRef::from_array_view(&ta).map_err(&err)?,
-            i[1].as_str() => ort::value::TensorRef::from_array_view(&tb).map_err(&err)?,
-            i[2].as_str() => ort::value::TensorRef::from_array_view(&tt).map_err(&err)?,
-        ];
-        let outputs = session.run(inputs).map_err(&err)?;
-        let value = outputs.get(&self.manifest.output).ok_or_else(|| {
-            pipeline(format!(
-                "{}: the model has no output named {:?}",
-                self.manifest.name, self.manifest.output
-            ))
-        })?;
-        let out = value.try_extract_array::<f32>().map_err(&err)?;
-        self.check_shape(out.shape(), [1, 3, ph, pw])?;
-        Ok(self.read(&out, 0, a.width, a.height))
+        let mut out = self.run_model(&[&ta, &tb, &tt], [1, 3, ph, pw], a.width, a.height)?;
+        out.pop()
+            .ok_or_else(|| pipeline(format!("{}: no frame returned", self.manifest.name)))
     }
 
     /// One picture through a video-contract model: a one-frame guide with the mask set to
@@ -299,16 +281,28 @@ impl OnnxBackend {
         let mask = Array4::<f32>::from_shape_fn((n, 1, ph, pw), |(k, _, _, _)| {
             guide_in.mask[k].clamp(0.0, 1.0)
         });
+        self.run_model(&[&guide, &mask], [n, 3, ph, pw], w, h)
+    }
+
+    /// Runs the model on `tensors` (in the manifest's input order) and reads `shape[0]`
+    /// frames of `w` x `h` from its output, which must have `shape`.
+    fn run_model(
+        &self,
+        tensors: &[&Array4<f32>],
+        shape: [usize; 4],
+        w: u32,
+        h: u32,
+    ) -> Result<Vec<Frame>> {
         let err = self.run_error();
         let mut session = self
             .session
             .lock()
             .map_err(|_| pipeline("model session poisoned by an earlier failure".into()))?;
-        let i = &self.manifest.inputs;
-        let inputs = ort::inputs![
-            i[0].as_str() => ort::value::TensorRef::from_array_view(&guide).map_err(&err)?,
-            i[1].as_str() => ort::value::TensorRef::from_array_view(&mask).map_err(&err)?,
-        ];
+        let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> = Vec::new();
+        for (name, tensor) in self.manifest.inputs.iter().zip(tensors) {
+            let view = ort::value::TensorRef::from_array_view(*tensor).map_err(&err)?;
+            inputs.push((name.clone(), view.into()));
+        }
         let outputs = session.run(inputs).map_err(&err)?;
         let value = outputs.get(&self.manifest.output).ok_or_else(|| {
             pipeline(format!(
@@ -317,8 +311,8 @@ impl OnnxBackend {
             ))
         })?;
         let out = value.try_extract_array::<f32>().map_err(&err)?;
-        self.check_shape(out.shape(), [n, 3, ph, pw])?;
-        Ok((0..n).map(|k| self.read(&out, k, w, h)).collect())
+        self.check_shape(out.shape(), shape)?;
+        Ok((0..shape[0]).map(|k| self.read(&out, k, w, h)).collect())
     }
 }
 

@@ -172,23 +172,12 @@ impl ComfyBackend {
                     .map(|i| (i, servers[i].client.clone()))
                     .collect();
                 if probe.is_empty() {
-                    let errors: Vec<String> = servers
-                        .iter()
-                        .map(|s| {
-                            format!(
-                                "{} ({})",
-                                s.client.base,
-                                s.last_error.as_deref().unwrap_or("busy with another call")
-                            )
-                        })
-                        .collect();
-                    let mut e = UserError::new(
-                        ErrorCategory::Network,
-                        format!("no ComfyUI server can take the call: {}", errors.join("; ")),
-                    )
-                    .hint("start or fix a server; the render retries with backoff");
-                    e.retryable = true;
-                    return Err(e);
+                    return Err(no_server(
+                        &servers,
+                        "no ComfyUI server can take the call",
+                        "busy with another call",
+                        "start or fix a server; the render retries with backoff",
+                    ));
                 }
                 drop(servers);
                 for (i, client) in probe {
@@ -204,23 +193,12 @@ impl ComfyBackend {
                 }
                 let servers = self.lock();
                 if !(0..servers.len()).any(|i| servers[i].healthy && !avoid.contains(&i)) {
-                    let errors: Vec<String> = servers
-                        .iter()
-                        .map(|s| {
-                            format!(
-                                "{} ({})",
-                                s.client.base,
-                                s.last_error.as_deref().unwrap_or("?")
-                            )
-                        })
-                        .collect();
-                    let mut e = UserError::new(
-                        ErrorCategory::Network,
-                        format!("no ComfyUI server is reachable: {}", errors.join("; ")),
-                    )
-                    .hint("start the server(s) or check the addresses; the render retries with backoff");
-                    e.retryable = true;
-                    return Err(e);
+                    return Err(no_server(
+                        &servers,
+                        "no ComfyUI server is reachable",
+                        "?",
+                        "start the server(s) or check the addresses; the render retries with backoff",
+                    ));
                 }
                 continue;
             }
@@ -474,6 +452,28 @@ impl ComfyBackend {
         }
         items
     }
+}
+
+/// The retryable network error when no server can take a call, listing each server and
+/// its last error (`unknown` when it has none).
+fn no_server(servers: &[ServerState], what: &str, unknown: &str, hint: &str) -> UserError {
+    let errors: Vec<String> = servers
+        .iter()
+        .map(|s| {
+            format!(
+                "{} ({})",
+                s.client.base,
+                s.last_error.as_deref().unwrap_or(unknown)
+            )
+        })
+        .collect();
+    let mut e = UserError::new(
+        ErrorCategory::Network,
+        format!("{what}: {}", errors.join("; ")),
+    )
+    .hint(hint);
+    e.retryable = true;
+    e
 }
 
 /// Follows a queued prompt until it ends: over the socket when there is one, else (or
