@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use super::{Backend, CancelToken, GenerationRequest};
-use crate::error::{Result, UserError};
+use crate::error::Result;
 use crate::flow::cache::frame_pair_key;
 use crate::flow::{FlowCache, FlowEstimator, PyramidalLucasKanade};
 use crate::gpu::{Compute, CpuCompute, FlowField};
@@ -224,60 +224,36 @@ impl Backend for Builtin {
         cancel: &CancelToken,
     ) -> Result<Vec<Frame>> {
         let guide = request.guide;
-        let kept: Vec<usize> = guide
-            .mask
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| **m <= 0.0)
-            .map(|(i, _)| i)
-            .collect();
-        let n = guide.frames.len();
         let mut joins: HashMap<(usize, usize), Join> = HashMap::new();
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            if cancel.is_cancelled() {
-                return Err(UserError::cancelled());
-            }
-            let m = guide.mask[i];
-            let frame = if m <= 0.0 {
-                guide.frames[i].clone()
-            } else {
-                let before = kept.iter().rev().find(|&&k| k < i).copied();
-                let after = kept.iter().find(|&&k| k > i).copied();
-                let generated = match (before, after) {
-                    (Some(a), Some(b)) => {
-                        let join = match joins.entry((a, b)) {
-                            Entry::Occupied(e) => e.into_mut(),
-                            Entry::Vacant(v) => {
-                                v.insert(self.join(&guide.frames[a], &guide.frames[b])?)
-                            }
-                        };
-                        let t = (i - a) as f32 / (b - a) as f32;
-                        let morph = self.between(&guide.frames[a], &guide.frames[b], join, t)?;
-                        if guide.structured[i] {
-                            // Follow the structure video's motion from the start, arriving
-                            // at the end anchor.
-                            let eased = t * t * (3.0 - 2.0 * t);
-                            self.compute.blend(&guide.frames[i], &morph, eased)?
-                        } else {
-                            morph
+        let mut make = |i: usize, before: Option<usize>, after: Option<usize>| {
+            Ok(match (before, after) {
+                (Some(a), Some(b)) => {
+                    let join = match joins.entry((a, b)) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(v) => {
+                            v.insert(self.join(&guide.frames[a], &guide.frames[b])?)
                         }
+                    };
+                    let t = (i - a) as f32 / (b - a) as f32;
+                    let morph = self.between(&guide.frames[a], &guide.frames[b], join, t)?;
+                    if guide.structured[i] {
+                        // Follow the structure video's motion from the start, arriving
+                        // at the end anchor.
+                        let eased = t * t * (3.0 - 2.0 * t);
+                        self.compute.blend(&guide.frames[i], &morph, eased)?
+                    } else {
+                        morph
                     }
-                    (Some(_), None) if guide.structured[i] => guide.frames[i].clone(),
-                    (Some(a), None) => guide.frames[a].clone(),
-                    (None, Some(b)) => guide.frames[b].clone(),
-                    (None, None) => guide.frames[i].clone(),
-                };
-                if m < 1.0 {
-                    self.compute.blend(&guide.frames[i], &generated, m)?
-                } else {
-                    generated
                 }
-            };
-            out.push(frame);
-            progress(super::CallProgress::fraction((i + 1) as f32 / n as f32));
-        }
-        Ok(out)
+                (Some(_), None) if guide.structured[i] => guide.frames[i].clone(),
+                (Some(a), None) => guide.frames[a].clone(),
+                (None, Some(b)) => guide.frames[b].clone(),
+                (None, None) => guide.frames[i].clone(),
+            })
+        };
+        super::fill_generated(guide, progress, cancel, &mut make, &|a, b, m| {
+            self.compute.blend(a, b, m)
+        })
     }
 }
 

@@ -118,6 +118,46 @@ pub trait Backend: Send + Sync {
     ) -> Result<Vec<Frame>>;
 }
 
+/// Fills every generated frame of `guide` (mask > 0) with `make(i, before, after)`, where
+/// `before`/`after` are the nearest kept frames (mask 0) on each side; kept frames are
+/// copied and transition frames (0 < mask < 1) are `blend(guide, generated, mask)`. Reports
+/// progress per frame and stops on cancel. The frame loop every frame-filling backend
+/// shares.
+pub fn fill_generated(
+    guide: &CallGuide,
+    progress: &mut dyn FnMut(CallProgress),
+    cancel: &CancelToken,
+    make: &mut dyn FnMut(usize, Option<usize>, Option<usize>) -> Result<Frame>,
+    blend: &dyn Fn(&Frame, &Frame, f32) -> Result<Frame>,
+) -> Result<Vec<Frame>> {
+    let kept: Vec<usize> = (0..guide.frames.len())
+        .filter(|&i| guide.mask[i] <= 0.0)
+        .collect();
+    let n = guide.frames.len();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        if cancel.is_cancelled() {
+            return Err(UserError::cancelled());
+        }
+        let m = guide.mask[i];
+        let frame = if m <= 0.0 {
+            guide.frames[i].clone()
+        } else {
+            let before = kept.iter().rev().find(|&&k| k < i).copied();
+            let after = kept.iter().find(|&&k| k > i).copied();
+            let generated = make(i, before, after)?;
+            if m < 1.0 {
+                blend(&guide.frames[i], &generated, m)?
+            } else {
+                generated
+            }
+        };
+        out.push(frame);
+        progress(CallProgress::fraction((i + 1) as f32 / n as f32));
+    }
+    Ok(out)
+}
+
 /// The backends this build offers, by name.
 pub const BACKENDS: &[&str] = &["builtin", "comfyui", "onnx"];
 

@@ -359,39 +359,19 @@ impl Backend for OnnxBackend {
             progress(CallProgress::fraction(1.0));
             return Ok(out);
         }
-        let kept: Vec<usize> = (0..guide.frames.len())
-            .filter(|&i| guide.mask[i] <= 0.0)
-            .collect();
-        let n = guide.frames.len();
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            if cancel.is_cancelled() {
-                return Err(UserError::cancelled());
-            }
-            let m = guide.mask[i];
-            let frame = if m <= 0.0 {
-                guide.frames[i].clone()
-            } else {
-                let before = kept.iter().rev().find(|&&k| k < i).copied();
-                let after = kept.iter().find(|&&k| k > i).copied();
-                let generated = match (before, after) {
-                    (Some(a), Some(b)) => self.interpolate(
-                        &guide.frames[a],
-                        &guide.frames[b],
-                        (i - a) as f32 / (b - a) as f32,
-                    )?,
-                    (Some(k), None) | (None, Some(k)) => guide.frames[k].clone(),
-                    (None, None) => guide.frames[i].clone(),
-                };
-                if m < 1.0 {
-                    Frame::lerp(&guide.frames[i], &generated, m)
-                } else {
-                    generated
-                }
-            };
-            out.push(frame);
-            progress(CallProgress::fraction((i + 1) as f32 / n as f32));
-        }
-        Ok(out)
+        let mut make = |i: usize, before: Option<usize>, after: Option<usize>| {
+            Ok(match (before, after) {
+                (Some(a), Some(b)) => self.interpolate(
+                    &guide.frames[a],
+                    &guide.frames[b],
+                    (i - a) as f32 / (b - a) as f32,
+                )?,
+                (Some(k), None) | (None, Some(k)) => guide.frames[k].clone(),
+                (None, None) => guide.frames[i].clone(),
+            })
+        };
+        super::fill_generated(guide, progress, cancel, &mut make, &|a, b, m| {
+            Ok(Frame::lerp(a, b, m))
+        })
     }
 }
