@@ -53,6 +53,10 @@ enum Command {
         /// Longest one ComfyUI call may run, in seconds.
         #[arg(long, default_value_t = 3600)]
         call_timeout: u64,
+        /// Longest one HTTP request to a ComfyUI server may take (uploads and downloads
+        /// included), in seconds.
+        #[arg(long, default_value_t = 120)]
+        request_timeout: u64,
         /// Re-roll segment N (0-based span index) with a new seed; repeatable.
         #[arg(long = "regenerate", value_name = "N")]
         regenerate: Vec<usize>,
@@ -112,6 +116,7 @@ fn main() -> ExitCode {
             template,
             model,
             call_timeout,
+            request_timeout,
             regenerate,
             no_resume,
             crf,
@@ -125,6 +130,7 @@ fn main() -> ExitCode {
                 template,
                 model,
                 call_timeout_secs: call_timeout,
+                request_timeout_secs: request_timeout,
             };
             if check {
                 cmd_check(&project, &output, &config, json_events)

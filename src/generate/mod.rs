@@ -175,6 +175,9 @@ pub struct BackendConfig {
     pub model: Option<PathBuf>,
     /// Longest a ComfyUI call may run, in seconds.
     pub call_timeout_secs: u64,
+    /// Longest one HTTP request to a ComfyUI server may take (uploads and downloads
+    /// included), in seconds.
+    pub request_timeout_secs: u64,
 }
 
 impl Default for BackendConfig {
@@ -185,6 +188,7 @@ impl Default for BackendConfig {
             template: None,
             model: None,
             call_timeout_secs: 3600,
+            request_timeout_secs: 120,
         }
     }
 }
