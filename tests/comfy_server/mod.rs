@@ -893,32 +893,7 @@ async fn run_job(s: &Arc<Shared>, job: &Job) {
         bytes,
     );
     let output = json!({"images": [{"filename": filename, "subfolder": subfolder, "type": "output"}], "animated": [true]});
-    broadcast(
-        s,
-        &job.client_id,
-        "executed",
-        json!({"node": "save", "display_node": "save", "output": output, "prompt_id": pid}),
-    );
-    s.history.lock().unwrap().insert(
-        pid.clone(),
-        json!({"prompt": [0, pid, job.prompt, {}, ["save"]], "outputs": {"save": output},
-               "status": {"status_str": "success", "completed": true,
-                          "messages": [["execution_start", {"prompt_id": pid}], ["execution_cached", {"nodes": [], "prompt_id": pid}], ["execution_success", {"prompt_id": pid}]]},
-               "meta": {"save": {"node_id": "save", "display_node": "save"}}}),
-    );
-    s.record.executed.fetch_add(1, Ordering::SeqCst);
-    broadcast(
-        s,
-        &job.client_id,
-        "executing",
-        json!({"node": null, "prompt_id": pid}),
-    );
-    broadcast(
-        s,
-        &job.client_id,
-        "execution_success",
-        json!({"prompt_id": pid, "timestamp": 0}),
-    );
+    finish_success(s, job, output);
 }
 
 /// The tint the server's img2img "model" moves a picture towards, by `denoise / 2`.
@@ -961,6 +936,13 @@ async fn image_job(s: &Arc<Shared>, job: &Job, load: Value) {
         .insert((filename.clone(), "wayfarer".into(), "output".into()), png);
     let output =
         json!({"images": [{"filename": filename, "subfolder": "wayfarer", "type": "output"}]});
+    finish_success(s, job, output);
+}
+
+/// Publishes a finished prompt like ComfyUI: `executed` with the outputs, the history entry,
+/// `executing` with no node, `execution_success`.
+fn finish_success(s: &Shared, job: &Job, output: Value) {
+    let pid = job.prompt_id.clone();
     broadcast(
         s,
         &job.client_id,
@@ -971,8 +953,8 @@ async fn image_job(s: &Arc<Shared>, job: &Job, load: Value) {
         pid.clone(),
         json!({"prompt": [0, pid, job.prompt, {}, ["save"]], "outputs": {"save": output},
                "status": {"status_str": "success", "completed": true,
-                          "messages": [["execution_start", {"prompt_id": pid}], ["execution_success", {"prompt_id": pid}]]},
-               "meta": {}}),
+                          "messages": [["execution_start", {"prompt_id": pid}], ["execution_cached", {"nodes": [], "prompt_id": pid}], ["execution_success", {"prompt_id": pid}]]},
+               "meta": {"save": {"node_id": "save", "display_node": "save"}}}),
     );
     s.record.executed.fetch_add(1, Ordering::SeqCst);
     broadcast(

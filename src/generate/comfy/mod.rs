@@ -86,7 +86,10 @@ impl ComfyBackend {
     /// Opens the backend for `config.servers` with `config.template` (the shipped Wan VACE
     /// template when none). Servers are not contacted here; see [`Backend::preflight`].
     pub fn open(config: &super::BackendConfig) -> Result<Self> {
-        Self::with_timeouts(config, Duration::from_secs(config.request_timeout_secs.max(1)))
+        Self::with_timeouts(
+            config,
+            Duration::from_secs(config.request_timeout_secs.max(1)),
+        )
     }
 
     /// [`ComfyBackend::open`] with a per-request HTTP timeout.
