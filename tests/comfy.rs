@@ -218,6 +218,44 @@ fn a_rejected_workflow_is_bad_input_and_not_retried() {
 }
 
 #[test]
+fn a_run_interrupted_on_the_server_is_retried() {
+    let server = ComfyTestServer::start();
+    server
+        .shared
+        .behaviour
+        .interrupt_next
+        .store(1, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path(), &[0, 24], "chained");
+    let (result, events) = run(
+        &p,
+        dir.path(),
+        &backend(&[&server], 5000),
+        &fast_retries(),
+        &CancelToken::new(),
+        &mut |_| {},
+    );
+    let summary = result.unwrap();
+    check_output(dir.path(), &summary);
+    let retries: Vec<(ErrorCategory, String)> = events
+        .iter()
+        .filter_map(|e| match e {
+            RenderEvent::Retry {
+                category, error, ..
+            } => Some((*category, error.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retries.len(), 1, "{retries:?}");
+    assert_eq!(retries[0].0, ErrorCategory::GenerationPipeline);
+    assert!(
+        retries[0].1.contains("interrupted on the server"),
+        "{retries:?}"
+    );
+    assert_eq!(server.prompts(), 2);
+}
+
+#[test]
 fn a_dropped_socket_falls_back_to_polling_the_history() {
     let server = ComfyTestServer::start();
     let b = &server.shared.behaviour;

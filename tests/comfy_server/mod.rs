@@ -115,6 +115,8 @@ pub struct Behaviour {
     pub oom_next: AtomicUsize,
     /// The next N prompts fail with another execution error.
     pub crash_next: AtomicUsize,
+    /// The next N prompts are interrupted on the server (someone pressed Cancel there).
+    pub interrupt_next: AtomicUsize,
     /// The next N `/prompt` requests are rejected (HTTP 400, node errors).
     pub reject_next: AtomicUsize,
     /// Close the client's WebSocket halfway through the sampler steps.
@@ -816,6 +818,12 @@ async fn run_job(s: &Arc<Shared>, job: &Job) {
         .unwrap_or(0);
     let per_step = Duration::from_millis(b.step_ms.load(Ordering::SeqCst))
         + Duration::from_millis(b.frame_ms.load(Ordering::SeqCst) * length_frames) / steps;
+    if b.interrupt_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        s.interrupt.store(true, Ordering::SeqCst);
+    }
     for step in 1..=steps {
         tokio::time::sleep(per_step).await;
         if interrupted(s) {
