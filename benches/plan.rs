@@ -62,6 +62,7 @@ fn timeline(mode: Mode, policy: MergePolicy) -> Project {
         mask: Default::default(),
         profile: None,
         structure_video: None,
+        length: None,
     }
 }
 

@@ -612,3 +612,56 @@ fn a_killed_render_resumes_without_redoing_finished_calls() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--regenerate 9"));
 }
+
+#[test]
+fn image_to_video_and_text_to_video_route_to_one_call() {
+    let server = ComfyTestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = project(dir.path(), &[0, 24], "chained");
+    p.keyframes.truncate(1);
+    p.length = Some(33);
+    // The built-in generator only travels: the request is refused with the alternative.
+    let e = render::render_opts(
+        &p,
+        dir.path(),
+        &dir.path().join("builtin.mp4"),
+        &wayfarer::generate::Builtin::default(),
+        &EncodeOptions::default(),
+        &mut |_| {},
+        &CancelToken::new(),
+        &RenderOptions::default(),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("does not support ti2v"), "{e}");
+    assert!(e.suggestions[0].contains("second keyframe"), "{e:?}");
+    // ComfyUI (Wan VACE) takes it: one call, the image kept at frame 0.
+    let (result, _) = run(
+        &p,
+        dir.path(),
+        &backend(&[&server], 5000),
+        &fast_retries(),
+        &CancelToken::new(),
+        &mut |_| {},
+    );
+    let summary = result.unwrap();
+    assert_eq!(summary.plan.calls.len(), 1);
+    check_output(dir.path(), &summary);
+    let frames = media::decode_all(&dir.path().join("out.mp4")).unwrap();
+    assert_eq!(frames.len(), 33);
+    let prompt = server.shared.record.prompts.lock().unwrap()[0].clone();
+    assert_eq!(prompt["vace"]["inputs"]["length"], 33);
+    // Text only: every frame generated (the test server leaves them at the guide's grey).
+    p.keyframes.clear();
+    let (result, _) = run(
+        &p,
+        dir.path(),
+        &backend(&[&server], 5000),
+        &fast_retries(),
+        &CancelToken::new(),
+        &mut |_| {},
+    );
+    assert_eq!(result.unwrap().frames, 33);
+    let frames = media::decode_all(&dir.path().join("out.mp4")).unwrap();
+    let v = frames[16].pixel(100, 70)[0];
+    assert!((125..=131).contains(&v), "{v}");
+}

@@ -535,3 +535,30 @@ fn live_preview_plays_the_stream_as_it_is_made() {
     s.harness
         .get_by_label_contains("Live preview finished: 13 frames");
 }
+
+#[test]
+fn a_single_image_project_with_a_length_plans_one_call() {
+    let mut s = studio();
+    drop_images(&mut s, &["sintel_0016.png"], 100.0);
+    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    let mut p = s.harness.state().project().clone();
+    p.length = Some(33);
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    s.harness.step();
+    s.harness.step();
+    let plan = s.harness.state().plan().as_ref().unwrap();
+    assert_eq!(plan.calls.len(), 1);
+    assert_eq!(plan.total_frames, 33);
+    s.harness.get_by_label_contains("Call 0:");
+    s.harness.get_by_label_contains("frames 0..=32");
+    // The built-in generator refuses image-to-video with the alternative.
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Render")
+        .click();
+    s.harness.step();
+    wait_for(&mut s.harness, "the render", |a| !a.is_rendering());
+    let e = s.harness.state().render_error().unwrap();
+    assert!(e.message.contains("does not support i2v"), "{e}");
+    s.harness
+        .get_by_label_contains("hint: add a second keyframe image to travel to");
+}

@@ -275,6 +275,77 @@ pub fn plan(project: &Project) -> Result<Plan> {
     Ok(plan)
 }
 
+/// The plan of a project with fewer than two keyframes: one call of `project.length`
+/// frames (snapped down to a valid length, at most the model's frames per call), anchored
+/// at frame 0 when there is a keyframe (image-to-video), all frames free without one
+/// (text-to-video).
+fn single_call_plan(project: &Project, profile: ModelProfile, policy: MergePolicy) -> Plan {
+    let wanted = project.length.unwrap_or(1).max(1);
+    let len = profile
+        .valid_lengths_desc(wanted.min(profile.max_frames))
+        .next()
+        .unwrap_or(1);
+    let mut notes = Vec::new();
+    if len != wanted {
+        notes.push(format!(
+            "length {wanted} -> {len}: {} makes calls of valid lengths up to {} frames",
+            profile.name, profile.max_frames
+        ));
+    }
+    let anchors: Vec<CallAnchor> = project
+        .keyframes
+        .first()
+        .map(|_| CallAnchor {
+            offset: 0,
+            keyframe: 0,
+        })
+        .into_iter()
+        .collect();
+    // Like a travel video's first call, the start anchor is the call's one lead frame; text
+    // only has none (frame 0 is generated too).
+    let lead_frames = anchors.len() as u32;
+    let call = Call {
+        index: 0,
+        first_span: 0,
+        last_span: 0,
+        window: 0,
+        start: 0,
+        end: len - 1,
+        lead_frames,
+        lead: Lead::Start,
+        anchors,
+        after: None,
+        transition_frames: project.mask.transition_frames,
+        transition_value: project.mask.transition_value,
+    };
+    let secs = profile.call_cost_secs(len);
+    Plan {
+        mode: project.mode,
+        overlap: project.overlap,
+        width: project.width,
+        height: project.height,
+        fps: project.fps,
+        merge_policy: policy,
+        max_frames_per_call: profile.max_frames,
+        total_frames: len,
+        positions: project.keyframes.iter().map(|_| 0).collect(),
+        snaps: Vec::new(),
+        boundaries: Vec::new(),
+        calls: vec![call],
+        cost: CostEstimate {
+            unmerged_calls: 1,
+            unmerged_secs: secs,
+            calls: 1,
+            secs,
+            speedup: 1.0,
+        },
+        blast_radius_frames: len,
+        max_blocked_frames: 0,
+        notes,
+        profile,
+    }
+}
+
 /// The effective model profile of a project: its custom profile or a built-in one.
 pub fn resolve_profile(project: &Project) -> Result<ModelProfile> {
     if let Some(custom) = &project.profile {
@@ -291,12 +362,12 @@ pub fn resolve_profile(project: &Project) -> Result<ModelProfile> {
 
 fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
     project.validate()?;
-    if project.keyframes.len() < 2 {
+    if project.keyframes.len() < 2 && project.length.is_none() {
         return Err(UserError::input(format!(
             "keyframes: {} keyframe(s); a travel video needs at least 2",
             project.keyframes.len()
         ))
-        .hint("add another keyframe image"));
+        .hint("add another keyframe image, or set \"length\" (frames) for a text-to-video or image-to-video project"));
     }
     let profile = resolve_profile(project)?;
     for (name, value) in [("width", project.width), ("height", project.height)] {
@@ -309,6 +380,9 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
             ))
             .hint(format!("use {nearest}")));
         }
+    }
+    if project.keyframes.len() < 2 {
+        return Ok(single_call_plan(project, profile, policy));
     }
     if project.mode == Mode::Chained && project.overlap == 0 {
         return Err(
@@ -617,6 +691,33 @@ mod tests {
             keyframes.join(",")
         ))
         .unwrap()
+    }
+
+    #[test]
+    fn fewer_than_two_keyframes_make_one_call_of_the_given_length() {
+        let mut p = project("chained", &[0]);
+        assert!(plan(&p).unwrap_err().suggestions[0].contains("\"length\""));
+        p.length = Some(30);
+        let one = plan(&p).unwrap();
+        assert_eq!(one.calls.len(), 1);
+        assert_eq!(one.total_frames, 29, "4n+1 at most 30");
+        assert!(one.notes.iter().any(|n| n.contains("length 30 -> 29")));
+        let mask = one.calls[0].mask();
+        assert_eq!(mask[0], 0.0, "the image is kept");
+        assert!(mask[1..].iter().all(|&m| m == 1.0));
+        check_invariants(&one);
+        let mut t2v = project("chained", &[]);
+        t2v.length = Some(500);
+        let t = plan(&t2v).unwrap();
+        assert_eq!(t.total_frames, 81, "at most one call");
+        assert!(
+            t.calls[0].mask().iter().all(|&m| m == 1.0),
+            "text only: all generated"
+        );
+        // With two keyframes the length is ignored.
+        let mut travel = project("chained", &[0, 40]);
+        travel.length = Some(9);
+        assert_eq!(plan(&travel).unwrap().total_frames, 41);
     }
 
     fn check_invariants(plan: &Plan) {

@@ -202,6 +202,10 @@ pub struct Project {
     /// A video whose motion the generated frames follow.
     #[serde(default)]
     pub structure_video: Option<StructureVideo>,
+    /// Video length in frames for a project with fewer than two keyframes (text-to-video,
+    /// image-to-video: one call); ignored otherwise, where the last keyframe sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
 }
 
 fn default_overlap() -> u32 {

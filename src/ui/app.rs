@@ -2060,6 +2060,7 @@ fn empty_project() -> Project {
         mask: Default::default(),
         profile: None,
         structure_video: None,
+        length: None,
     }
 }
 
