@@ -207,12 +207,15 @@ fn cmd_render(
             .hint(format!("use 0..={}", spans.saturating_sub(1))));
         }
         let dir = project_file::project_dir(project_path);
+        let backend = generate::open_backend(config).map_err(|mut e| {
+            e.message = format!("backend: {}", e.message);
+            e
+        })?;
         // Pre-flight: every check passes before any generation starts.
-        let report = generate::preflight(&project, &dir, output, config);
+        let report = generate::preflight::preflight_with(&project, &dir, output, backend.as_ref());
         if let Some(e) = report.first_failure() {
             return Err(e);
         }
-        let backend = generate::open_backend(config)?;
         let mut options = if no_resume {
             render::RenderOptions::default()
         } else {

@@ -74,6 +74,22 @@ fn run(
     (result, events)
 }
 
+/// [`run`] on `servers` with fast retries, no cancel and no event hook.
+fn run_simple(
+    project: &Project,
+    dir: &Path,
+    servers: &[&ComfyTestServer],
+) -> (wayfarer::Result<RenderSummary>, Vec<RenderEvent>) {
+    run(
+        project,
+        dir,
+        &backend(servers, 5000),
+        &fast_retries(),
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+}
+
 fn check_output(dir: &Path, summary: &RenderSummary) {
     check_output_at(dir, summary, 30.0);
 }
@@ -98,14 +114,7 @@ fn renders_through_comfyui_with_step_progress_and_the_template_filled() {
     server.shared.behaviour.step_ms.store(1, Ordering::SeqCst);
     let dir = tempfile::tempdir().unwrap();
     let p = project(dir.path(), &[0, 24, 48], "chained");
-    let (result, events) = run(
-        &p,
-        dir.path(),
-        &backend(&[&server], 5000),
-        &fast_retries(),
-        &CancelToken::new(),
-        &mut |_| {},
-    );
+    let (result, events) = run_simple(&p, dir.path(), &[&server]);
     let summary = result.unwrap();
     assert_eq!(summary.backend_calls, summary.plan.calls.len());
     check_output(dir.path(), &summary);
@@ -146,14 +155,7 @@ fn out_of_memory_on_the_server_walks_the_retry_ladder() {
     server.shared.behaviour.oom_next.store(2, Ordering::SeqCst);
     let dir = tempfile::tempdir().unwrap();
     let p = project(dir.path(), &[0, 24], "chained");
-    let (result, events) = run(
-        &p,
-        dir.path(),
-        &backend(&[&server], 5000),
-        &fast_retries(),
-        &CancelToken::new(),
-        &mut |_| {},
-    );
+    let (result, events) = run_simple(&p, dir.path(), &[&server]);
     let summary = result.unwrap();
     // The call that succeeded ran at 0.75x and was scaled back up.
     check_output_at(dir.path(), &summary, 25.0);
@@ -196,14 +198,7 @@ fn a_rejected_workflow_is_bad_input_and_not_retried() {
         .store(5, Ordering::SeqCst);
     let dir = tempfile::tempdir().unwrap();
     let p = project(dir.path(), &[0, 24], "chained");
-    let (result, _) = run(
-        &p,
-        dir.path(),
-        &backend(&[&server], 5000),
-        &fast_retries(),
-        &CancelToken::new(),
-        &mut |_| {},
-    );
+    let (result, _) = run_simple(&p, dir.path(), &[&server]);
     let e = result.unwrap_err();
     assert_eq!(e.category, ErrorCategory::InputValidation);
     assert!(e.message.contains("Value not in list"), "{e}");
@@ -227,14 +222,7 @@ fn a_run_interrupted_on_the_server_is_retried() {
         .store(1, Ordering::SeqCst);
     let dir = tempfile::tempdir().unwrap();
     let p = project(dir.path(), &[0, 24], "chained");
-    let (result, events) = run(
-        &p,
-        dir.path(),
-        &backend(&[&server], 5000),
-        &fast_retries(),
-        &CancelToken::new(),
-        &mut |_| {},
-    );
+    let (result, events) = run_simple(&p, dir.path(), &[&server]);
     let summary = result.unwrap();
     check_output(dir.path(), &summary);
     let retries: Vec<(ErrorCategory, String)> = events
@@ -263,14 +251,7 @@ fn a_dropped_socket_falls_back_to_polling_the_history() {
     b.step_ms.store(5, Ordering::SeqCst);
     let dir = tempfile::tempdir().unwrap();
     let p = project(dir.path(), &[0, 24], "chained");
-    let (result, events) = run(
-        &p,
-        dir.path(),
-        &backend(&[&server], 5000),
-        &fast_retries(),
-        &CancelToken::new(),
-        &mut |_| {},
-    );
+    let (result, events) = run_simple(&p, dir.path(), &[&server]);
     let summary = result.unwrap();
     check_output(dir.path(), &summary);
     assert!(summary.retries.is_empty());
@@ -291,14 +272,7 @@ fn malformed_and_slow_replies_are_network_errors_with_the_endpoint() {
         .store(true, Ordering::SeqCst);
     let dir = tempfile::tempdir().unwrap();
     let p = project(dir.path(), &[0, 24], "chained");
-    let (result, _) = run(
-        &p,
-        dir.path(),
-        &backend(&[&server], 5000),
-        &fast_retries(),
-        &CancelToken::new(),
-        &mut |_| {},
-    );
+    let (result, _) = run_simple(&p, dir.path(), &[&server]);
     let e = result.unwrap_err();
     assert_eq!(e.category, ErrorCategory::Network);
     assert!(e.message.contains("malformed reply from /history"), "{e}");
@@ -339,14 +313,7 @@ fn hostile_output_names_are_only_query_values() {
         .store(true, Ordering::SeqCst);
     let dir = tempfile::tempdir().unwrap();
     let p = project(dir.path(), &[0, 24], "chained");
-    let (result, _) = run(
-        &p,
-        dir.path(),
-        &backend(&[&server], 5000),
-        &fast_retries(),
-        &CancelToken::new(),
-        &mut |_| {},
-    );
+    let (result, _) = run_simple(&p, dir.path(), &[&server]);
     let summary = result.unwrap();
     check_output(dir.path(), &summary);
     let views = server.shared.record.views.lock().unwrap().clone();
@@ -404,14 +371,7 @@ fn independent_calls_run_in_parallel_on_two_servers() {
     }
     let dir = tempfile::tempdir().unwrap();
     let p = project(dir.path(), &[0, 16, 32, 48, 64], "independent");
-    let (result, _) = run(
-        &p,
-        dir.path(),
-        &backend(&[&a, &b], 5000),
-        &fast_retries(),
-        &CancelToken::new(),
-        &mut |_| {},
-    );
+    let (result, _) = run_simple(&p, dir.path(), &[&a, &b]);
     let summary = result.unwrap();
     assert_eq!(summary.plan.calls.len(), 4);
     check_output(dir.path(), &summary);
@@ -635,14 +595,7 @@ fn image_to_video_and_text_to_video_route_to_one_call() {
     assert!(e.message.contains("does not support ti2v"), "{e}");
     assert!(e.suggestions[0].contains("second keyframe"), "{e:?}");
     // ComfyUI (Wan VACE) takes it: one call, the image kept at frame 0.
-    let (result, _) = run(
-        &p,
-        dir.path(),
-        &backend(&[&server], 5000),
-        &fast_retries(),
-        &CancelToken::new(),
-        &mut |_| {},
-    );
+    let (result, _) = run_simple(&p, dir.path(), &[&server]);
     let summary = result.unwrap();
     assert_eq!(summary.plan.calls.len(), 1);
     check_output(dir.path(), &summary);
@@ -652,14 +605,7 @@ fn image_to_video_and_text_to_video_route_to_one_call() {
     assert_eq!(prompt["vace"]["inputs"]["length"], 33);
     // Text only: every frame generated (the test server leaves them at the guide's grey).
     p.keyframes.clear();
-    let (result, _) = run(
-        &p,
-        dir.path(),
-        &backend(&[&server], 5000),
-        &fast_retries(),
-        &CancelToken::new(),
-        &mut |_| {},
-    );
+    let (result, _) = run_simple(&p, dir.path(), &[&server]);
     assert_eq!(result.unwrap().frames, 33);
     let frames = media::decode_all(&dir.path().join("out.mp4")).unwrap();
     let v = frames[16].pixel(100, 70)[0];

@@ -98,9 +98,33 @@ pub fn preflight(
     output: &Path,
     config: &super::BackendConfig,
 ) -> PreflightReport {
+    let backend = super::open_backend(config);
+    checks(
+        project,
+        project_dir,
+        output,
+        backend.as_deref().map_err(Clone::clone),
+    )
+}
+
+/// [`preflight`] with a backend that is already open (the one the render will use).
+pub fn preflight_with(
+    project: &Project,
+    project_dir: &Path,
+    output: &Path,
+    backend: &dyn super::Backend,
+) -> PreflightReport {
+    checks(project, project_dir, output, Ok(backend))
+}
+
+fn checks(
+    project: &Project,
+    project_dir: &Path,
+    output: &Path,
+    backend: Result<&dyn super::Backend>,
+) -> PreflightReport {
     let mut items = Vec::new();
     let plan = crate::plan::plan(project);
-    let backend = super::open_backend(config);
     items.push(item(
         "backend",
         backend
@@ -108,7 +132,7 @@ pub fn preflight(
             .map(|b| format!("{} opened", b.identity()))
             .map_err(Clone::clone),
     ));
-    if let Ok(backend) = &backend {
+    if let Ok(backend) = backend {
         let shape = super::modes::RequestShape::of(project, plan.as_ref().ok());
         items.push(item(
             "mode",

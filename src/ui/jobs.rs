@@ -105,7 +105,6 @@ impl RenderJob {
         ctx: &egui::Context,
     ) -> Result<Self> {
         let backend_box = generate::open_backend(backend)?;
-        let config = backend.clone();
         let cancel = CancelToken::new();
         let (tx, rx) = sync_channel::<RenderEvent>(64);
         let (job_cancel, job_output, job_ctx) = (cancel.clone(), output.clone(), ctx.clone());
@@ -115,7 +114,12 @@ impl RenderJob {
                 job_ctx.request_repaint();
             };
             // Pre-flight first: nothing is generated when a check fails.
-            let report = generate::preflight(&project, &project_dir, &job_output, &config);
+            let report = generate::preflight::preflight_with(
+                &project,
+                &project_dir,
+                &job_output,
+                backend_box.as_ref(),
+            );
             if let Some(e) = report.first_failure() {
                 let _ = tx.send(RenderEvent::from_error(&e));
                 job_ctx.request_repaint();

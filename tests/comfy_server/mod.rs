@@ -770,35 +770,33 @@ async fn run_job(s: &Arc<Shared>, job: &Job) {
         Some((id, n)) => (id.clone(), n.clone()),
         None => (String::from("sampler"), json!({})),
     };
-    if b.oom_next
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok()
-    {
+    let take = |n: &AtomicUsize| {
+        n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    };
+    let failure = if take(&b.oom_next) {
+        Some((
+            "torch.OutOfMemoryError",
+            "Allocation on device 0 would exceed allowed memory. (out of memory)\nCurrently allocated     : 76.80 GiB\nRequested               : 3.52 GiB",
+        ))
+    } else if take(&b.crash_next) {
+        Some((
+            "RuntimeError",
+            "mat1 and mat2 shapes cannot be multiplied (77x4096 and 768x5120)",
+        ))
+    } else {
+        None
+    };
+    if let Some((exception_type, message)) = failure {
         finish_error(
             s,
             job,
             "execution_error",
             json!({
             "prompt_id": pid, "node_id": sampler_id, "node_type": "KSampler", "executed": [],
-            "exception_message": "Allocation on device 0 would exceed allowed memory. (out of memory)\nCurrently allocated     : 76.80 GiB\nRequested               : 3.52 GiB",
-            "exception_type": "torch.OutOfMemoryError",
+            "exception_message": message, "exception_type": exception_type,
             "traceback": ["  File \"execution.py\", line 496, in execute\n"],
             "current_inputs": {}, "current_outputs": {}}),
-        );
-        return;
-    }
-    if b.crash_next
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok()
-    {
-        finish_error(
-            s,
-            job,
-            "execution_error",
-            json!({
-            "prompt_id": pid, "node_id": sampler_id, "node_type": "KSampler", "executed": [],
-            "exception_message": "mat1 and mat2 shapes cannot be multiplied (77x4096 and 768x5120)",
-            "exception_type": "RuntimeError", "traceback": [], "current_inputs": {}, "current_outputs": {}}),
         );
         return;
     }
@@ -818,10 +816,7 @@ async fn run_job(s: &Arc<Shared>, job: &Job) {
         .unwrap_or(0);
     let per_step = Duration::from_millis(b.step_ms.load(Ordering::SeqCst))
         + Duration::from_millis(b.frame_ms.load(Ordering::SeqCst) * length_frames) / steps;
-    if b.interrupt_next
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok()
-    {
+    if take(&b.interrupt_next) {
         s.interrupt.store(true, Ordering::SeqCst);
     }
     for step in 1..=steps {
