@@ -57,6 +57,10 @@ enum Command {
         /// included), in seconds.
         #[arg(long, default_value_t = 120)]
         request_timeout: u64,
+        /// How long a call waits for a ComfyUI server that stopped answering (a restart)
+        /// to come back, in seconds.
+        #[arg(long, default_value_t = 120)]
+        reconnect_timeout: u64,
         /// Re-roll segment N (0-based span index) with a new seed; repeatable.
         #[arg(long = "regenerate", value_name = "N")]
         regenerate: Vec<usize>,
@@ -98,6 +102,17 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Test a ComfyUI server without spending GPU time (reachability, device, node
+        /// classes and model files of the template, a model-free round trip); repeatable.
+        #[arg(long = "server", value_name = "URL")]
+        servers: Vec<String>,
+        /// Template whose node classes and model files --server checks (default: the
+        /// shipped Wan VACE template).
+        #[arg(long)]
+        template: Option<PathBuf>,
+        /// Longest one HTTP request of the server test may take, in seconds.
+        #[arg(long, default_value_t = 30)]
+        request_timeout: u64,
     },
 }
 
@@ -117,6 +132,7 @@ fn main() -> ExitCode {
             model,
             call_timeout,
             request_timeout,
+            reconnect_timeout,
             regenerate,
             no_resume,
             crf,
@@ -131,6 +147,7 @@ fn main() -> ExitCode {
                 model,
                 call_timeout_secs: call_timeout,
                 request_timeout_secs: request_timeout,
+                reconnect_timeout_secs: reconnect_timeout,
             };
             if check {
                 cmd_check(&project, &output, &config, json_events)
@@ -149,7 +166,18 @@ fn main() -> ExitCode {
         Some(Command::Stream(args)) => cmd_stream(&args),
         Some(Command::Plan { project, json }) => cmd_plan(&project, json),
         Some(Command::Cache { action }) => cmd_cache(&action),
-        Some(Command::Doctor { json }) => {
+        Some(Command::Doctor {
+            json,
+            servers,
+            template,
+            request_timeout,
+        }) if !servers.is_empty() => cmd_test_servers(
+            &servers,
+            template.as_deref(),
+            request_timeout,
+            json,
+        ),
+        Some(Command::Doctor { json, .. }) => {
             let report = doctor::run();
             if json {
                 match serde_json::to_string_pretty(&report) {
@@ -172,6 +200,48 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// `wayfarer doctor --server URL…`: each server's connection test; exit 2 when a check
+/// fails.
+fn cmd_test_servers(
+    servers: &[String],
+    template: Option<&Path>,
+    timeout_secs: u64,
+    json: bool,
+) -> Result<(), UserError> {
+    let mut failed = 0;
+    let mut reports = Vec::new();
+    for server in servers {
+        let report = generate::comfy::test_connection(
+            server,
+            template,
+            std::time::Duration::from_secs(timeout_secs.max(1)),
+        )?;
+        if !report.passed() {
+            failed += 1;
+        }
+        if !json {
+            println!("ComfyUI server {server}:");
+            print!("{report}");
+        }
+        reports.push(serde_json::json!({"server": server, "passed": report.passed(), "items": report.items}));
+    }
+    if json {
+        println!("{}", serde_json::Value::Array(reports));
+    }
+    if failed > 0 {
+        return Err(UserError::input(format!(
+            "{failed} of {} server(s) failed a check (see above)",
+            servers.len()
+        ))
+        .hint("each FAIL line has its own hint"));
+    }
+    println!(
+        "All checks passed on {} server(s).",
+        servers.len()
+    );
+    Ok(())
 }
 
 fn cmd_render(

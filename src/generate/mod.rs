@@ -98,8 +98,8 @@ pub trait Backend: Send + Sync {
     fn capabilities(&self) -> &Capabilities;
 
     /// Backend-specific checks before any generation: models, templates, servers, memory.
-    /// `frames` and `width`/`height` are the largest call the render will make.
-    fn preflight(&self, _frames: u32, _width: u32, _height: u32) -> Vec<CheckItem> {
+    /// `shape` gives the largest call the render will make and what it asks for.
+    fn preflight(&self, _shape: &modes::RequestShape) -> Vec<CheckItem> {
         Vec::new()
     }
 
@@ -178,6 +178,9 @@ pub struct BackendConfig {
     /// Longest one HTTP request to a ComfyUI server may take (uploads and downloads
     /// included), in seconds.
     pub request_timeout_secs: u64,
+    /// How long a call waits for a ComfyUI server that stopped answering (a restart) to
+    /// come back before it fails, in seconds.
+    pub reconnect_timeout_secs: u64,
 }
 
 impl Default for BackendConfig {
@@ -189,6 +192,7 @@ impl Default for BackendConfig {
             model: None,
             call_timeout_secs: 3600,
             request_timeout_secs: 120,
+            reconnect_timeout_secs: 120,
         }
     }
 }

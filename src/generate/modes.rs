@@ -212,6 +212,8 @@ pub struct RequestShape {
     pub steps: u32,
     /// Whether any segment has LoRAs.
     pub loras: bool,
+    /// Every LoRA file any segment asks for, once each.
+    pub lora_names: Vec<String>,
 }
 
 impl RequestShape {
@@ -230,6 +232,16 @@ impl RequestShape {
                 .max()
                 .unwrap_or(0),
             loras: project.segments.iter().any(|s| !s.loras.is_empty()),
+            lora_names: {
+                let mut names: Vec<String> = project
+                    .segments
+                    .iter()
+                    .flat_map(|s| s.loras.iter().map(|l| l.name.clone()))
+                    .collect();
+                names.sort();
+                names.dedup();
+                names
+            },
         }
     }
 }
@@ -263,6 +275,7 @@ mod tests {
             height: 480,
             steps: 20,
             loras: false,
+            lora_names: Vec::new(),
         }
     }
 

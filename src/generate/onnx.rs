@@ -332,16 +332,14 @@ impl Backend for OnnxBackend {
         )
     }
 
-    fn preflight(&self, _frames: u32, _width: u32, _height: u32) -> Vec<CheckItem> {
-        vec![CheckItem {
-            name: "model".into(),
-            passed: true,
-            detail: format!(
+    fn preflight(&self, _shape: &super::modes::RequestShape) -> Vec<CheckItem> {
+        vec![super::preflight::item(
+            "model",
+            Ok(format!(
                 "{} ({:?} contract) on {}",
                 self.manifest.name, self.manifest.contract, self.provider
-            ),
-            suggestion: None,
-        }]
+            )),
+        )]
     }
 
     fn generate(

@@ -21,8 +21,23 @@ pub struct CheckItem {
     pub passed: bool,
     /// What was found.
     pub detail: String,
-    /// What to do when it failed.
+    /// What to do when it failed (or, for a warning, what would make it better).
     pub suggestion: Option<String>,
+    /// Passed, but worth the user's attention (a CPU-only server, a skipped check).
+    pub warning: bool,
+}
+
+impl CheckItem {
+    /// A check that passed with something the user should know.
+    pub fn warning(name: &str, detail: impl Into<String>, suggestion: Option<String>) -> Self {
+        Self {
+            name: name.into(),
+            passed: true,
+            detail: detail.into(),
+            suggestion,
+            warning: true,
+        }
+    }
 }
 
 /// The outcome of every check.
@@ -56,11 +71,17 @@ impl std::fmt::Display for PreflightReport {
             writeln!(
                 f,
                 "{} {}: {}",
-                if i.passed { "ok  " } else { "FAIL" },
+                match (i.passed, i.warning) {
+                    (false, _) => "FAIL",
+                    (true, true) => "warn",
+                    (true, false) => "ok  ",
+                },
                 i.name,
                 i.detail
             )?;
-            if let (false, Some(s)) = (i.passed, &i.suggestion) {
+            if (!i.passed || i.warning)
+                && let Some(s) = &i.suggestion
+            {
                 writeln!(f, "     hint: {s}")?;
             }
         }
@@ -76,12 +97,14 @@ pub fn item(name: &str, result: Result<String>) -> CheckItem {
             passed: true,
             detail,
             suggestion: None,
+            warning: false,
         },
         Err(e) => CheckItem {
             name: name.into(),
             passed: false,
             detail: e.message,
             suggestion: e.suggestions.into_iter().next(),
+            warning: false,
         },
     }
 }
@@ -150,7 +173,7 @@ fn checks(
                     )
                 }),
         ));
-        items.extend(backend.preflight(shape.frames, shape.width, shape.height));
+        items.extend(backend.preflight(&shape));
     }
     items.push(item(
         "plan",

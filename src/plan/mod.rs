@@ -561,7 +561,7 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
                 lead_kind(k, 0),
             );
             for b in k + 1..=m {
-                let reason = format!("merged into call {}", call.index);
+                let reason = format!("merged into call {}", call.index + 1);
                 boundary(&mut boundaries, b, reason);
                 boundaries[b - 1].merged = true;
             }

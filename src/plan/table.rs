@@ -84,13 +84,15 @@ impl fmt::Display for Plan {
             let _ = writeln!(
                 s,
                 "{:>4} {:>7} {:>6} {:>13} {:>5} {:>15} {:>7} {:>9}  {}",
-                c.index,
+                c.index + 1,
                 spans,
                 c.window,
                 format!("{}..={}", c.start, c.end),
                 c.len(),
                 format!("{:?} x{}", c.lead, c.lead_frames),
-                c.after.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+                c.after
+                    .map(|a| (a + 1).to_string())
+                    .unwrap_or_else(|| "-".into()),
                 anchors,
                 mask_string(&c.frame_classes())
             );

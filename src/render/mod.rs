@@ -722,7 +722,8 @@ fn generate_with_retries(
             if failures > 1 {
                 error.message = format!(
                     "call {} failed after {failures} attempts: {}",
-                    call.index, error.message
+                    call.index + 1,
+                    error.message
                 );
             }
             return Err(error);
@@ -734,7 +735,7 @@ fn generate_with_retries(
             error: error.message.clone(),
             change: retry.change.clone(),
         }));
-        let _ = tx.send(Msg::Retry(format!("call {}: {}", call.index, retry.change)));
+        let _ = tx.send(Msg::Retry(format!("call {}: {}", call.index + 1, retry.change)));
         let until = Instant::now() + retry.delay;
         while Instant::now() < until {
             if stop.is_cancelled() {

@@ -100,7 +100,7 @@ impl<S: FrameSink> Stitcher<S> {
                 ErrorCategory::GenerationPipeline,
                 format!(
                     "call {} returned {} frames, expected {}",
-                    call.index,
+                    call.index + 1,
                     frames.len(),
                     call.len()
                 ),
@@ -114,7 +114,8 @@ impl<S: FrameSink> Stitcher<S> {
         if call.start != expected_start || (call.lead == Lead::Start && self.next_frame() != 0) {
             return Err(internal(format!(
                 "call {} starts at {}, the stitch expected {expected_start}",
-                call.index, call.start
+                call.index + 1,
+                call.start
             )));
         }
         let mut frames = frames.into_iter();

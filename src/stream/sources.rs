@@ -126,6 +126,8 @@ pub struct ComfyKeyframes {
     template: Arc<Template>,
     steps: u32,
     timeout: Duration,
+    /// Subfolder of the server's input folder this stream uploads into.
+    upload_folder: String,
 }
 
 impl ComfyKeyframes {
@@ -152,6 +154,7 @@ impl ComfyKeyframes {
             template: Arc::new(template),
             steps: 4,
             timeout,
+            upload_folder: crate::generate::comfy::upload_folder(),
         })
     }
 }
@@ -162,11 +165,14 @@ impl KeyframeGenerator for ComfyKeyframes {
     }
 
     fn generate(&self, request: KeyframeRequest, cancel: CancelToken) -> BoxFuture<Result<Frame>> {
-        let (client, template, steps, timeout) = (
-            self.client.clone(),
+        // A client id per prompt: ComfyUI sends a prompt's events only to the newest socket
+        // of its client id, and keyframes are generated several at a time.
+        let (client, template, steps, timeout, folder) = (
+            self.client.for_prompt(),
             self.template.clone(),
             self.steps,
             self.timeout,
+            self.upload_folder.clone(),
         );
         Box::pin(async move {
             let mut png = Vec::new();
@@ -183,7 +189,7 @@ impl KeyframeGenerator for ComfyKeyframes {
                 "wayfarer_keyframe_{}.png",
                 &blake3::hash(&png).to_hex()[..16]
             );
-            let uploaded = client.upload(png, &name).await?;
+            let uploaded = client.upload(png, &name, &folder).await?;
             let prompt = template.fill(&Values {
                 prompt: request.prompt.clone(),
                 negative: request.negative.clone(),
@@ -198,11 +204,11 @@ impl KeyframeGenerator for ComfyKeyframes {
                 ..Values::default()
             });
             let mut events = client.events().await.ok();
-            let prompt_id = client.queue_prompt(&prompt).await?;
+            let queued = client.queue_prompt(&prompt).await?;
             let deadline = std::time::Instant::now() + timeout;
             let outcome = crate::generate::comfy::follow(
                 &client,
-                &prompt_id,
+                &queued.prompt_id,
                 &mut events,
                 &mut |_| {},
                 &cancel,
@@ -224,7 +230,7 @@ impl KeyframeGenerator for ComfyKeyframes {
                 Outcome::Interrupted => return Err(UserError::cancelled()),
             };
             let file = crate::generate::comfy::pick_output(&files).ok_or_else(|| {
-                crate::generate::comfy::client::network(&client.base, "no output picture")
+                crate::generate::comfy::no_output(&client.base, queued.skipped.as_deref())
             })?;
             let bytes = client.download(&file).await?;
             let image = image::load_from_memory(&bytes).map_err(|e| {

@@ -1402,11 +1402,11 @@ impl StudioApp {
             } else {
                 format!("span {}", c.first_span)
             };
-            let label = format!("Call {}: {spans}, frames {}..={}", c.index, c.start, c.end);
+            let label = format!("Call {}: {spans}, frames {}..={}", c.index + 1, c.start, c.end);
             painter.text(
                 bar.left_center() + Vec2::new(4.0, 0.0),
                 egui::Align2::LEFT_CENTER,
-                format!("call {} · {} frames", c.index, c.len()),
+                format!("call {} · {} frames", c.index + 1, c.len()),
                 egui::FontId::proportional(11.0),
                 Color32::WHITE,
             );
@@ -1438,7 +1438,7 @@ impl StudioApp {
                 painter.rect_filled(cell, 0.0, class_color(*class));
             }
             let resp = ui.interact(strip, ui.scope_id().with(("mask", c.index)), Sense::click());
-            let label = format!("Mask of call {}", c.index);
+            let label = format!("Mask of call {}", c.index + 1);
             resp.widget_info(|| egui::WidgetInfo::labeled(Role::Image, true, &label));
             if let Some(hp) = resp.hover_pos() {
                 let f = self.time.x_to_whole_frame(f64::from(hp.x));
@@ -1851,7 +1851,15 @@ impl StudioApp {
         }
         if let Some(report) = &self.preflight {
             for item in &report.items {
-                if item.passed {
+                if item.passed && item.warning {
+                    ui.colored_label(
+                        Color32::YELLOW,
+                        format!("warning {}: {}", item.name, item.detail),
+                    );
+                    if let Some(s) = &item.suggestion {
+                        ui.label(format!("hint: {s}"));
+                    }
+                } else if item.passed {
                     ui.label(format!("ok {}: {}", item.name, item.detail));
                 } else {
                     ui.colored_label(
@@ -1890,8 +1898,8 @@ impl StudioApp {
             if let Some(source) = self.player.source {
                 ui.label(match source {
                     PlayerSource::Output => "showing the render".to_string(),
-                    PlayerSource::Guide(i) => format!("showing the guide of call {i}"),
-                    PlayerSource::Mask(i) => format!("showing the mask of call {i}"),
+                    PlayerSource::Guide(i) => format!("showing the guide of call {}", i + 1),
+                    PlayerSource::Mask(i) => format!("showing the mask of call {}", i + 1),
                 });
             }
         });

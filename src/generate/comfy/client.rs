@@ -36,6 +36,71 @@ pub struct OutputFile {
     pub kind: String,
 }
 
+/// The first device of a server, from `/system_stats`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SystemStats {
+    /// `cuda`, `cpu`, `mps`, `xpu`… (ComfyUI's device type).
+    pub device_type: String,
+    /// Device name as the server reports it.
+    pub device_name: String,
+    /// Device memory in bytes (system RAM on a CPU server).
+    pub vram_total: u64,
+    /// Free device memory in bytes.
+    pub vram_free: u64,
+}
+
+impl SystemStats {
+    /// Whether the server generates on the CPU (ComfyUI started with `--cpu`, or no GPU).
+    pub fn is_cpu(&self) -> bool {
+        self.device_type.eq_ignore_ascii_case("cpu")
+    }
+}
+
+/// A queued prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
+    /// The server's id for it.
+    pub prompt_id: String,
+    /// Node errors of outputs the server skipped (it runs the outputs that validated).
+    pub skipped: Option<String>,
+}
+
+/// `/object_info`: node classes and their input specs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObjectInfo(pub serde_json::Map<String, Value>);
+
+impl ObjectInfo {
+    /// Whether the server has node class `class`.
+    pub fn has(&self, class: &str) -> bool {
+        self.0.contains_key(class)
+    }
+
+    /// The options of combo input `input` of `class` (required or optional), in both of
+    /// ComfyUI's encodings: `[[options…], {…}]` (classic nodes) and
+    /// `["COMBO", {"options": […]}]` (nodes of the newer node API). `None` when the input
+    /// is not a combo or is unknown.
+    pub fn combo_options(&self, class: &str, input: &str) -> Option<Vec<String>> {
+        let node = self.0.get(class)?.get("input")?;
+        let spec = ["required", "optional"]
+            .iter()
+            .find_map(|k| node.get(k).and_then(|m| m.get(input)))?;
+        let first = spec.get(0)?;
+        let list = match first {
+            Value::Array(list) => list,
+            Value::String(t) if t == "COMBO" => spec.get(1)?.get("options")?.as_array()?,
+            _ => return None,
+        };
+        Some(
+            list.iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        )
+    }
+}
+
 /// How a prompt ended, from the history.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -57,7 +122,7 @@ pub enum Outcome {
 /// A network error about `what` on `base`.
 pub fn network(base: &str, what: impl std::fmt::Display) -> UserError {
     let mut e = UserError::new(ErrorCategory::Network, format!("ComfyUI {base}: {what}"))
-        .hint("check that the server is running and reachable; the call is retried");
+        .hint("check that the server is running and reachable");
     e.retryable = true;
     e
 }
@@ -115,8 +180,8 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| malformed(&self.base, endpoint, e))
     }
 
-    /// `GET /system_stats`: `(vram_total, vram_free)` of the first device, in bytes.
-    pub async fn system_stats(&self) -> Result<(u64, u64)> {
+    /// `GET /system_stats`: the first device (its type, name and memory).
+    pub async fn system_stats(&self) -> Result<SystemStats> {
         let v = self
             .json(self.http.get(self.url("/system_stats")), "/system_stats")
             .await?;
@@ -131,22 +196,46 @@ impl Client {
                 .and_then(Value::as_u64)
                 .ok_or_else(|| malformed(&self.base, "/system_stats", format!("no {k}")))
         };
-        Ok((get("vram_total")?, get("vram_free")?))
+        let text = |k: &str| {
+            device
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        Ok(SystemStats {
+            device_type: text("type"),
+            device_name: text("name"),
+            vram_total: get("vram_total")?,
+            vram_free: get("vram_free")?,
+        })
     }
 
-    /// `GET /object_info`: the node classes the server has.
-    pub async fn node_classes(&self) -> Result<std::collections::BTreeSet<String>> {
+    /// `GET /object_info`: every node class the server has, with its input specs.
+    pub async fn object_info(&self) -> Result<ObjectInfo> {
         let v = self
             .json(self.http.get(self.url("/object_info")), "/object_info")
             .await?;
-        let map = v
-            .as_object()
-            .ok_or_else(|| malformed(&self.base, "/object_info", "not an object"))?;
-        Ok(map.keys().cloned().collect())
+        match v {
+            Value::Object(map) => Ok(ObjectInfo(map)),
+            _ => Err(malformed(&self.base, "/object_info", "not an object")),
+        }
     }
 
-    /// `POST /upload/image` (any file type): returns the name to use in a prompt.
-    pub async fn upload(&self, bytes: Vec<u8>, name: &str) -> Result<String> {
+    /// This server with a new client id: events for prompts queued through the copy go
+    /// only to sockets the copy opens. ComfyUI keeps one socket per client id (the newest),
+    /// so every prompt in flight needs its own id.
+    pub fn for_prompt(&self) -> Self {
+        Self {
+            client_id: format!("wayfarer-{}-{:x}", std::process::id(), unique()),
+            ..self.clone()
+        }
+    }
+
+    /// `POST /upload/image` (any file type) into `subfolder` of the server's input folder
+    /// (empty: the input folder itself): returns the name to use in a prompt.
+    pub async fn upload(&self, bytes: Vec<u8>, name: &str, subfolder: &str) -> Result<String> {
         let part = reqwest::multipart::Part::bytes(bytes)
             .file_name(name.to_string())
             .mime_str("video/mp4")
@@ -154,7 +243,8 @@ impl Client {
         let form = reqwest::multipart::Form::new()
             .part("image", part)
             .text("overwrite", "true")
-            .text("type", "input");
+            .text("type", "input")
+            .text("subfolder", subfolder.to_string());
         let v = self
             .json(
                 self.http.post(self.url("/upload/image")).multipart(form),
@@ -174,9 +264,11 @@ impl Client {
         })
     }
 
-    /// `POST /prompt`: queues `prompt`; returns its id. A rejected workflow (HTTP 400) is
-    /// bad input with the server's node errors.
-    pub async fn queue_prompt(&self, prompt: &Value) -> Result<String> {
+    /// `POST /prompt`: queues `prompt`. A rejected workflow (HTTP 400) is bad input with the
+    /// server's node errors. ComfyUI also answers 200 with `node_errors` when some outputs
+    /// failed validation and runs the others: the prompt is queued then, and the errors
+    /// come back in [`Queued::skipped`].
+    pub async fn queue_prompt(&self, prompt: &Value) -> Result<Queued> {
         let body = json!({"prompt": prompt, "client_id": self.client_id});
         let reply = self
             .http
@@ -201,15 +293,17 @@ impl Client {
         }
         let v: Value =
             serde_json::from_slice(&bytes).map_err(|e| malformed(&self.base, "/prompt", e))?;
-        if let Some(errors) = v.get("node_errors").and_then(Value::as_object)
-            && !errors.is_empty()
-        {
-            return Err(rejected(&self.base, &bytes));
-        }
-        v.get("prompt_id")
+        let prompt_id = v
+            .get("prompt_id")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| malformed(&self.base, "/prompt", "no prompt_id"))
+            .ok_or_else(|| malformed(&self.base, "/prompt", "no prompt_id"))?;
+        let skipped = v
+            .get("node_errors")
+            .and_then(Value::as_object)
+            .filter(|e| !e.is_empty())
+            .map(|_| node_error_details(&v).join("; "));
+        Ok(Queued { prompt_id, skipped })
     }
 
     /// `GET /history/{id}`: the outcome, or `None` while the prompt has not finished.
@@ -369,6 +463,7 @@ pub fn parse_event(text: &str) -> Event {
         data.get(k)
             .and_then(Value::as_str)
             .unwrap_or("")
+            .trim()
             .to_string()
     };
     match v.get("type").and_then(Value::as_str).unwrap_or("") {
@@ -417,6 +512,7 @@ pub fn parse_history_entry(entry: &Value) -> std::result::Result<Option<Outcome>
                 data.get(k)
                     .and_then(Value::as_str)
                     .unwrap_or("")
+                    .trim()
                     .to_string()
             };
             if kind == "execution_interrupted" {
@@ -471,23 +567,8 @@ fn rejected(base: &str, body: &[u8]) -> UserError {
     let message = v
         .pointer("/error/message")
         .and_then(Value::as_str)
-        .unwrap_or("the workflow was rejected");
-    let mut details = Vec::new();
-    if let Some(errors) = v.get("node_errors").and_then(Value::as_object) {
-        for (node, e) in errors {
-            let class = e.get("class_type").and_then(Value::as_str).unwrap_or("?");
-            for err in e
-                .get("errors")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let m = err.get("message").and_then(Value::as_str).unwrap_or("");
-                let d = err.get("details").and_then(Value::as_str).unwrap_or("");
-                details.push(format!("node {node} ({class}): {m} {d}").trim().to_string());
-            }
-        }
-    }
+        .map_or("the workflow was rejected", str::trim);
+    let details = node_error_details(&v);
     let text = if details.is_empty() {
         format!("ComfyUI {base} rejected the workflow: {message}")
     } else {
@@ -498,6 +579,28 @@ fn rejected(base: &str, body: &[u8]) -> UserError {
     };
     UserError::input(text)
         .hint("check the template's models and values against the server (its /object_info), and the segment's parameters")
+}
+
+/// One line per node error of a `/prompt` reply: `node ID (Class): message details`.
+fn node_error_details(reply: &Value) -> Vec<String> {
+    let mut details = Vec::new();
+    if let Some(errors) = reply.get("node_errors").and_then(Value::as_object) {
+        for (node, e) in errors {
+            let class = e.get("class_type").and_then(Value::as_str).unwrap_or("?");
+            for err in e
+                .get("errors")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let m = err.get("message").and_then(Value::as_str).unwrap_or("");
+                let d = err.get("details").and_then(Value::as_str).unwrap_or("");
+                let line = format!("node {node} ({class}): {} {}", m.trim(), d.trim());
+                details.push(line.trim().replace(['\n', '\r'], " "));
+            }
+        }
+    }
+    details
 }
 
 fn describe(e: &reqwest::Error) -> String {

@@ -11,6 +11,7 @@
 //! moves to another server. Unhealthy servers are probed again (`/system_stats`) when no
 //! healthy one is idle.
 
+mod checks;
 pub mod client;
 pub mod template;
 
@@ -18,6 +19,8 @@ use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+pub use checks::test_connection;
+use checks::{check_classes, check_model_files, describe_device, lora_without_model};
 use client::{Client, Event, Outcome, OutputFile};
 use template::{Template, Values};
 
@@ -26,10 +29,6 @@ use super::{
 };
 use crate::error::{ErrorCategory, Result, UserError};
 use crate::media::{self, EncodeOptions, Frame, VideoEncoder};
-
-/// Memory a Wan 14B VACE call needs: weights plus activations per megapixel-frame.
-const MEMORY_BASE_BYTES: f64 = 14.0 * 1024.0 * 1024.0 * 1024.0;
-const MEMORY_PER_MEGAPIXEL_FRAME_BYTES: f64 = 120.0 * 1024.0 * 1024.0;
 
 /// Guidance when a segment leaves it to the backend (the VACE example's value).
 const DEFAULT_CFG: f32 = 6.0;
@@ -50,7 +49,33 @@ pub struct ComfyBackend {
     template: Template,
     caps: Capabilities,
     call_timeout: Duration,
+    /// How long a call waits for a server that stopped answering to come back.
+    reconnect: Duration,
+    /// Subfolder of each server's input folder this backend uploads into.
+    upload_folder: String,
     identity: String,
+}
+
+/// A fresh per-render subfolder of the server's input folder for uploads:
+/// `wayfarer/<unix seconds>-<process id>`. Everything Wayfarer uploads lives under
+/// `input/wayfarer/`, so an operator can clean it in one place.
+pub fn upload_folder() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("wayfarer/{secs}-{}", std::process::id())
+}
+
+/// The error for a prompt that finished without an output file; `skipped` holds the node
+/// errors of outputs the server skipped at queue time.
+pub(crate) fn no_output(base: &str, skipped: Option<&str>) -> UserError {
+    match skipped {
+        Some(errors) => UserError::input(format!(
+            "ComfyUI {base}: the workflow's outputs failed validation and were skipped: {errors}"
+        ))
+        .hint("check the template's models and values against the server (Test server connection in the studio, wayfarer doctor --server in a terminal)"),
+        None => client::network(base, "the workflow finished without an output file"),
+    }
 }
 
 impl std::fmt::Debug for ComfyBackend {
@@ -127,7 +152,7 @@ impl ComfyBackend {
                     format!("cannot start the network runtime: {e}"),
                 )
             })?;
-        let identity = format!("comfyui/{}", template.source);
+        let identity = format!("comfyui/{}#{}", template.source, template.digest);
         Ok(Self {
             runtime,
             servers: Mutex::new(servers),
@@ -135,6 +160,8 @@ impl ComfyBackend {
             template,
             caps,
             call_timeout: Duration::from_secs(config.call_timeout_secs.max(1)),
+            reconnect: Duration::from_secs(config.reconnect_timeout_secs),
+            upload_folder: upload_folder(),
             identity,
         })
     }
@@ -179,7 +206,7 @@ impl ComfyBackend {
                         &servers,
                         "no ComfyUI server can take the call",
                         "busy with another call",
-                        "start or fix a server; the render retries with backoff",
+                        "start or fix a server",
                     ));
                 }
                 drop(servers);
@@ -200,7 +227,7 @@ impl ComfyBackend {
                         &servers,
                         "no ComfyUI server is reachable",
                         "?",
-                        "start the server(s) or check the addresses; the render retries with backoff",
+                        "start the server(s) or check the addresses",
                     ));
                 }
                 continue;
@@ -223,6 +250,22 @@ impl ComfyBackend {
         self.freed.notify_all();
     }
 
+    /// The final error after waiting in vain for a server: not retried again (the wait was
+    /// the retry), with what to do.
+    fn gave_up(&self, mut e: UserError, started: Instant) -> UserError {
+        e.message = format!(
+            "{} (waited {} s for a server to come back)",
+            e.message,
+            started.elapsed().as_secs()
+        );
+        e.suggestions = vec![format!(
+            "start the server or check its address, then render again: finished calls are kept (the wait is {} s; longer with --reconnect-timeout in a terminal, or Reconnect wait in the studio)",
+            self.reconnect.as_secs()
+        )];
+        e.retryable = false;
+        e
+    }
+
     /// Runs one call on server `i`.
     fn run_on(
         &self,
@@ -231,7 +274,12 @@ impl ComfyBackend {
         progress: &mut dyn FnMut(CallProgress),
         cancel: &CancelToken,
     ) -> Result<Vec<Frame>> {
-        let client = self.lock()[i].client.clone();
+        // A client id per prompt: ComfyUI sends events to the newest socket of an id only.
+        let client = self.lock()[i].client.for_prompt();
+        if !request.segment.loras.is_empty() && !self.template.takes_loras() {
+            return Err(lora_without_model(&self.template.source));
+        }
+        let folder = self.upload_folder.as_str();
         let scratch = Scratch::new()?;
         let guide_path = scratch.0.join("guide.mp4");
         let mask_path = scratch.0.join("mask.mp4");
@@ -253,10 +301,10 @@ impl ComfyBackend {
         let length = request.call.len();
         let download = self.runtime.block_on(async {
             let guide = client
-                .upload(guide_bytes, &format!("wayfarer_{tag}_guide.mp4"))
+                .upload(guide_bytes, &format!("wayfarer_{tag}_guide.mp4"), folder)
                 .await?;
             let mask = client
-                .upload(mask_bytes, &format!("wayfarer_{tag}_mask.mp4"))
+                .upload(mask_bytes, &format!("wayfarer_{tag}_mask.mp4"), folder)
                 .await?;
             progress(CallProgress {
                 fraction: 0.05,
@@ -282,17 +330,30 @@ impl ComfyBackend {
             // Subscribe before queueing so no event is missed; a server without a
             // working socket is still usable through /history.
             let mut events = client.events().await.ok();
-            let prompt_id = client.queue_prompt(&prompt).await?;
-            let outcome =
-                follow(&client, &prompt_id, &mut events, progress, cancel, deadline).await?;
+            let queued = client.queue_prompt(&prompt).await?;
+            if let Some(errors) = &queued.skipped {
+                progress(CallProgress {
+                    fraction: 0.05,
+                    step: None,
+                    note: Some(format!(
+                        "{} runs only the outputs that passed its checks; skipped: {errors}",
+                        client.base
+                    )),
+                });
+            }
+            let outcome = follow(
+                &client,
+                &queued.prompt_id,
+                &mut events,
+                progress,
+                cancel,
+                deadline,
+            )
+            .await?;
             match outcome {
                 Outcome::Success(files) => {
-                    let file = pick_output(&files).ok_or_else(|| {
-                        client::network(
-                            &client.base,
-                            "the workflow finished without an output file",
-                        )
-                    })?;
+                    let file = pick_output(&files)
+                        .ok_or_else(|| no_output(&client.base, queued.skipped.as_deref()))?;
                     let bytes = client.download(&file).await?;
                     Ok((file, bytes))
                 }
@@ -374,16 +435,9 @@ impl ComfyBackend {
             .collect())
     }
 
-    fn preflight_async(&self, frames: u32, width: u32, height: u32) -> Vec<CheckItem> {
+    fn preflight_async(&self, shape: &super::modes::RequestShape) -> Vec<CheckItem> {
         let clients: Vec<Client> = self.lock().iter().map(|s| s.client.clone()).collect();
-        let needed = MEMORY_BASE_BYTES
-            + MEMORY_PER_MEGAPIXEL_FRAME_BYTES
-                * f64::from(frames)
-                * f64::from(width)
-                * f64::from(height)
-                / 1e6;
         let classes = self.template.classes();
-        let gib = |b: f64| b / (1024.0 * 1024.0 * 1024.0);
         let mut items = vec![item(
             "template",
             Ok(format!(
@@ -392,68 +446,168 @@ impl ComfyBackend {
                 classes.len()
             )),
         )];
-        for client in clients {
-            let base = client.base.clone();
-            let (stats, nodes) = self
-                .runtime
-                .block_on(async { (client.system_stats().await, client.node_classes().await) });
-            let reachable = stats.is_ok() || nodes.is_ok();
+        if !shape.lora_names.is_empty() && !self.template.takes_loras() {
+            items.push(item(
+                "template LoRAs",
+                Err(lora_without_model(&self.template.source)),
+            ));
+        }
+        // Every server at once: a stalled one costs one request timeout, not one each.
+        let answers = self.runtime.block_on(futures_util::future::join_all(
+            clients
+                .iter()
+                .map(|c| async move { (c.system_stats().await, c.object_info().await) }),
+        ));
+        for (client, (stats, info)) in clients.iter().zip(answers) {
+            let base = &client.base;
             items.push(item(
                 &format!("server {base}"),
-                stats
-                    .as_ref()
-                    .map(|_| "reachable".to_string())
-                    .map_err(Clone::clone),
+                stats.as_ref().map(describe_device).map_err(Clone::clone),
             ));
-            if !reachable {
-                continue;
+            let info = match (stats.is_ok(), info) {
+                (_, Ok(info)) => info,
+                (true, Err(e)) => {
+                    items.push(item(&format!("server {base} nodes"), Err(e)));
+                    continue;
+                }
+                (false, Err(_)) => continue,
+            };
+            if let Ok(stats) = &stats
+                && stats.is_cpu()
+            {
+                items.push(CheckItem::warning(
+                    &format!("server {base} device"),
+                    "the server runs on the CPU (no GPU): generation on CPU will be very slow",
+                    Some("start ComfyUI on a machine with a GPU (without --cpu)".into()),
+                ));
             }
             items.push(item(
                 &format!("server {base} nodes"),
-                nodes.and_then(|have| {
-                    let missing: Vec<&String> =
-                        classes.iter().filter(|c| !have.contains(*c)).collect();
-                    if missing.is_empty() {
-                        Ok(format!("all {} node classes present", classes.len()))
-                    } else {
-                        Err(UserError::input(format!(
-                            "missing node classes: {}",
-                            missing
-                                .iter()
-                                .map(|s| s.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ))
-                        .hint("update ComfyUI or install the custom nodes the template uses"))
-                    }
-                }),
+                check_classes(&classes, &info),
             ));
             items.push(item(
-                &format!("server {base} memory"),
-                stats.and_then(|(total, free)| {
-                    let (total, free) = (total as f64, free as f64);
-                    if total < needed {
-                        Err(UserError::new(
-                            ErrorCategory::Memory,
-                            format!(
-                                "a {frames}-frame {width}x{height} call needs about {:.1} GiB, the GPU has {:.1} GiB",
-                                gib(needed),
-                                gib(total)
-                            ),
-                        )
-                        .hint("lower the resolution or frames per call, or use a larger GPU"))
-                    } else {
-                        Ok(format!(
-                            "needs about {:.1} GiB; {:.1} of {:.1} GiB free now (ComfyUI unloads models as needed)",
-                            gib(needed),
-                            gib(free),
-                            gib(total)
-                        ))
-                    }
-                }),
+                &format!("server {base} model files"),
+                check_model_files(&self.template, &shape.lora_names, &info),
             ));
+            if let Ok(stats) = stats {
+                items.push(self.memory_item(base, shape, &stats));
+            }
         }
         items
+    }
+
+    /// The memory check of one server, from the template's memory section.
+    fn memory_item(
+        &self,
+        base: &str,
+        shape: &super::modes::RequestShape,
+        stats: &client::SystemStats,
+    ) -> CheckItem {
+        let name = format!("server {base} memory");
+        let gib = |b: f64| b / f64::from(1u32 << 30);
+        let Some(model) = self.template.memory else {
+            return CheckItem::warning(
+                &name,
+                format!(
+                    "not checked: template {} has no [memory] section beside it",
+                    self.template.source
+                ),
+                Some(
+                    "put a TOML file with the template's name beside it, with [memory] fixed_gib and gib_per_megapixel_frame"
+                        .into(),
+                ),
+            );
+        };
+        let (frames, width, height) = (shape.frames, shape.width, shape.height);
+        let needed = model.bytes(frames, width, height);
+        let total = stats.vram_total as f64;
+        let free = stats.vram_free as f64;
+        let memory = if stats.is_cpu() {
+            "system memory"
+        } else {
+            "GPU memory"
+        };
+        if total < needed {
+            item(
+                &name,
+                Err(UserError::new(
+                    ErrorCategory::Memory,
+                    format!(
+                        "a {frames}-frame {width}x{height} call needs about {:.1} GiB, the server has {:.1} GiB of {memory}",
+                        gib(needed),
+                        gib(total)
+                    ),
+                )
+                .hint("lower the resolution or the frames per call, or use a server with more memory")),
+            )
+        } else {
+            item(
+                &name,
+                Ok(format!(
+                    "needs about {:.1} GiB; {:.1} of {:.1} GiB of {memory} free now (ComfyUI unloads models as needed)",
+                    gib(needed),
+                    gib(free),
+                    gib(total)
+                )),
+            )
+        }
+    }
+
+    /// Waits for one of the servers this call failed on to answer again, polling
+    /// `/system_stats` with a growing pause (0.5 s doubling to 5 s) until `until`. Each wait
+    /// is reported as a note. `Ok(true)`: a server came back after being down; `Ok(false)`:
+    /// one answered at once (it is up, so waiting will not help); `Err`: cancelled.
+    fn wait_for_server(
+        &self,
+        failed_on: &[usize],
+        progress: &mut dyn FnMut(CallProgress),
+        cancel: &CancelToken,
+        started: Instant,
+        until: Instant,
+    ) -> Result<bool> {
+        let clients: Vec<(usize, Client)> = {
+            let servers = self.lock();
+            failed_on
+                .iter()
+                .map(|&i| (i, servers[i].client.clone()))
+                .collect()
+        };
+        let mut pause = Duration::from_millis(500);
+        let mut first = true;
+        loop {
+            for (i, client) in &clients {
+                if self.runtime.block_on(client.system_stats()).is_ok() {
+                    let mut servers = self.lock();
+                    servers[*i].healthy = true;
+                    servers[*i].last_error = None;
+                    return Ok(!first);
+                }
+            }
+            first = false;
+            let now = Instant::now();
+            if now >= until {
+                return Ok(false);
+            }
+            let names: Vec<&str> = clients.iter().map(|(_, c)| c.base.as_str()).collect();
+            progress(CallProgress {
+                fraction: 0.0,
+                step: None,
+                note: Some(format!(
+                    "ComfyUI {} is not answering; waiting for it to come back ({} s of {} s)",
+                    names.join(", "),
+                    (now - started).as_secs(),
+                    (until - started).as_secs()
+                )),
+            });
+            let wake = (now + pause).min(until);
+            while Instant::now() < wake {
+                if cancel.is_cancelled() {
+                    return Err(UserError::cancelled());
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
     }
 }
 
@@ -590,18 +744,34 @@ fn execution_error(base: &str, exception_type: &str, message: &str, node_type: &
     let mut e = if exception_type.contains("OutOfMemoryError") {
         UserError::new(
             ErrorCategory::Memory,
-            format!("ComfyUI {base}: out of GPU memory in {node_type}: {message}"),
+            format!(
+                "ComfyUI {base}: out of GPU memory in {node_type}: {}",
+                one_line(message)
+            ),
         )
         .hint("fewer steps, a lower resolution or no LoRAs need less memory (the retry ladder tries them)")
     } else {
         UserError::new(
             ErrorCategory::GenerationPipeline,
-            format!("ComfyUI {base}: {node_type} failed: {exception_type}: {message}"),
+            format!(
+                "ComfyUI {base}: {node_type} failed: {exception_type}: {}",
+                one_line(message)
+            ),
         )
         .hint("check the server's console for the traceback")
     };
     e.retryable = true;
     e
+}
+
+/// Server text on one line: trimmed, inner line breaks as " / ".
+fn one_line(text: &str) -> String {
+    text.trim()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 fn write_video(path: &std::path::Path, frames: &[Frame], fps: u32) -> Result<()> {
@@ -632,8 +802,8 @@ impl Backend for ComfyBackend {
         self.identity.clone()
     }
 
-    fn preflight(&self, frames: u32, width: u32, height: u32) -> Vec<CheckItem> {
-        self.preflight_async(frames, width, height)
+    fn preflight(&self, shape: &super::modes::RequestShape) -> Vec<CheckItem> {
+        self.preflight_async(shape)
     }
 
     fn generate(
@@ -643,8 +813,21 @@ impl Backend for ComfyBackend {
         cancel: &CancelToken,
     ) -> Result<Vec<Frame>> {
         let mut failed_on: Vec<usize> = Vec::new();
+        let started = Instant::now();
+        let patience = started + self.reconnect;
         loop {
-            let i = self.acquire(&failed_on, cancel)?;
+            let i = match self.acquire(&failed_on, cancel) {
+                Ok(i) => i,
+                Err(e) if e.category == ErrorCategory::Network => {
+                    let every: Vec<usize> = (0..self.lock().len()).collect();
+                    if self.wait_for_server(&every, progress, cancel, started, patience)? {
+                        failed_on.clear();
+                        continue;
+                    }
+                    return Err(self.gave_up(e, started));
+                }
+                Err(e) => return Err(e),
+            };
             let base = self.lock()[i].client.base.clone();
             progress(CallProgress {
                 fraction: 0.0,
@@ -672,17 +855,30 @@ impl Backend for ComfyBackend {
                     }
                     failed_on.push(i);
                     let others = self.lock().len() > failed_on.len();
-                    if !others {
-                        return Err(e);
+                    if others {
+                        progress(CallProgress {
+                            fraction: 0.0,
+                            step: None,
+                            note: Some(format!(
+                                "{base} failed ({}); moving the call to another server",
+                                e.message
+                            )),
+                        });
+                        continue;
                     }
-                    progress(CallProgress {
-                        fraction: 0.0,
-                        step: None,
-                        note: Some(format!(
-                            "{base} failed ({}); moving the call to another server",
-                            e.message
-                        )),
-                    });
+                    // Every server failed the call. One that stopped answering (a
+                    // restart) is waited for; one that answers goes back to the retry
+                    // ladder with the error.
+                    if e.category == ErrorCategory::Network {
+                        if self.wait_for_server(&failed_on, progress, cancel, started, patience)? {
+                            failed_on.clear();
+                            continue;
+                        }
+                        if Instant::now() >= patience {
+                            return Err(self.gave_up(e, started));
+                        }
+                    }
+                    return Err(e);
                 }
             }
         }

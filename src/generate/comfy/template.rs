@@ -28,12 +28,67 @@ pub const KEYFRAME_REQUIRED: &[&str] = &["image", "seed", "denoise"];
 /// The shipped image-to-image keyframe template (live streaming).
 pub const IMG2IMG_KEYFRAME: &str = include_str!("../../../assets/workflows/img2img_keyframe.json");
 
+/// The memory section shipped beside the Wan VACE template.
+pub const WAN_VACE_TRAVEL_SIDECAR: &str =
+    include_str!("../../../assets/workflows/wan_vace_travel.toml");
+
 /// A loaded template.
 #[derive(Debug, Clone)]
 pub struct Template {
     graph: Map<String, Value>,
     /// Where it came from, for messages.
     pub source: String,
+    /// Memory a call needs on the server, from the `[memory]` section of the TOML file
+    /// beside the template (`T.json` -> `T.toml`); `None` when there is none.
+    pub memory: Option<MemoryModel>,
+    /// BLAKE3 of the template text and its side file: part of the backend identity, so
+    /// editing a template never brings back outputs of the old one.
+    pub digest: String,
+}
+
+/// Memory a call of the template needs on the server's GPU: `fixed_gib` (weights, text
+/// encoder, VAE) plus `gib_per_megapixel_frame` x frames x megapixels (activations).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryModel {
+    /// GiB needed whatever the call's size.
+    pub fixed_gib: f64,
+    /// GiB per frame per megapixel.
+    pub gib_per_megapixel_frame: f64,
+}
+
+impl MemoryModel {
+    /// Bytes a call of `frames` frames at `width` x `height` needs.
+    pub fn bytes(&self, frames: u32, width: u32, height: u32) -> f64 {
+        let megapixel_frames = f64::from(frames) * f64::from(width) * f64::from(height) / 1e6;
+        (self.fixed_gib + self.gib_per_megapixel_frame * megapixel_frames) * f64::from(1u32 << 30)
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sidecar {
+    memory: Option<MemoryModel>,
+}
+
+fn parse_sidecar(text: &str, source: &str) -> Result<Option<MemoryModel>> {
+    let sidecar: Sidecar = toml::from_str(text).map_err(|e| {
+        UserError::input(format!("template side file {source}: {}", e.message())).hint(
+            "it may only hold [memory] with fixed_gib and gib_per_megapixel_frame (numbers)",
+        )
+    })?;
+    if let Some(m) = sidecar.memory
+        && !(m.fixed_gib.is_finite()
+            && m.fixed_gib >= 0.0
+            && m.gib_per_megapixel_frame.is_finite()
+            && m.gib_per_megapixel_frame >= 0.0)
+    {
+        return Err(UserError::input(format!(
+            "template side file {source}: [memory] values must be zero or more"
+        ))
+        .hint("give GiB as plain numbers, e.g. fixed_gib = 14"));
+    }
+    Ok(sidecar.memory)
 }
 
 /// Values for one call.
@@ -74,13 +129,59 @@ pub struct Values {
 impl Template {
     /// The shipped Wan VACE template.
     pub fn wan_vace() -> Result<Self> {
-        Self::parse(WAN_VACE_TRAVEL, "assets/workflows/wan_vace_travel.json")
+        let mut t = Self::parse(WAN_VACE_TRAVEL, "assets/workflows/wan_vace_travel.json")?;
+        t.set_sidecar(
+            WAN_VACE_TRAVEL_SIDECAR,
+            "assets/workflows/wan_vace_travel.toml",
+        )?;
+        Ok(t)
     }
 
-    /// Loads a template file.
+    /// Loads a template file and the `[memory]` section of the TOML file beside it
+    /// (`T.json` -> `T.toml`), when there is one.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| UserError::io("reading", path, &e))?;
-        Self::parse(&text, &path.display().to_string())
+        let mut t = Self::parse(&text, &path.display().to_string())?;
+        let side = path.with_extension("toml");
+        if side.is_file() {
+            let side_text =
+                std::fs::read_to_string(&side).map_err(|e| UserError::io("reading", &side, &e))?;
+            t.set_sidecar(&side_text, &side.display().to_string())?;
+        }
+        Ok(t)
+    }
+
+    fn set_sidecar(&mut self, text: &str, source: &str) -> Result<()> {
+        self.memory = parse_sidecar(text, source)?;
+        let mut h = blake3::Hasher::new();
+        h.update(self.digest.as_bytes());
+        h.update(text.as_bytes());
+        self.digest = h.finalize().to_hex()[..16].to_string();
+        Ok(())
+    }
+
+    /// Whether the template takes the model through `{{model}}`, so LoRAs can be chained in.
+    pub fn takes_loras(&self) -> bool {
+        self.placeholders().contains("model")
+    }
+
+    /// Every input that is a fixed string (not a link, not a placeholder):
+    /// `(node id, class, input, value)`. Model file names are among them.
+    pub fn literal_inputs(&self) -> Vec<(String, String, String, String)> {
+        let mut out = Vec::new();
+        for (id, node) in &self.graph {
+            let class = node.get("class_type").and_then(Value::as_str).unwrap_or("");
+            if let Some(Value::Object(inputs)) = node.get("inputs") {
+                for (name, v) in inputs {
+                    if let Value::String(s) = v
+                        && !s.contains("{{")
+                    {
+                        out.push((id.clone(), class.to_string(), name.clone(), s.clone()));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The shipped image-to-image keyframe template.
@@ -120,6 +221,8 @@ impl Template {
         let template = Self {
             graph,
             source: source.to_string(),
+            memory: None,
+            digest: blake3::hash(text.as_bytes()).to_hex()[..16].to_string(),
         };
         let used = template.placeholders();
         for name in required {
@@ -172,9 +275,15 @@ impl Template {
     /// The API-format prompt for one call.
     pub fn fill(&self, values: &Values) -> Value {
         let mut graph = self.graph.clone();
-        // LoRA chain: model -> lora_0 -> lora_1 ...
+        // LoRA chain: model -> lora_0 -> lora_1 ... (only where the template takes the
+        // model through {{model}}: unconnected loaders would be ignored by the server).
         let mut model_link = json!(["model", 0]);
-        for (i, lora) in values.loras.iter().enumerate() {
+        let loras: &[Lora] = if self.takes_loras() {
+            &values.loras
+        } else {
+            &[]
+        };
+        for (i, lora) in loras.iter().enumerate() {
             let id = format!("wayfarer_lora_{i}");
             graph.insert(
                 id.clone(),
