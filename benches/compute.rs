@@ -70,7 +70,7 @@ fn main() {
             })
             .collect(),
     };
-    let gpu = WgpuCompute::new().ok();
+    let gpu = WgpuCompute::new(true).ok();
     println!("1280x720, median ms per frame");
     println!(
         "{:<28} {:>10} {:>10} {:>10}",

@@ -1,12 +1,17 @@
-//! Merged vs unmerged plans on the seed 001 scenarios, rendered through the ComfyUI backend
-//! against the test server on 127.0.0.1 with a per-call model load cost.
+//! Merge policies `off`, `consolidate` and `auto` on the seed 001 scenarios, rendered
+//! through the ComfyUI backend against the test server on 127.0.0.1, under two cost laws:
 //!
-//! Run: `cargo bench --bench merge`. The server charges `LOAD_MS` per call (a cold model
-//! load, 20-60 s on a real server, scaled down 100x) and `FRAME_MS` per output frame for
-//! sampling (0.5 s per frame scaled the same way), over 4 sampler steps. Everything else is
-//! real: guide and mask MP4 encode and upload, WebSocket progress, download, decode,
-//! stitch and the final encode. Each figure is the median of 3 renders; policy `off` vs
-//! `batch` side by side in one run.
+//! - **cold**: every prompt loads the model (`LOAD_MS`, a 20-60 s load on a real server
+//!   scaled down 100x) and sampling costs `FRAME_MS` per frame: merging saves loads.
+//! - **warm, quadratic**: the model stays loaded (no load) and sampling grows with the
+//!   square of the call's frames (`FRAME2_US` per frame², attention over all frames):
+//!   merging makes calls slower.
+//!
+//! Before the scenarios, each law is measured: single-call renders of 17, 41 and 81 frames
+//! record their timings in a fresh cost store, and `auto` plans with the law fitted from
+//! them (the same path a user's renders take). Everything else is real: guide and mask MP4
+//! encode and upload, WebSocket progress, download, decode, stitch and the final encode.
+//! Each figure is the median of 3 renders. Run: `cargo bench --bench merge`.
 
 #[path = "../tests/comfy_server/mod.rs"]
 mod comfy_server;
@@ -19,10 +24,12 @@ use wayfarer::generate::comfy::ComfyBackend;
 use wayfarer::generate::{BackendConfig, CancelToken};
 use wayfarer::media::EncodeOptions;
 use wayfarer::project::Project;
-use wayfarer::render::{self, RenderOptions};
+use wayfarer::render::{self, CostStore, RenderOptions};
 
 const LOAD_MS: u64 = 300;
 const FRAME_MS: u64 = 5;
+const WARM_FRAME_MS: u64 = 1;
+const FRAME2_US: u64 = 400;
 
 fn project(dir: &Path, frames: &[u32], policy: &str, transition: u32) -> Project {
     let images = ["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"];
@@ -45,13 +52,21 @@ fn project(dir: &Path, frames: &[u32], policy: &str, transition: u32) -> Project
     .expect("scenario project")
 }
 
-/// Median wall time of rendering `project`, its call count and the planner's estimate.
-fn time_render(dir: &Path, project: &Project, backend: &ComfyBackend) -> (f64, usize, f64) {
+/// Median wall time of rendering `project` and its call count.
+fn time_render(
+    dir: &Path,
+    project: &Project,
+    backend: &ComfyBackend,
+    store: &Path,
+) -> (f64, usize) {
     let mut times = Vec::new();
     let mut calls = 0;
-    let mut estimate = 0.0;
     for run in 0..3 {
         let out = dir.join(format!("out{run}.mp4"));
+        let options = RenderOptions {
+            costs: Some(CostStore::open(store.to_path_buf())),
+            ..RenderOptions::default()
+        };
         let start = Instant::now();
         let summary = render::render_opts(
             project,
@@ -61,34 +76,46 @@ fn time_render(dir: &Path, project: &Project, backend: &ComfyBackend) -> (f64, u
             &EncodeOptions::default(),
             &mut |_| {},
             &CancelToken::new(),
-            &RenderOptions::default(),
+            &options,
         )
         .expect("render");
         times.push(start.elapsed().as_secs_f64());
         calls = summary.backend_calls;
-        estimate = summary.plan.cost.speedup;
     }
     times.sort_by(f64::total_cmp);
-    (times[1], calls, estimate)
+    (times[1], calls)
 }
 
-fn main() {
+fn run_law(name: &str, load_ms: u64, frame_ms: u64, frame2_us: u64) {
     let server = comfy_server::ComfyTestServer::start();
-    server
-        .shared
-        .behaviour
-        .load_ms
-        .store(LOAD_MS, Ordering::SeqCst);
-    server
-        .shared
-        .behaviour
-        .frame_ms
-        .store(FRAME_MS, Ordering::SeqCst);
+    let b = &server.shared.behaviour;
+    b.load_ms.store(load_ms, Ordering::SeqCst);
+    b.frame_ms.store(frame_ms, Ordering::SeqCst);
+    b.frame2_us.store(frame2_us, Ordering::SeqCst);
     let backend = ComfyBackend::with_timeouts(
         &BackendConfig::comfyui(vec![server.url.clone()]),
         Duration::from_secs(30),
     )
     .expect("backend");
+    let store_dir = tempfile::tempdir().expect("temp dir");
+    let store = store_dir.path().join("costs.json");
+    // Measure the law: one call each of 17, 41 and 81 frames.
+    for end in [16, 40, 80] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = project(dir.path(), &[0, end], "off", 0);
+        time_render(dir.path(), &p, &backend, &store);
+    }
+    let model = CostStore::open(store.clone())
+        .model(&wayfarer::generate::Backend::identity(&backend))
+        .expect("a fitted law");
+    println!(
+        "\n{name}: server load {load_ms} ms/prompt, {frame_ms} ms/frame, {frame2_us} us/frame^2; fitted t = {:.3} + {:.4}·x + {:.6}·x² s (x = frames × Mpx, {} calls, rms {:.3} s)",
+        model.a, model.b, model.c, model.samples, model.rms_error_secs
+    );
+    println!(
+        "{:<30} {:>11} {:>11} {:>11}  {}",
+        "scenario", "off", "consolidate", "auto", "auto vs best"
+    );
     let scenarios: Vec<(&str, Vec<u32>, u32)> = vec![
         ("1: 0-24-49-70, transitions 2", vec![0, 24, 49, 70], 2),
         ("2: 5 x 17 frames", vec![0, 16, 31, 46, 61, 76], 0),
@@ -96,28 +123,35 @@ fn main() {
         ("4: 4 x 20, no overlap", vec![0, 19, 39, 59, 79], 0),
         ("5: single segment", vec![0, 40], 0),
     ];
-    println!(
-        "per-call load {LOAD_MS} ms, sampling {FRAME_MS} ms/frame, 256x144, 4 steps, ComfyUI test server on 127.0.0.1"
-    );
-    println!(
-        "{:<32} {:>12} {:>12} {:>10} {:>10}",
-        "scenario", "off", "batch", "speedup", "planned"
-    );
-    for (name, frames, transition) in scenarios {
+    for (label, frames, transition) in scenarios {
         let dir = tempfile::tempdir().expect("temp dir");
-        let off = project(dir.path(), &frames, "off", transition);
-        let batch = project(dir.path(), &frames, "batch", transition);
-        let (t_off, c_off, _) = time_render(dir.path(), &off, &backend);
-        let (t_batch, c_batch, estimate) = time_render(dir.path(), &batch, &backend);
+        let mut row = Vec::new();
+        for policy in ["off", "consolidate", "auto"] {
+            let p = project(dir.path(), &frames, policy, transition);
+            row.push(time_render(dir.path(), &p, &backend, &store));
+        }
+        let best = row[0].0.min(row[1].0);
         println!(
-            "{:<32} {:>6.2} s/{:<2}c {:>6.2} s/{:<2}c {:>9.2}x {:>9.2}x",
-            name,
-            t_off,
-            c_off,
-            t_batch,
-            c_batch,
-            t_off / t_batch,
-            estimate
+            "{:<30} {:>6.2} s/{:<2}c {:>6.2} s/{:<2}c {:>6.2} s/{:<2}c  {:+.0} %",
+            label,
+            row[0].0,
+            row[0].1,
+            row[1].0,
+            row[1].1,
+            row[2].0,
+            row[2].1,
+            100.0 * (row[2].0 / best - 1.0)
         );
     }
+}
+
+fn main() {
+    println!("256x144, 4 steps, ComfyUI test server on 127.0.0.1; median of 3 renders");
+    run_law("cold workers (model load per prompt)", LOAD_MS, FRAME_MS, 0);
+    run_law(
+        "warm workers, quadratic sampling",
+        0,
+        WARM_FRAME_MS,
+        FRAME2_US,
+    );
 }

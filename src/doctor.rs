@@ -18,6 +18,8 @@ pub struct DoctorReport {
     pub onnx_runtime_info: String,
     /// ONNX Runtime execution providers in the loaded library.
     pub onnx_providers: Vec<String>,
+    /// Whether ONNX models can run on CUDA here, or exactly why not.
+    pub cuda: crate::onnx::CudaStatus,
     /// wgpu adapters: name, backend, device type.
     pub wgpu_adapters: Vec<String>,
     /// What image operations run on (`WAYFARER_COMPUTE` respected), or why none could start.
@@ -65,6 +67,7 @@ pub fn run() -> DoctorReport {
         onnx_runtime,
         onnx_runtime_info,
         onnx_providers,
+        cuda: crate::onnx::cuda_status().clone(),
         wgpu_adapters: wgpu_adapters(),
         flow: crate::flow::estimator_from_env()
             .map(|e| e.identity())
@@ -84,7 +87,7 @@ fn probe_onnx_runtime() -> (Option<PathBuf>, String, Vec<String>) {
         Ok(path) => (
             Some(path.to_path_buf()),
             build_info(),
-            available_providers(),
+            onnx_providers(),
         ),
         Err(e) => (None, format!("not loaded: {}", e.message), Vec::new()),
     }
@@ -104,7 +107,8 @@ fn build_info() -> String {
         .into_owned()
 }
 
-fn available_providers() -> Vec<String> {
+/// The execution providers of the loaded ONNX Runtime library (call only once it loaded).
+pub fn onnx_providers() -> Vec<String> {
     let api = ort::api();
     let mut list: *mut *mut std::ffi::c_char = std::ptr::null_mut();
     let mut count: std::ffi::c_int = 0;
@@ -173,6 +177,15 @@ impl std::fmt::Display for DoctorReport {
             }
             None => writeln!(f, "ONNX Runtime:   {}", self.onnx_runtime_info)?,
         }
+        writeln!(
+            f,
+            "cuda:           {}",
+            if self.cuda.usable {
+                self.cuda.detail.clone()
+            } else {
+                format!("not usable: {}", self.cuda.detail)
+            }
+        )?;
         writeln!(f, "wgpu adapters:  {}", or_none(&self.wgpu_adapters))?;
         writeln!(f, "compute:        {}", self.compute)?;
         writeln!(f, "flow:           {}", self.flow)?;

@@ -321,7 +321,13 @@ fn cmd_render(
                 emit_json(&event);
             }
             match &event {
-                RenderEvent::Start { calls, frames, .. } => {
+                RenderEvent::Start {
+                    calls,
+                    frames,
+                    device,
+                    ..
+                } => {
+                    bar.suspend(|| eprintln!("generating on {device}"));
                     bar.set_message(format!("{calls} calls, {frames} frames"));
                 }
                 RenderEvent::Progress {
@@ -391,6 +397,14 @@ fn cmd_render(
                 summary.backend_calls,
                 summary.cached_calls
             );
+            if summary.backend_calls > 0 {
+                eprintln!(
+                    "generation took {}, the plan predicted {} ({})",
+                    wayfarer::plan::cost::secs_text(summary.generation_secs),
+                    wayfarer::plan::cost::secs_text(summary.predicted_secs),
+                    summary.plan.cost_model.source
+                );
+            }
             for (span, seed) in &options.reseed {
                 eprintln!(
                     "segment {span} re-rolled with seed {seed}; to keep it, set its \"seed\" to {seed} in the project"

@@ -35,6 +35,9 @@ fn loaded() -> Result<&'static Loaded> {
                 tried.push(format!("{} (missing)", candidate.display()));
                 continue;
             }
+            if let Some(dir) = candidate.parent() {
+                preload_cuda_libraries(&dir.join("cuda"));
+            }
             match ort::init_from(&candidate) {
                 Ok(builder) => {
                     return builder
@@ -54,6 +57,212 @@ fn loaded() -> Result<&'static Loaded> {
             crate::dirs::ORT_LIBRARY_ENV
         ))
     })
+}
+
+/// Libraries of the NVIDIA runtime wheels `./setup` puts beside the ONNX Runtime library
+/// (`cuda/`), loaded with `RTLD_GLOBAL` before ONNX Runtime so its CUDA provider finds them
+/// by name without `LD_LIBRARY_PATH` (as PyTorch preloads its CUDA wheels). Returns the
+/// libraries that would not load, with the loader's reason.
+fn preload_cuda_libraries(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut pending: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains(".so")))
+        .collect();
+    pending.sort();
+    // A library whose dependencies are not loaded yet fails; passes until none loads.
+    let mut failures = Vec::new();
+    loop {
+        failures.clear();
+        let before = pending.len();
+        pending.retain(|path| match dlopen_global(path) {
+            Ok(()) => false,
+            Err(why) => {
+                failures.push(why);
+                true
+            }
+        });
+        if pending.is_empty() || pending.len() == before {
+            return failures;
+        }
+    }
+}
+
+/// `dlopen(path, RTLD_NOW | RTLD_GLOBAL)`, kept loaded for the life of the process.
+fn dlopen_global(path: &Path) -> std::result::Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
+    // SAFETY: `c` is NUL-terminated; the handle is deliberately never closed.
+    let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+    if handle.is_null() {
+        Err(dlerror())
+    } else {
+        Ok(())
+    }
+}
+
+fn dlerror() -> String {
+    // SAFETY: dlerror returns a thread-local NUL-terminated string or null.
+    let e = unsafe { libc::dlerror() };
+    if e.is_null() {
+        "unknown loader error".into()
+    } else {
+        // SAFETY: non-null, NUL-terminated.
+        unsafe { std::ffi::CStr::from_ptr(e) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// Whether CUDA can run ONNX models here, and why not when it cannot.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CudaStatus {
+    /// A test model ran on the CUDA execution provider.
+    pub usable: bool,
+    /// What was found: the device, or exactly why CUDA is not usable.
+    pub detail: String,
+}
+
+static CUDA: OnceLock<CudaStatus> = OnceLock::new();
+
+/// Whether the CUDA execution provider works on this machine, proven once per process by
+/// running a tiny model with `error_on_failure`: no GPU, a CPU-only ONNX Runtime, a
+/// missing library (by name) and a driver too old are told apart.
+pub fn cuda_status() -> &'static CudaStatus {
+    CUDA.get_or_init(probe_cuda)
+}
+
+/// Whether to ask for CUDA: `var` = `0` never, `1` always (a failure falls back to the CPU
+/// and says why), unset: when [`cuda_status`] says it is usable.
+pub fn want_cuda(var: &str) -> bool {
+    match std::env::var(var).as_deref() {
+        Ok("0") => false,
+        Ok("1") => true,
+        _ => cuda_status().usable,
+    }
+}
+
+fn not_usable(detail: impl Into<String>) -> CudaStatus {
+    CudaStatus {
+        usable: false,
+        detail: detail.into(),
+    }
+}
+
+fn probe_cuda() -> CudaStatus {
+    if cfg!(not(feature = "cuda")) {
+        return not_usable("this build has no CUDA support (built without the cuda feature)");
+    }
+    if dlopen_global(Path::new("libcuda.so.1")).is_err() {
+        return not_usable(
+            "no NVIDIA GPU driver here (libcuda.so.1 not found); ONNX models run on the CPU",
+        );
+    }
+    let env = match environment() {
+        Ok(env) => env,
+        Err(e) => return not_usable(e.message),
+    };
+    if !crate::doctor::onnx_providers().iter().any(|p| p == "CUDAExecutionProvider") {
+        return not_usable(
+            "the ONNX Runtime library is CPU-only; run ./setup on this machine (with the GPU visible to nvidia-smi) to install onnxruntime-gpu",
+        );
+    }
+    let dir = library_path()
+        .ok()
+        .and_then(Path::parent)
+        .map(|d| d.join("cuda"));
+    let preload_failures = dir.as_deref().map(preload_cuda_libraries).unwrap_or_default();
+    match run_test_model(env) {
+        Ok(()) => CudaStatus {
+            usable: true,
+            detail: "usable: a test model ran on CUDA device 0".into(),
+        },
+        Err(e) => not_usable(explain_cuda_failure(&e, &preload_failures)),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn run_test_model(env: &ort::environment::Environment) -> std::result::Result<(), String> {
+    const MODEL: &[u8] = include_bytes!("../models/tiny_interpolator.onnx");
+    let cuda_ep = ort::ep::CUDA::default()
+        .with_device_id(0)
+        .build()
+        .error_on_failure();
+    let mut builder = Session::builder(env)
+        .map_err(|e| e.to_string())?
+        .with_execution_providers([cuda_ep])
+        .map_err(|e| e.to_string())?;
+    let mut session = builder
+        .commit_from_memory(MODEL)
+        .map_err(|e| e.to_string())?;
+    let frame = ndarray::Array4::<f32>::from_elem((1, 3, 8, 8), 0.5);
+    let t = ndarray::Array4::<f32>::from_elem((1, 1, 1, 1), 0.25);
+    let inputs: Vec<(String, ort::session::SessionInputValue<'_>)> = vec![
+        (
+            "frame0".into(),
+            ort::value::TensorRef::from_array_view(&frame)
+                .map_err(|e| e.to_string())?
+                .into(),
+        ),
+        (
+            "frame1".into(),
+            ort::value::TensorRef::from_array_view(&frame)
+                .map_err(|e| e.to_string())?
+                .into(),
+        ),
+        (
+            "timestep".into(),
+            ort::value::TensorRef::from_array_view(&t)
+                .map_err(|e| e.to_string())?
+                .into(),
+        ),
+    ];
+    let outputs = session.run(inputs).map_err(|e| e.to_string())?;
+    let out = outputs
+        .get("frame")
+        .ok_or("the test model gave no output")?
+        .try_extract_array::<f32>()
+        .map_err(|e| e.to_string())?;
+    if out.iter().all(|v| (v - 0.5).abs() < 1e-4) {
+        Ok(())
+    } else {
+        Err("the test model gave wrong values on CUDA".into())
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn run_test_model(_env: &ort::environment::Environment) -> std::result::Result<(), String> {
+    Err("this build has no CUDA support".into())
+}
+
+/// Says why CUDA failed in words: a missing library by name, a driver too old, or the
+/// runtime's own message.
+fn explain_cuda_failure(error: &str, preload_failures: &[String]) -> String {
+    let lower = error.to_ascii_lowercase();
+    if lower.contains("insufficient") && lower.contains("driver")
+        || lower.contains("driver version")
+        || lower.contains("cuda driver version is insufficient")
+    {
+        return format!(
+            "the NVIDIA driver is too old for this CUDA runtime (update the driver): {error}"
+        );
+    }
+    let missing = error
+        .split(|c: char| c.is_whitespace() || c == ':' || c == '\'' || c == '"')
+        .find(|w| w.starts_with("lib") && w.contains(".so"));
+    if let Some(lib) = missing {
+        return format!(
+            "missing library {lib} (run ./setup to install the NVIDIA runtime wheels){}",
+            if preload_failures.is_empty() {
+                String::new()
+            } else {
+                format!("; could not load: {}", preload_failures.join("; "))
+            }
+        );
+    }
+    format!("CUDA failed: {error}")
 }
 
 /// Opens `model`, on CUDA when `cuda` is asked for and works, else on the CPU. Returns the

@@ -11,13 +11,19 @@ fn wayfarer(args: &[&str]) -> Output {
     wayfarer_env(args, &[])
 }
 
-/// Runs the binary with logs off, a test flow cache, and `env` on top.
+/// Runs the binary with logs off, test cache and data folders, and `env` on top.
 fn wayfarer_env(args: &[&str], env: &[(&str, &OsStr)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wayfarer"));
-    cmd.args(args).env("RUST_LOG", "off").env(
-        "XDG_CACHE_HOME",
-        std::env::temp_dir().join("wayfarer-test-cache"),
-    );
+    cmd.args(args)
+        .env("RUST_LOG", "off")
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("wayfarer-test-cache"),
+        )
+        .env(
+            "XDG_DATA_HOME",
+            std::env::temp_dir().join("wayfarer-test-data"),
+        );
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -332,7 +338,8 @@ fn no_adapter_falls_back_to_the_cpu_without_panicking() {
         String::from_utf8_lossy(&output.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["compute"], "cpu");
+    let compute = report["compute"].as_str().unwrap();
+    assert!(compute.starts_with("cpu (wgpu: no adapter"), "{compute}");
     // Forcing wgpu without an adapter is reported, not a crash.
     let forced = [
         no_adapter[0],

@@ -51,7 +51,7 @@ fn max_diff(a: &Frame, b: &Frame) -> u8 {
 /// Every device this machine has: the CPU, and wgpu when an adapter exists.
 fn devices() -> Vec<Box<dyn Compute>> {
     let mut out: Vec<Box<dyn Compute>> = vec![Box::new(CpuCompute)];
-    match WgpuCompute::new() {
+    match WgpuCompute::new(true) {
         Ok(gpu) => out.push(Box::new(gpu)),
         Err(e) => eprintln!("no wgpu adapter, CPU only: {}", e.message),
     }

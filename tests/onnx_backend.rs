@@ -107,7 +107,16 @@ fn asking_for_cuda_reports_the_provider_or_the_fallback() {
         "{provider}"
     );
     eprintln!("provider: {provider}");
-    let items = backend.preflight(17, 40, 24);
+    let shape = wayfarer::generate::modes::RequestShape {
+        mode: wayfarer::generate::Mode::Travel,
+        frames: 17,
+        width: 40,
+        height: 24,
+        steps: 20,
+        loras: false,
+        lora_names: Vec::new(),
+    };
+    let items = backend.preflight(&shape);
     assert!(items[0].detail.contains(&provider), "{items:?}");
 }
 

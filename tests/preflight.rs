@@ -167,6 +167,6 @@ fn each_invalid_input_class_fails_before_generation() {
         .behaviour
         .vram_total
         .store(4 << 30, Ordering::SeqCst);
-    rejects(dir.path(), &comfy, "the GPU has 4.0 GiB");
+    rejects(dir.path(), &comfy, "the server has 4.0 GiB of GPU memory");
     assert_eq!(server.prompts(), 0, "nothing reached the generator");
 }

@@ -96,6 +96,11 @@ fn with_three_keyframes() -> Studio {
         100.0,
     );
     wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    // These tests are about one call per span; new projects merge by measured cost (auto).
+    let mut p = s.harness.state().project().clone();
+    p.merge.policy = MergePolicy::Off;
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    s.harness.step();
     s
 }
 
@@ -181,9 +186,9 @@ fn identical_segments_show_as_one_call() {
     s.harness.step();
     s.harness.step();
     s.harness
-        .get_by_label("Call 0: spans 0–1 (merged), frames 0..=64");
-    s.harness.get_by_label("Mask of call 0");
-    assert!(s.harness.query_by_label_contains("Call 1:").is_none());
+        .get_by_label("Call 1: spans 0–1 (merged), frames 0..=64");
+    s.harness.get_by_label("Mask of call 1");
+    assert!(s.harness.query_by_label_contains("Call 2:").is_none());
 }
 
 #[test]
@@ -331,7 +336,7 @@ fn snapshots_of_the_main_screens() {
         a.compute_name().is_some()
     });
     s.harness.snapshot("studio_timeline_plan");
-    s.harness.get_by_label("Mask of call 0").click();
+    s.harness.get_by_label("Mask of call 1").click();
     wait_for(&mut s.harness, "mask preview", |a| a.player_frames() > 0);
     s.harness.snapshot("studio_mask_preview");
 }
@@ -549,7 +554,7 @@ fn a_single_image_project_with_a_length_plans_one_call() {
     let plan = s.harness.state().plan().as_ref().unwrap();
     assert_eq!(plan.calls.len(), 1);
     assert_eq!(plan.total_frames, 33);
-    s.harness.get_by_label_contains("Call 0:");
+    s.harness.get_by_label_contains("Call 1:");
     s.harness.get_by_label_contains("frames 0..=32");
     // The built-in generator refuses image-to-video with the alternative.
     s.harness

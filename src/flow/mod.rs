@@ -82,11 +82,12 @@ pub fn flow_to_color(flow: &FlowField, max_len: Option<f32>) -> Frame {
 pub const FLOW_MODEL_ENV: &str = "WAYFARER_FLOW_MODEL";
 
 /// The flow estimator to use: RAFT through ONNX Runtime when `WAYFARER_FLOW_MODEL` names a
-/// manifest (CUDA requested when `WAYFARER_FLOW_CUDA=1`), else the built-in estimator.
+/// manifest (on CUDA when it is usable; `WAYFARER_FLOW_CUDA=0` never, `=1` always asks),
+/// else the built-in estimator.
 pub fn estimator_from_env() -> crate::error::Result<Box<dyn FlowEstimator>> {
     match std::env::var_os(FLOW_MODEL_ENV) {
         Some(manifest) if !manifest.is_empty() => {
-            let cuda = std::env::var("WAYFARER_FLOW_CUDA").is_ok_and(|v| v == "1");
+            let cuda = crate::onnx::want_cuda("WAYFARER_FLOW_CUDA");
             Ok(Box::new(RaftOnnx::load(
                 std::path::Path::new(&manifest),
                 cuda,

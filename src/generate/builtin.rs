@@ -217,6 +217,14 @@ impl Backend for Builtin {
         format!("builtin/{}", self.estimator.identity())
     }
 
+    fn device(&self) -> String {
+        format!(
+            "{} (flow: {})",
+            self.compute.name(),
+            self.estimator.identity()
+        )
+    }
+
     fn generate(
         &self,
         request: &GenerationRequest<'_>,

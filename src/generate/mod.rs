@@ -103,6 +103,12 @@ pub trait Backend: Send + Sync {
         Vec::new()
     }
 
+    /// Where the generation runs, in words: `cuda`, `cpu (CUDA failed: …)`, a compute
+    /// device, servers. Shown when a render starts.
+    fn device(&self) -> String {
+        "cpu".into()
+    }
+
     /// Identity of the backend and its settings, part of the per-call cache key: outputs
     /// cached under one identity are never reused for another.
     fn identity(&self) -> String {

@@ -8,8 +8,9 @@
 //!   [T, 3, H, W]: the whole call in one run.
 //!
 //! Frames are padded (edge replicate) to the manifest's size multiple and cropped back.
-//! CUDA is asked for when `WAYFARER_ONNX_CUDA=1` (with `--features cuda`), with
-//! `error_on_failure` and an explicit CPU fallback that [`OnnxBackend::provider`] reports.
+//! CUDA is used when it is usable here ([`crate::onnx::cuda_status`]; `WAYFARER_ONNX_CUDA=0`
+//! never, `=1` always asks), with `error_on_failure` and an explicit CPU fallback that
+//! [`OnnxBackend::provider`] reports.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -110,9 +111,9 @@ impl std::fmt::Debug for OnnxBackend {
 }
 
 impl OnnxBackend {
-    /// Loads the model `manifest` describes; CUDA when `WAYFARER_ONNX_CUDA=1`.
+    /// Loads the model `manifest` describes; on CUDA when usable (see the module docs).
     pub fn open(manifest: &Path) -> Result<Self> {
-        let cuda = std::env::var("WAYFARER_ONNX_CUDA").is_ok_and(|v| v == "1");
+        let cuda = crate::onnx::want_cuda("WAYFARER_ONNX_CUDA");
         Self::load(manifest, cuda)
     }
 
@@ -323,6 +324,10 @@ impl Backend for OnnxBackend {
 
     fn capabilities(&self) -> &Capabilities {
         &self.caps
+    }
+
+    fn device(&self) -> String {
+        format!("ONNX Runtime on {}", self.provider)
     }
 
     fn identity(&self) -> String {

@@ -5,8 +5,9 @@
 //! blend. Pixels are
 //! computed in f32 and rounded half up, so the two agree within one 8-bit level.
 //!
-//! [`select`] picks wgpu when an adapter exists, the CPU otherwise;
-//! `WAYFARER_COMPUTE=cpu|wgpu` overrides. Must not know about projects or the UI.
+//! [`select`] picks wgpu when a hardware adapter exists, the CPU otherwise (a software
+//! adapter such as llvmpipe is passed over, and the name says so);
+//! `WAYFARER_COMPUTE=cpu|wgpu` overrides (`wgpu` takes a software adapter too). Must not know about projects or the UI.
 
 mod cpu;
 mod wgpu_compute;
@@ -158,14 +159,47 @@ impl Choice {
 }
 
 /// The compute implementation for `choice`; the result's [`Compute::name`] says which ran.
+/// `Auto` never takes a software (CPU-type) adapter such as llvmpipe or lavapipe: it was
+/// measured slower than the CPU path; the name then says why the CPU runs.
 pub fn select(choice: Choice) -> Result<Box<dyn Compute>> {
     match choice {
         Choice::Cpu => Ok(Box::new(CpuCompute)),
-        Choice::Wgpu => Ok(Box::new(WgpuCompute::new()?)),
-        Choice::Auto => match WgpuCompute::new() {
+        Choice::Wgpu => Ok(Box::new(WgpuCompute::new(true)?)),
+        Choice::Auto => match WgpuCompute::new(false) {
             Ok(gpu) => Ok(Box::new(gpu)),
-            Err(_) => Ok(Box::new(CpuCompute)),
+            Err(e) => Ok(Box::new(CpuBecause(e.message))),
         },
+    }
+}
+
+/// The CPU path chosen by [`select`] because wgpu was passed over; its name says why.
+struct CpuBecause(String);
+
+impl Compute for CpuBecause {
+    fn name(&self) -> String {
+        format!("cpu ({})", self.0)
+    }
+
+    fn crop_resize(
+        &self,
+        src: &Frame,
+        crop: (u32, u32, u32, u32),
+        width: u32,
+        height: u32,
+    ) -> Result<Frame> {
+        CpuCompute.crop_resize(src, crop, width, height)
+    }
+
+    fn warp(&self, src: &Frame, flow: &FlowField, strength: f32) -> Result<Frame> {
+        CpuCompute.warp(src, flow, strength)
+    }
+
+    fn blend(&self, a: &Frame, b: &Frame, t: f32) -> Result<Frame> {
+        CpuCompute.blend(a, b, t)
+    }
+
+    fn resize_flow(&self, flow: &FlowField, width: u32, height: u32) -> Result<FlowField> {
+        CpuCompute.resize_flow(flow, width, height)
     }
 }
 

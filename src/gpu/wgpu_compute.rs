@@ -50,8 +50,9 @@ fn unpack(words: &[u32], width: u32, height: u32) -> Frame {
 }
 
 impl WgpuCompute {
-    /// Opens the default adapter (`WGPU_BACKEND` respected); an error when there is none.
-    pub fn new() -> Result<Self> {
+    /// Opens the default adapter (`WGPU_BACKEND` respected); an error when there is none,
+    /// or when it is a software (CPU-type) adapter and `allow_cpu_adapter` is false.
+    pub fn new(allow_cpu_adapter: bool) -> Result<Self> {
         // Vulkan, Metal or DX12: compute on OpenGL is limited, and probing EGL is noisy.
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
         desc.backends = wgpu::Backends::PRIMARY;
@@ -62,6 +63,12 @@ impl WgpuCompute {
         }))
         .map_err(|e| gpu_error(format!("no adapter: {e}")))?;
         let info = adapter.get_info();
+        if info.device_type == wgpu::DeviceType::Cpu && !allow_cpu_adapter {
+            return Err(gpu_error(format!(
+                "skipped: the only adapter, {}, renders on the CPU and is slower than the CPU path; WAYFARER_COMPUTE=wgpu uses it anyway",
+                info.name
+            )));
+        }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wayfarer-compute"),
             ..Default::default()

@@ -9,13 +9,16 @@
 //! form is documented in `docs/plan-schema.md`. Must not touch files, media, GPU, async
 //! runtimes or the UI.
 
+pub mod cost;
 pub mod identity;
 pub mod profile;
+mod single;
 mod table;
 mod windows;
 
 use serde::Serialize;
 
+pub use cost::{CostModel, CostSample};
 pub use profile::ModelProfile;
 pub use table::{PLAN_SCHEMA_VERSION, mask_string};
 
@@ -221,6 +224,10 @@ pub struct Plan {
     pub calls: Vec<Call>,
     /// Cost before and after merging.
     pub cost: CostEstimate,
+    /// The cost law the estimates and `auto` merge decisions used.
+    pub cost_model: CostModel,
+    /// Predicted seconds of each call, in the order of [`Plan::calls`].
+    pub predicted_secs: Vec<f64>,
     /// Most output frames one failed call loses by itself.
     pub blast_radius_frames: u32,
     /// Most output frames one failed call loses or blocks (its dependents included).
@@ -242,20 +249,27 @@ impl Plan {
     }
 }
 
-/// Plans the generation calls of `project`.
+/// Plans the generation calls of `project` with the profile's default cost law.
 pub fn plan(project: &Project) -> Result<Plan> {
-    let mut plan = plan_with_policy(project, project.merge.policy)?;
+    plan_with_costs(project, None)
+}
+
+/// Plans the generation calls of `project`; `costs` is the backend's measured cost law
+/// (the profile's default when `None`), used for estimates and `auto` merge decisions.
+pub fn plan_with_costs(project: &Project, costs: Option<&CostModel>) -> Result<Plan> {
+    let mut plan = plan_with_policy(project, project.merge.policy, costs)?;
     let unmerged = if project.merge.policy == MergePolicy::Off {
         None
     } else {
-        plan_with_policy(project, MergePolicy::Off).ok()
+        plan_with_policy(project, MergePolicy::Off, costs).ok()
     };
-    let secs = |p: &Plan| -> f64 {
-        p.calls
-            .iter()
-            .map(|c| p.profile.call_cost_secs(c.len()))
-            .sum()
-    };
+    let mp = cost::megapixels(project.width, project.height);
+    plan.predicted_secs = plan
+        .calls
+        .iter()
+        .map(|c| plan.cost_model.secs(c.len(), mp))
+        .collect();
+    let secs = |p: &Plan| -> f64 { p.calls.iter().map(|c| p.cost_model.secs(c.len(), mp)).sum() };
     let planned_secs = secs(&plan);
     let (unmerged_calls, unmerged_secs) = match &unmerged {
         Some(u) => (u.calls.len(), secs(u)),
@@ -275,77 +289,6 @@ pub fn plan(project: &Project) -> Result<Plan> {
     Ok(plan)
 }
 
-/// The plan of a project with fewer than two keyframes: one call of `project.length`
-/// frames (snapped down to a valid length, at most the model's frames per call), anchored
-/// at frame 0 when there is a keyframe (image-to-video), all frames free without one
-/// (text-to-video).
-fn single_call_plan(project: &Project, profile: ModelProfile, policy: MergePolicy) -> Plan {
-    let wanted = project.length.unwrap_or(1).max(1);
-    let len = profile
-        .valid_lengths_desc(wanted.min(profile.max_frames))
-        .next()
-        .unwrap_or(1);
-    let mut notes = Vec::new();
-    if len != wanted {
-        notes.push(format!(
-            "length {wanted} -> {len}: {} makes calls of valid lengths up to {} frames",
-            profile.name, profile.max_frames
-        ));
-    }
-    let anchors: Vec<CallAnchor> = project
-        .keyframes
-        .first()
-        .map(|_| CallAnchor {
-            offset: 0,
-            keyframe: 0,
-        })
-        .into_iter()
-        .collect();
-    // Like a travel video's first call, the start anchor is the call's one lead frame; text
-    // only has none (frame 0 is generated too).
-    let lead_frames = anchors.len() as u32;
-    let call = Call {
-        index: 0,
-        first_span: 0,
-        last_span: 0,
-        window: 0,
-        start: 0,
-        end: len - 1,
-        lead_frames,
-        lead: Lead::Start,
-        anchors,
-        after: None,
-        transition_frames: project.mask.transition_frames,
-        transition_value: project.mask.transition_value,
-    };
-    let secs = profile.call_cost_secs(len);
-    Plan {
-        mode: project.mode,
-        overlap: project.overlap,
-        width: project.width,
-        height: project.height,
-        fps: project.fps,
-        merge_policy: policy,
-        max_frames_per_call: profile.max_frames,
-        total_frames: len,
-        positions: project.keyframes.iter().map(|_| 0).collect(),
-        snaps: Vec::new(),
-        boundaries: Vec::new(),
-        calls: vec![call],
-        cost: CostEstimate {
-            unmerged_calls: 1,
-            unmerged_secs: secs,
-            calls: 1,
-            secs,
-            speedup: 1.0,
-        },
-        blast_radius_frames: len,
-        max_blocked_frames: 0,
-        notes,
-        profile,
-    }
-}
-
 /// The effective model profile of a project: its custom profile or a built-in one.
 pub fn resolve_profile(project: &Project) -> Result<ModelProfile> {
     if let Some(custom) = &project.profile {
@@ -360,7 +303,11 @@ pub fn resolve_profile(project: &Project) -> Result<ModelProfile> {
     })
 }
 
-fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
+fn plan_with_policy(
+    project: &Project,
+    policy: MergePolicy,
+    costs: Option<&CostModel>,
+) -> Result<Plan> {
     project.validate()?;
     if project.keyframes.len() < 2 && project.length.is_none() {
         return Err(UserError::input(format!(
@@ -381,8 +328,14 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
             .hint(format!("use {nearest}")));
         }
     }
+    let cost_model = costs
+        .cloned()
+        .unwrap_or_else(|| CostModel::from_profile(&profile, project.width, project.height));
+    let mp = cost::megapixels(project.width, project.height);
     if project.keyframes.len() < 2 {
-        return Ok(single_call_plan(project, profile, policy));
+        return Ok(single::single_call_plan(
+            project, profile, policy, cost_model,
+        ));
     }
     if project.mode == Mode::Chained && project.overlap == 0 {
         return Err(
@@ -483,6 +436,8 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
 
         // Greedy group of identical spans k..=m that one call can render.
         let mut group: Option<(usize, u32)> = None;
+        // Every group k..=m one call can render, smallest first (for `auto`).
+        let mut candidates: Vec<(usize, u32)> = Vec::new();
         if policy != MergePolicy::Off {
             let mut m = k + 1;
             while m < spans {
@@ -497,7 +452,10 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
                     None
                 };
                 match fits {
-                    Some(end) => group = Some((m, end)),
+                    Some(end) => {
+                        group = Some((m, end));
+                        candidates.push((m, end));
+                    }
                     None => {
                         let len = rule.lead_at(0) + wanted[m + 1].saturating_sub(p_k);
                         boundary(
@@ -513,10 +471,9 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
                 m += 1;
             }
         }
-        if let (MergePolicy::Batch, Some((m, end))) = (policy, group) {
-            let span_count = m - k + 1;
-            let merged_len = rule.lead_at(0) + end - p_k;
-            let unmerged_secs: f64 = (k..=m)
+        // Seconds of spans k..=m as one call each, and as one merged call ending at `end`.
+        let unmerged_and_merged = |m: usize, end: u32| {
+            let unmerged: f64 = (k..=m)
                 .map(|i| {
                     let lead = if i == k {
                         rule.lead_at(0)
@@ -525,10 +482,37 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
                     } else {
                         1
                     };
-                    profile.call_cost_secs(lead + wanted[i + 1] - wanted[i])
+                    cost_model.secs(lead + wanted[i + 1] - wanted[i], mp)
                 })
                 .sum();
-            let speedup = unmerged_secs / profile.call_cost_secs(merged_len).max(f64::MIN_POSITIVE);
+            let merged_len = rule.lead_at(0) + end - p_k;
+            (
+                unmerged,
+                cost_model.secs(merged_len, mp),
+                f64::from(merged_len) * mp,
+            )
+        };
+        if policy == MergePolicy::Auto && group.is_some() {
+            // The largest group whose merged call saves enough; the reason either way.
+            group = None;
+            let mut refusal = None;
+            for &(m, end) in candidates.iter().rev() {
+                let (unmerged, merged, x) = unmerged_and_merged(m, end);
+                let (worth, reason) = cost_model.merge_decision(unmerged, merged, x);
+                if worth {
+                    group = Some((m, end));
+                    break;
+                }
+                refusal = Some(reason);
+            }
+            if let (None, Some(reason)) = (group, refusal) {
+                boundary(&mut boundaries, k + 1, reason);
+            }
+        }
+        if let (MergePolicy::Batch, Some((m, end))) = (policy, group) {
+            let span_count = m - k + 1;
+            let (unmerged_secs, merged_secs, _) = unmerged_and_merged(m, end);
+            let speedup = unmerged_secs / merged_secs.max(f64::MIN_POSITIVE);
             let min_spans = project.merge.min_batch_spans as usize;
             let rejection = if span_count < min_spans {
                 Some(format!(
@@ -560,8 +544,14 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
                 lead_frames,
                 lead_kind(k, 0),
             );
+            let why = if policy == MergePolicy::Auto {
+                let (unmerged, merged, x) = unmerged_and_merged(m, end);
+                format!("; {}", cost_model.merge_decision(unmerged, merged, x).1)
+            } else {
+                String::new()
+            };
             for b in k + 1..=m {
-                let reason = format!("merged into call {}", call.index + 1);
+                let reason = format!("merged into call {}{why}", call.index + 1);
                 boundary(&mut boundaries, b, reason);
                 boundaries[b - 1].merged = true;
             }
@@ -667,6 +657,8 @@ fn plan_with_policy(project: &Project, policy: MergePolicy) -> Result<Plan> {
             secs: 0.0,
             speedup: 1.0,
         },
+        cost_model,
+        predicted_secs: Vec::new(),
         blast_radius_frames: 0,
         max_blocked_frames: 0,
         notes,

@@ -31,6 +31,9 @@ impl Plan {
                 for (json, call) in calls.iter_mut().zip(&self.calls) {
                     if let Some(c) = json.as_object_mut() {
                         c.insert("classes".into(), mask_string(&call.frame_classes()).into());
+                        if let Some(secs) = self.predicted_secs.get(call.index) {
+                            c.insert("predicted_secs".into(), (*secs).into());
+                        }
                         c.insert("mask".into(), call.mask().into());
                     }
                 }
@@ -66,8 +69,8 @@ impl fmt::Display for Plan {
         );
         let _ = writeln!(
             s,
-            "{:>4} {:>7} {:>6} {:>13} {:>5} {:>15} {:>7} {:>9}  mask (A anchor, C context, t transition, . generate)",
-            "call", "spans", "window", "timeline", "len", "lead", "after", "anchors"
+            "{:>4} {:>7} {:>6} {:>13} {:>5} {:>15} {:>7} {:>9} {:>8}  mask (A anchor, C context, t transition, . generate)",
+            "call", "spans", "window", "timeline", "len", "lead", "after", "anchors", "predicted"
         );
         for c in &self.calls {
             let spans = if c.is_merged() {
@@ -83,7 +86,7 @@ impl fmt::Display for Plan {
                 .join(",");
             let _ = writeln!(
                 s,
-                "{:>4} {:>7} {:>6} {:>13} {:>5} {:>15} {:>7} {:>9}  {}",
+                "{:>4} {:>7} {:>6} {:>13} {:>5} {:>15} {:>7} {:>9} {:>8}  {}",
                 c.index + 1,
                 spans,
                 c.window,
@@ -94,6 +97,9 @@ impl fmt::Display for Plan {
                     .map(|a| (a + 1).to_string())
                     .unwrap_or_else(|| "-".into()),
                 anchors,
+                self.predicted_secs
+                    .get(c.index)
+                    .map_or_else(String::new, |s| super::cost::secs_text(*s)),
                 mask_string(&c.frame_classes())
             );
         }
@@ -130,6 +136,12 @@ impl fmt::Display for Plan {
             s,
             "estimated cost: {} calls {:.0} s unmerged -> {} calls {:.0} s planned ({:.2}x)",
             c.unmerged_calls, c.unmerged_secs, c.calls, c.secs, c.speedup
+        );
+        let m = &self.cost_model;
+        let _ = writeln!(
+            s,
+            "cost law: {:.2} s + {:.3} s x (frames x megapixels) + {:.5} s x (frames x megapixels)^2, from {}",
+            m.a, m.b, m.c, m.source
         );
         let _ = writeln!(
             s,

@@ -5,6 +5,7 @@
 //! frames. Must not depend on the UI.
 
 pub mod cache;
+pub mod costs;
 pub mod stitch;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use crate::plan::{self, Lead, Plan};
 use crate::project::{Project, file::tmp_path};
 use crate::structure::{MotionTools, StructureMotion};
 pub use cache::CallCache;
+pub use costs::CostStore;
 use stitch::Stitcher;
 
 /// Progress and outcome of a render, in the order they happen.
@@ -35,6 +37,8 @@ pub enum RenderEvent {
         frames: u32,
         /// Backend name.
         backend: String,
+        /// Where generation runs (`ONNX Runtime on cuda`, `cpu`, the servers).
+        device: String,
         /// Keyframes the planner moved.
         snapped_keyframes: usize,
     },
@@ -87,6 +91,10 @@ pub enum RenderEvent {
         duration_secs: f64,
         /// Wall time of the render in seconds.
         elapsed_secs: f64,
+        /// Seconds the plan predicted for the calls generated in this render (their sum).
+        predicted_secs: f64,
+        /// Seconds those calls took (their sum; retries included).
+        generation_secs: f64,
     },
     /// The render failed; nothing was written at the output path.
     Error {
@@ -127,6 +135,10 @@ pub struct RenderSummary {
     pub structure_flows_estimated: usize,
     /// Every retry, in order: the call and what changed.
     pub retries: Vec<String>,
+    /// Seconds the plan predicted for the calls generated in this render.
+    pub predicted_secs: f64,
+    /// Seconds those calls took.
+    pub generation_secs: f64,
 }
 
 /// How a render runs, beyond the project: retries, the per-call output cache and seeds
@@ -139,6 +151,9 @@ pub struct RenderOptions {
     pub cache: Option<CallCache>,
     /// Spans generated with another seed: `(span, seed)` (`wayfarer render --regenerate`).
     pub reseed: Vec<(usize, u64)>,
+    /// Timings of finished calls per backend: the plan uses the cost law fitted from them,
+    /// and each call generated at its first attempt adds one. `None`: profile defaults.
+    pub costs: Option<CostStore>,
 }
 
 impl RenderOptions {
@@ -146,6 +161,7 @@ impl RenderOptions {
     pub fn user() -> Self {
         Self {
             cache: CallCache::user(),
+            costs: CostStore::user(),
             ..Self::default()
         }
     }
@@ -234,7 +250,11 @@ pub fn render_with(
     options: &RenderOptions,
 ) -> Result<RenderSummary> {
     let started = Instant::now();
-    let plan = plan::plan(project)?;
+    let measured = options
+        .costs
+        .as_ref()
+        .and_then(|c| c.model(&backend.identity()));
+    let plan = plan::plan_with_costs(project, measured.as_ref())?;
     check_output_path(output, project_dir, project)?;
     // The request fits the backend's modes and limits, before anything else runs.
     let shape = crate::generate::modes::RequestShape::of(project, Some(&plan));
@@ -255,6 +275,7 @@ pub fn render_with(
         calls,
         frames: plan.total_frames,
         backend: backend.name().to_string(),
+        device: backend.device(),
         snapped_keyframes: plan.snaps.len(),
     });
 
@@ -342,6 +363,8 @@ pub fn render_with(
         calls: outcome.backend_calls,
         duration_secs: f64::from(outcome.frames) / f64::from(plan.fps),
         elapsed_secs: started.elapsed().as_secs_f64(),
+        predicted_secs: outcome.predicted_secs,
+        generation_secs: outcome.generation_secs,
     });
     Ok(RenderSummary {
         plan,
@@ -351,6 +374,8 @@ pub fn render_with(
         structure_pairs: motion.as_ref().map_or(0, |(m, _)| m.pairs_needed),
         structure_flows_estimated: motion.as_ref().map_or(0, |(m, _)| m.flows_estimated),
         retries: outcome.retries,
+        predicted_secs: outcome.predicted_secs,
+        generation_secs: outcome.generation_secs,
     })
 }
 
@@ -370,6 +395,8 @@ struct Outcome {
     backend_calls: usize,
     cached_calls: usize,
     retries: Vec<String>,
+    predicted_secs: f64,
+    generation_secs: f64,
 }
 
 /// Messages from the workers to the thread that stitches.
@@ -379,7 +406,8 @@ enum Msg {
     Done {
         call: usize,
         frames: Vec<Frame>,
-        cached: bool,
+        /// Seconds the generation took; `None` when reused from the call cache.
+        generation_secs: Option<f64>,
     },
     Failed(UserError),
 }
@@ -430,6 +458,8 @@ fn run_calls(
         frames: 0,
         backend_calls: 0,
         cached_calls: 0,
+        predicted_secs: 0.0,
+        generation_secs: 0.0,
         retries: Vec::new(),
     };
     let mut failure: Option<UserError> = None;
@@ -498,13 +528,17 @@ fn run_calls(
                 Msg::Done {
                     call,
                     frames,
-                    cached,
+                    generation_secs,
                 } => {
                     fractions[call] = 1.0;
-                    if cached {
-                        outcome.cached_calls += 1;
-                    } else {
-                        outcome.backend_calls += 1;
+                    match generation_secs {
+                        None => outcome.cached_calls += 1,
+                        Some(secs) => {
+                            outcome.backend_calls += 1;
+                            outcome.generation_secs += secs;
+                            outcome.predicted_secs +=
+                                plan.predicted_secs.get(call).copied().unwrap_or(0.0);
+                        }
                     }
                     waiting.insert(call, frames);
                     while let Some(frames) = waiting.remove(&next_to_stitch) {
@@ -603,20 +637,33 @@ fn run_chain(
                 }),
             _ => None,
         };
-        let (frames, was_cached) = match cached {
+        let (frames, generation_secs) = match cached {
             Some(frames) => {
                 let _ = tx.send(Msg::Event(RenderEvent::Note {
                     call: index,
                     message: "finished in an earlier render; reused".into(),
                 }));
-                (frames, true)
+                (frames, None)
             }
             None => {
-                let frames = generate_with_retries(job, &request, tx, stop)?;
+                let began = Instant::now();
+                let (frames, attempts) = generate_with_retries(job, &request, tx, stop)?;
+                let secs = began.elapsed().as_secs_f64();
                 if let (Some(cache), Some(key)) = (&job.options.cache, &key) {
                     cache.put(key, &frames);
                 }
-                (frames, false)
+                // Only first attempts describe the backend's cost law (a retry degrades).
+                if let (Some(costs), 1) = (&job.options.costs, attempts) {
+                    costs.record(
+                        &job.backend.identity(),
+                        crate::plan::CostSample {
+                            frames: call.len(),
+                            megapixels: crate::plan::cost::megapixels(plan.width, plan.height),
+                            secs,
+                        },
+                    );
+                }
+                (frames, Some(secs))
             }
         };
         let stitcher = local.get_or_insert_with(|| {
@@ -626,19 +673,20 @@ fn run_chain(
         let _ = tx.send(Msg::Done {
             call: index,
             frames,
-            cached: was_cached,
+            generation_secs,
         });
     }
     Ok(())
 }
 
-/// One call through the backend, retried with degraded parameters per the policy.
+/// One call through the backend, retried with degraded parameters per the policy; the
+/// frames and the attempts it took.
 fn generate_with_retries(
     job: &Job<'_>,
     request: &GenerationRequest<'_>,
     tx: &std::sync::mpsc::Sender<Msg>,
     stop: &CancelToken,
-) -> Result<Vec<Frame>> {
+) -> Result<(Vec<Frame>, u32)> {
     let plan = job.plan;
     let call = request.call;
     let calls = plan.calls.len();
@@ -697,12 +745,13 @@ fn generate_with_retries(
             }
         };
         let error = match job.backend.generate(&attempt, &mut progress, stop) {
-            Ok(frames) if (w, h) == (plan.width, plan.height) => return Ok(frames),
+            Ok(frames) if (w, h) == (plan.width, plan.height) => return Ok((frames, failures + 1)),
             Ok(frames) => {
-                return Ok(frames
+                let frames = frames
                     .iter()
                     .map(|f| media::resize_exact(f, plan.width, plan.height))
-                    .collect());
+                    .collect();
+                return Ok((frames, failures + 1));
             }
             Err(e) => e,
         };

@@ -669,8 +669,11 @@ impl StudioApp {
                         self.notes.remove(0);
                     }
                 }
-                if let (Some(p), RenderEvent::Start { calls, .. }) = (&mut self.progress, &event) {
-                    p.calls = *calls;
+                if let RenderEvent::Start { calls, device, .. } = &event {
+                    if let Some(p) = &mut self.progress {
+                        p.calls = *calls;
+                    }
+                    self.notes.push(format!("generating on {device}"));
                 }
                 if let RenderEvent::Retry {
                     call,
@@ -1029,6 +1032,7 @@ impl StudioApp {
                 .selected_text(format!("{:?}", p.merge.policy))
                 .show_ui(ui, |ui| {
                     for policy in [
+                        MergePolicy::Auto,
                         MergePolicy::Off,
                         MergePolicy::Consolidate,
                         MergePolicy::Batch,
@@ -1412,8 +1416,18 @@ impl StudioApp {
             );
             let resp = ui.interact(bar, ui.scope_id().with(("call", c.index)), Sense::click());
             resp.widget_info(|| egui::WidgetInfo::labeled(Role::Button, true, &label));
+            let predicted = plan
+                .predicted_secs
+                .get(c.index)
+                .map_or_else(String::new, |s| {
+                    format!(
+                        "\npredicted time: {} ({})",
+                        crate::plan::cost::secs_text(*s),
+                        plan.cost_model.source
+                    )
+                });
             let resp = resp.on_hover_text(format!(
-                "{label}\nlead: {:?} x{}\nanchors: {:?}",
+                "{label}\nlead: {:?} x{}\nanchors: {:?}{predicted}",
                 c.lead,
                 c.lead_frames,
                 c.anchors.iter().map(|a| a.keyframe).collect::<Vec<_>>()

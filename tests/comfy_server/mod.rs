@@ -135,11 +135,38 @@ pub struct Behaviour {
     pub step_ms: AtomicU64,
     /// Sampling time per output frame, in milliseconds (spread over the steps).
     pub frame_ms: AtomicU64,
+    /// Sampling time per squared output frame, in microseconds: the attention over all
+    /// frames of video diffusion makes a call's cost grow faster than its length.
+    pub frame2_us: AtomicU64,
     /// GPU memory reported by `/system_stats`, in bytes (0 = 80 GiB).
     pub vram_total: AtomicU64,
     /// Node classes `/object_info` leaves out (and `/prompt` rejects).
     pub missing_nodes: Mutex<Vec<String>>,
+    /// Model files the server lacks (left out of the loaders' option lists, and a prompt
+    /// naming one is rejected with "Value not in list", as ComfyUI does).
+    pub missing_models: Mutex<Vec<String>>,
+    /// `/system_stats` reports a CPU device (ComfyUI started with `--cpu`): `type` "cpu",
+    /// `vram_total` = system memory.
+    pub cpu: AtomicBool,
+    /// The next N `/prompt` requests answer 200 with `node_errors` for an extra output that
+    /// failed validation; the outputs that passed run (ComfyUI's partial validation).
+    pub partial_reject_next: AtomicUsize,
 }
+
+/// Model files the server has unless a test removes them: the shipped Wan VACE template's
+/// and the LoRAs the tests use.
+pub const MODEL_FILES: &[(&str, &str, &str)] = &[
+    ("UNETLoader", "unet_name", "wan2.1_vace_14B_fp16.safetensors"),
+    ("CLIPLoader", "clip_name", "umt5_xxl_fp8_e4m3fn_scaled.safetensors"),
+    ("VAELoader", "vae_name", "wan_2.1_vae.safetensors"),
+    ("LoraLoaderModelOnly", "lora_name", "style.safetensors"),
+    ("LoraLoaderModelOnly", "lora_name", "motion.safetensors"),
+    ("LoraLoaderModelOnly", "lora_name", "detail.safetensors"),
+    ("LoraLoaderModelOnly", "lora_name", "a.safetensors"),
+    ("LoraLoaderModelOnly", "lora_name", "b.safetensors"),
+    ("CheckpointLoaderSimple", "ckpt_name", "sd_xl_base_1.0.safetensors"),
+    ("CheckpointLoaderSimple", "ckpt_name", "sd_xl_turbo_1.0_fp16.safetensors"),
+];
 
 /// What the server saw.
 #[derive(Default)]
@@ -154,6 +181,11 @@ pub struct Record {
     pub uploads: Mutex<Vec<String>>,
     /// `(filename, subfolder, type)` of every `/view` request.
     pub views: Mutex<Vec<(String, String, String)>>,
+    /// `(prompt id, client id, whether a socket of that client id was open)` of every
+    /// prompt when it started running.
+    pub runs: Mutex<Vec<(String, String, bool)>>,
+    /// `/history/{id}` requests.
+    pub history_requests: AtomicUsize,
 }
 
 struct Job {
@@ -171,7 +203,9 @@ pub struct Shared {
     uploads: Mutex<HashMap<String, Vec<u8>>>,
     files: Mutex<HashMap<(String, String, String), Vec<u8>>>,
     history: Mutex<HashMap<String, Value>>,
-    sockets: Mutex<HashMap<String, Vec<mpsc::UnboundedSender<Message>>>>,
+    /// The socket of each client id: only the newest, as ComfyUI's `server.py` keeps it
+    /// (an older socket of the same id stays open and receives nothing).
+    sockets: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
     queue: Mutex<VecDeque<Job>>,
     queue_signal: tokio::sync::Notify,
     running: Mutex<Option<String>>,
@@ -192,6 +226,12 @@ pub struct ComfyTestServer {
 impl ComfyTestServer {
     /// Starts a server on a free loopback port.
     pub fn start() -> Self {
+        Self::start_on(0)
+    }
+
+    /// Starts a server on loopback port `port` (0: a free one), e.g. the port of a server
+    /// that was killed, to play a restart.
+    pub fn start_on(port: u16) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -213,7 +253,7 @@ impl ComfyTestServer {
             kill: Mutex::new(Some(kill_tx)),
         });
         let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
             .expect("bind 127.0.0.1");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let app = Router::new()
@@ -274,8 +314,11 @@ fn next_id(shared: &Shared, prefix: &str) -> String {
 
 fn broadcast(shared: &Shared, client_id: &str, kind: &str, data: Value) {
     let text = json!({"type": kind, "data": data}).to_string();
-    if let Some(list) = shared.sockets.lock().unwrap().get_mut(client_id) {
-        list.retain(|tx| tx.send(Message::Text(text.clone().into())).is_ok());
+    let mut sockets = shared.sockets.lock().unwrap();
+    if let Some(tx) = sockets.get(client_id)
+        && tx.send(Message::Text(text.into())).is_err()
+    {
+        sockets.remove(client_id);
     }
 }
 
@@ -284,6 +327,18 @@ async fn system_stats(State(s): State<Arc<Shared>>) -> Json<Value> {
         0 => 80u64 << 30,
         v => v,
     };
+    if s.behaviour.cpu.load(Ordering::SeqCst) {
+        // What ComfyUI --cpu reports: the device is the CPU, its "VRAM" the system memory.
+        let ram = 25324732416u64;
+        return Json(json!({
+            "system": {"os": "posix", "ram_total": ram, "ram_free": ram - (1 << 30),
+                       "comfyui_version": "0.3.64", "python_version": "3.11.7", "pytorch_version": "2.8.0+cpu",
+                       "embedded_python": false, "argv": ["main.py", "--cpu"]},
+            "devices": [{"name": "cpu", "type": "cpu", "index": null,
+                         "vram_total": ram, "vram_free": ram - (1 << 30),
+                         "torch_vram_total": ram, "torch_vram_free": ram - (1 << 30)}]
+        }));
+    }
     Json(json!({
         "system": {"os": "posix", "ram_total": 137438953472u64, "ram_free": 100000000000u64,
                    "comfyui_version": "0.3.test", "python_version": "3.12.0", "pytorch_version": "2.7.0",
@@ -302,15 +357,50 @@ fn known_classes(s: &Shared) -> Vec<NodeSpec> {
         .collect()
 }
 
+/// The options of a combo input, or `None` when the input is not a combo here.
+fn combo(s: &Shared, class: &str, input: &str) -> Option<Vec<String>> {
+    let missing = s.behaviour.missing_models.lock().unwrap().clone();
+    let models: Vec<String> = MODEL_FILES
+        .iter()
+        .filter(|(c, i, f)| *c == class && *i == input && !missing.iter().any(|m| m == f))
+        .map(|(_, _, f)| f.to_string())
+        .collect();
+    let is_model_input = MODEL_FILES.iter().any(|(c, i, _)| *c == class && *i == input);
+    if is_model_input {
+        return Some(models);
+    }
+    let list: &[&str] = match (class, input) {
+        ("UNETLoader", "weight_dtype") => &["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"],
+        ("CLIPLoader", "type") => &["stable_diffusion", "wan", "ltxv", "hunyuan_video"],
+        ("ImageToMask", "channel") => &["red", "green", "blue", "alpha"],
+        ("KSampler", "sampler_name") => &["euler", "euler_ancestral", "uni_pc", "dpmpp_2m"],
+        ("KSampler", "scheduler") => &["simple", "normal", "karras", "sgm_uniform"],
+        ("SaveVideo", "format") => &["auto", "mp4"],
+        ("SaveVideo", "codec") => &["auto", "h264"],
+        _ => return None,
+    };
+    Some(list.iter().map(|v| v.to_string()).collect())
+}
+
+/// Classes of ComfyUI's newer node API write combos as `["COMBO", {"options": […]}]`; the
+/// classic ones as `[[…], {…}]`. The server uses both, as the real one does.
+fn new_api_node(class: &str) -> bool {
+    matches!(class, "CLIPLoader" | "SaveVideo" | "LoadVideo" | "CreateVideo" | "GetVideoComponents")
+}
+
 async fn object_info(State(s): State<Arc<Shared>>) -> Json<Value> {
     let mut out = serde_json::Map::new();
     for (class, inputs) in known_classes(&s) {
         let required: serde_json::Map<String, Value> = inputs
             .iter()
             .map(|(name, range)| {
-                let spec = match range {
-                    Some((lo, hi)) => json!(["FLOAT", {"min": lo, "max": hi}]),
-                    None => json!(["*", {}]),
+                let spec = match (range, combo(&s, class, name)) {
+                    (_, Some(options)) if new_api_node(class) => {
+                        json!(["COMBO", {"options": options, "multiselect": false}])
+                    }
+                    (_, Some(options)) => json!([options, {}]),
+                    (Some((lo, hi)), None) => json!(["FLOAT", {"min": lo, "max": hi}]),
+                    (None, None) => json!(["*", {}]),
                 };
                 (name.to_string(), spec)
             })
@@ -325,29 +415,42 @@ async fn object_info(State(s): State<Arc<Shared>>) -> Json<Value> {
 }
 
 async fn upload(State(s): State<Arc<Shared>>, mut form: Multipart) -> Response {
-    let mut stored = None;
+    let mut file = None;
+    let mut subfolder = String::new();
     while let Ok(Some(field)) = form.next_field().await {
-        if field.name() == Some("image") {
-            let name = field.file_name().unwrap_or("upload.bin").to_string();
-            // Like ComfyUI: only the base name counts.
-            let name = name
-                .rsplit(['/', '\\'])
-                .next()
-                .unwrap_or("upload.bin")
-                .to_string();
-            let Ok(bytes) = field.bytes().await else {
-                return StatusCode::BAD_REQUEST.into_response();
-            };
-            s.uploads
-                .lock()
-                .unwrap()
-                .insert(name.clone(), bytes.to_vec());
-            s.record.uploads.lock().unwrap().push(name.clone());
-            stored = Some(name);
+        match field.name() {
+            Some("image") => {
+                let name = field.file_name().unwrap_or("upload.bin").to_string();
+                // Like ComfyUI: only the base name counts.
+                let name = name
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or("upload.bin")
+                    .to_string();
+                let Ok(bytes) = field.bytes().await else {
+                    return StatusCode::BAD_REQUEST.into_response();
+                };
+                file = Some((name, bytes.to_vec()));
+            }
+            Some("subfolder") => subfolder = field.text().await.unwrap_or_default(),
+            _ => {}
         }
     }
-    match stored {
-        Some(name) => Json(json!({"name": name, "subfolder": "", "type": "input"})).into_response(),
+    // Like ComfyUI: a subfolder that leaves the input folder is refused.
+    if subfolder.split('/').any(|part| part == "..") || subfolder.starts_with('/') {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    match file {
+        Some((name, bytes)) => {
+            let key = if subfolder.is_empty() {
+                name.clone()
+            } else {
+                format!("{subfolder}/{name}")
+            };
+            s.uploads.lock().unwrap().insert(key.clone(), bytes);
+            s.record.uploads.lock().unwrap().push(key);
+            Json(json!({"name": name, "subfolder": subfolder, "type": "input"})).into_response()
+        }
         None => StatusCode::BAD_REQUEST.into_response(),
     }
 }
@@ -446,6 +549,21 @@ fn validate(s: &Shared, prompt: &Value) -> Result<(), Response> {
                     ));
                 }
             }
+            if let (Some(options), Some(value)) = (combo(s, class, name), v.as_str())
+                && !options.iter().any(|o| o == value)
+            {
+                return Err(invalid(
+                    "Prompt outputs failed validation",
+                    "",
+                    node_error(
+                        id,
+                        class,
+                        "value_not_in_list",
+                        "Value not in list",
+                        &format!("{name}: '{value}' not in {options:?}"),
+                    ),
+                ));
+            }
             if (class == "LoadVideo" && *name == "file")
                 || (class == "LoadImage" && *name == "image")
             {
@@ -508,6 +626,24 @@ async fn queue_prompt(State(s): State<Arc<Shared>>, body: String) -> Response {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
+    let node_errors = if s
+        .behaviour
+        .partial_reject_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        // As ComfyUI answers when one output failed validation and another passed: 200,
+        // the errors of the failed one, and the passing outputs run.
+        node_error(
+            "preview",
+            "PreviewImage",
+            "required_input_missing",
+            "Required input is missing",
+            "images",
+        )
+    } else {
+        json!({})
+    };
     s.record.prompts.lock().unwrap().push(prompt.clone());
     let number = s.counter.fetch_add(1, Ordering::SeqCst);
     s.queue.lock().unwrap().push_back(Job {
@@ -516,10 +652,12 @@ async fn queue_prompt(State(s): State<Arc<Shared>>, body: String) -> Response {
         prompt,
     });
     s.queue_signal.notify_one();
-    Json(json!({"prompt_id": prompt_id, "number": number, "node_errors": {}})).into_response()
+    Json(json!({"prompt_id": prompt_id, "number": number, "node_errors": node_errors}))
+        .into_response()
 }
 
 async fn history(State(s): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+    s.record.history_requests.fetch_add(1, Ordering::SeqCst);
     let entry = s.history.lock().unwrap().get(&id).cloned();
     match entry {
         Some(_) if s.behaviour.malformed_history.load(Ordering::SeqCst) => {
@@ -602,12 +740,7 @@ async fn ws(
 
 async fn serve_socket(s: Arc<Shared>, client_id: String, mut socket: WebSocket) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
-    s.sockets
-        .lock()
-        .unwrap()
-        .entry(client_id.clone())
-        .or_default()
-        .push(tx);
+    s.sockets.lock().unwrap().insert(client_id.clone(), tx);
     let hello = json!({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": 0}}, "sid": client_id}});
     if socket
         .send(Message::Text(hello.to_string().into()))
@@ -739,6 +872,12 @@ async fn executor(s: Arc<Shared>) {
 async fn run_job(s: &Arc<Shared>, job: &Job) {
     let b = &s.behaviour;
     let pid = job.prompt_id.clone();
+    let socket_open = s.sockets.lock().unwrap().contains_key(&job.client_id);
+    s.record
+        .runs
+        .lock()
+        .unwrap()
+        .push((pid.clone(), job.client_id.clone(), socket_open));
     broadcast(
         s,
         &job.client_id,
@@ -777,12 +916,12 @@ async fn run_job(s: &Arc<Shared>, job: &Job) {
     let failure = if take(&b.oom_next) {
         Some((
             "torch.OutOfMemoryError",
-            "Allocation on device 0 would exceed allowed memory. (out of memory)\nCurrently allocated     : 76.80 GiB\nRequested               : 3.52 GiB",
+            "Allocation on device 0 would exceed allowed memory. (out of memory)\nCurrently allocated     : 76.80 GiB\nRequested               : 3.52 GiB\n",
         ))
     } else if take(&b.crash_next) {
         Some((
             "RuntimeError",
-            "mat1 and mat2 shapes cannot be multiplied (77x4096 and 768x5120)",
+            "mat1 and mat2 shapes cannot be multiplied (77x4096 and 768x5120)\n",
         ))
     } else {
         None
@@ -815,7 +954,9 @@ async fn run_job(s: &Arc<Shared>, job: &Job) {
         .and_then(|(_, n)| n.pointer("/inputs/length").and_then(Value::as_u64))
         .unwrap_or(0);
     let per_step = Duration::from_millis(b.step_ms.load(Ordering::SeqCst))
-        + Duration::from_millis(b.frame_ms.load(Ordering::SeqCst) * length_frames) / steps;
+        + Duration::from_millis(b.frame_ms.load(Ordering::SeqCst) * length_frames) / steps
+        + Duration::from_micros(b.frame2_us.load(Ordering::SeqCst) * length_frames * length_frames)
+            / steps;
     if take(&b.interrupt_next) {
         s.interrupt.store(true, Ordering::SeqCst);
     }
@@ -952,6 +1093,15 @@ fn finish_success(s: &Shared, job: &Job, output: Value) {
         "executed",
         json!({"node": "save", "display_node": "save", "output": output, "prompt_id": pid}),
     );
+    // ComfyUI sends execution_success from the executor, and only then does the queue
+    // store the history entry (`task_done`) and send `executing` with no node.
+    broadcast(
+        s,
+        &job.client_id,
+        "execution_success",
+        json!({"prompt_id": pid, "timestamp": 0}),
+    );
+    std::thread::sleep(Duration::from_millis(20));
     s.history.lock().unwrap().insert(
         pid.clone(),
         json!({"prompt": [0, pid, job.prompt, {}, ["save"]], "outputs": {"save": output},
@@ -965,11 +1115,5 @@ fn finish_success(s: &Shared, job: &Job, output: Value) {
         &job.client_id,
         "executing",
         json!({"node": null, "prompt_id": pid}),
-    );
-    broadcast(
-        s,
-        &job.client_id,
-        "execution_success",
-        json!({"prompt_id": pid, "timestamp": 0}),
     );
 }

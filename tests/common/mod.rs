@@ -43,7 +43,7 @@ pub fn project_json(images: &[&str], frames: &[u32], size: (u32, u32), mode: &st
         r#"{{"version":1,"fps":16,"width":{},"height":{},"model":"wan2.1-vace-14b",
            "mode":"{mode}","overlap":8,"seed":789,"keyframes":[{}],
            "segments":[{{"prompt":"travel","negative_prompt":"","loras":[]}}],
-           "structure_video":null}}"#,
+           "merge":{{"policy":"off"}},"structure_video":null}}"#,
         size.0,
         size.1,
         keyframes.join(",")

@@ -802,6 +802,11 @@ impl Backend for ComfyBackend {
         self.identity.clone()
     }
 
+    fn device(&self) -> String {
+        let servers: Vec<String> = self.lock().iter().map(|s| s.client.base.clone()).collect();
+        format!("ComfyUI {}", servers.join(", "))
+    }
+
     fn preflight(&self, shape: &super::modes::RequestShape) -> Vec<CheckItem> {
         self.preflight_async(shape)
     }

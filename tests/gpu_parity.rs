@@ -1,0 +1,112 @@
+//! CUDA against the CPU for the ONNX models Wayfarer runs: the ONNX backend's two tiny
+//! contract models and the tiny RAFT flow model give the same numbers on both providers.
+//!
+//! Where CUDA is not usable (no NVIDIA GPU or driver, a CPU-only ONNX Runtime) the test
+//! says why on stderr and passes, unless `WAYFARER_GPU_CHECK=1` (set by
+//! `scripts/gpu-check.sh` on a GPU machine), where an unusable CUDA is a failure.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use wayfarer::flow::{FlowEstimator, RaftOnnx};
+use wayfarer::generate::onnx::OnnxBackend;
+use wayfarer::generate::{Backend, CancelToken, GenerationRequest};
+use wayfarer::guide::CallGuide;
+use wayfarer::media::Frame;
+use wayfarer::project::{Segment, file};
+
+fn manifest(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name)
+}
+
+/// Whether CUDA is usable; panics when it is not but the GPU check demands it.
+fn cuda_or_skip(test: &str) -> bool {
+    let status = wayfarer::onnx::cuda_status();
+    if status.usable {
+        return true;
+    }
+    assert!(
+        std::env::var("WAYFARER_GPU_CHECK").as_deref() != Ok("1"),
+        "CUDA is not usable on this GPU machine: {}",
+        status.detail
+    );
+    eprintln!("{test}: skipped, CUDA is not usable here: {}", status.detail);
+    false
+}
+
+fn generate(backend: &OnnxBackend) -> Vec<Frame> {
+    let dir = tempfile::tempdir().unwrap();
+    let project = file::load(&common::write_project(
+        dir.path(),
+        &common::project_json(&["a.png", "b.png"], &[0, 16], (48, 32), "chained"),
+    ))
+    .unwrap();
+    let plan = wayfarer::plan::plan(&project).unwrap();
+    let anchors = [
+        Frame::filled(48, 32, [30, 60, 10]),
+        Frame::filled(48, 32, [220, 110, 250]),
+    ];
+    let call = &plan.calls[0];
+    let guide = CallGuide::build(call, &anchors, &[], 48, 32);
+    let request = GenerationRequest {
+        call,
+        guide: &guide,
+        segment: &Segment::default(),
+        seed: 1,
+        width: 48,
+        height: 32,
+        fps: 16,
+    };
+    backend
+        .generate(&request, &mut |_| {}, &CancelToken::new())
+        .unwrap()
+}
+
+#[test]
+fn onnx_backend_models_agree_on_cuda_and_cpu() {
+    if !cuda_or_skip("onnx_backend_models_agree_on_cuda_and_cpu") {
+        return;
+    }
+    for name in ["tiny_interpolator.toml", "tiny_video.toml"] {
+        let gpu = OnnxBackend::load(&manifest(name), true).unwrap();
+        assert_eq!(gpu.provider(), "cuda", "{name}");
+        let cpu = OnnxBackend::load(&manifest(name), false).unwrap();
+        let (a, b) = (generate(&gpu), generate(&cpu));
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            let worst = x
+                .data
+                .iter()
+                .zip(&y.data)
+                .map(|(p, q)| p.abs_diff(*q))
+                .max()
+                .unwrap_or(0);
+            assert!(worst <= 1, "{name}: {worst} levels apart");
+        }
+        eprintln!("{name}: CUDA and CPU agree within one level");
+    }
+}
+
+#[test]
+fn raft_flow_agrees_on_cuda_and_cpu() {
+    if !cuda_or_skip("raft_flow_agrees_on_cuda_and_cpu") {
+        return;
+    }
+    let gpu = RaftOnnx::load(&manifest("tiny_raft.toml"), true).unwrap();
+    assert_eq!(gpu.provider(), "cuda");
+    let cpu = RaftOnnx::load(&manifest("tiny_raft.toml"), false).unwrap();
+    let a = Frame::from_rgb_image(common::disk_image(64, 48, 10.0));
+    let b = Frame::from_rgb_image(common::disk_image(64, 48, 12.0));
+    let (fg, fc) = (gpu.estimate(&a, &b).unwrap(), cpu.estimate(&a, &b).unwrap());
+    let worst = fg
+        .data
+        .iter()
+        .zip(&fc.data)
+        .map(|(p, q)| (p[0] - q[0]).abs().max((p[1] - q[1]).abs()))
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-2, "flow differs by {worst} px");
+    eprintln!("tiny RAFT: CUDA and CPU flows agree within {worst:.2e} px");
+}
