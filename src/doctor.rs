@@ -84,11 +84,7 @@ pub fn run() -> DoctorReport {
 
 fn probe_onnx_runtime() -> (Option<PathBuf>, String, Vec<String>) {
     match crate::onnx::library_path() {
-        Ok(path) => (
-            Some(path.to_path_buf()),
-            build_info(),
-            onnx_providers(),
-        ),
+        Ok(path) => (Some(path.to_path_buf()), build_info(), onnx_providers()),
         Err(e) => (None, format!("not loaded: {}", e.message), Vec::new()),
     }
 }

@@ -171,12 +171,9 @@ fn main() -> ExitCode {
             servers,
             template,
             request_timeout,
-        }) if !servers.is_empty() => cmd_test_servers(
-            &servers,
-            template.as_deref(),
-            request_timeout,
-            json,
-        ),
+        }) if !servers.is_empty() => {
+            cmd_test_servers(&servers, template.as_deref(), request_timeout, json)
+        }
         Some(Command::Doctor { json, .. }) => {
             let report = doctor::run();
             if json {
@@ -225,7 +222,9 @@ fn cmd_test_servers(
             println!("ComfyUI server {server}:");
             print!("{report}");
         }
-        reports.push(serde_json::json!({"server": server, "passed": report.passed(), "items": report.items}));
+        reports.push(
+            serde_json::json!({"server": server, "passed": report.passed(), "items": report.items}),
+        );
     }
     if json {
         println!("{}", serde_json::Value::Array(reports));
@@ -237,10 +236,7 @@ fn cmd_test_servers(
         ))
         .hint("each FAIL line has its own hint"));
     }
-    println!(
-        "All checks passed on {} server(s).",
-        servers.len()
-    );
+    println!("All checks passed on {} server(s).", servers.len());
     Ok(())
 }
 

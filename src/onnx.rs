@@ -69,7 +69,10 @@ fn preload_cuda_libraries(dir: &Path) -> Vec<String> {
     };
     let mut pending: Vec<std::path::PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains(".so")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains(".so"))
+        })
         .collect();
     pending.sort();
     // A library whose dependencies are not loaded yet fails; passes until none loads.
@@ -164,7 +167,10 @@ fn probe_cuda() -> CudaStatus {
         Ok(env) => env,
         Err(e) => return not_usable(e.message),
     };
-    if !crate::doctor::onnx_providers().iter().any(|p| p == "CUDAExecutionProvider") {
+    if !crate::doctor::onnx_providers()
+        .iter()
+        .any(|p| p == "CUDAExecutionProvider")
+    {
         return not_usable(
             "the ONNX Runtime library is CPU-only; run ./setup on this machine (with the GPU visible to nvidia-smi) to install onnxruntime-gpu",
         );
@@ -173,7 +179,10 @@ fn probe_cuda() -> CudaStatus {
         .ok()
         .and_then(Path::parent)
         .map(|d| d.join("cuda"));
-    let preload_failures = dir.as_deref().map(preload_cuda_libraries).unwrap_or_default();
+    let preload_failures = dir
+        .as_deref()
+        .map(preload_cuda_libraries)
+        .unwrap_or_default();
     match run_test_model(env) {
         Ok(()) => CudaStatus {
             usable: true,

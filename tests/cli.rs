@@ -11,19 +11,13 @@ fn wayfarer(args: &[&str]) -> Output {
     wayfarer_env(args, &[])
 }
 
-/// Runs the binary with logs off, test cache and data folders, and `env` on top.
+/// Runs the binary with logs off, a test flow cache, and `env` on top.
 fn wayfarer_env(args: &[&str], env: &[(&str, &OsStr)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wayfarer"));
-    cmd.args(args)
-        .env("RUST_LOG", "off")
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("wayfarer-test-cache"),
-        )
-        .env(
-            "XDG_DATA_HOME",
-            std::env::temp_dir().join("wayfarer-test-data"),
-        );
+    cmd.args(args).env("RUST_LOG", "off").env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join("wayfarer-test-cache"),
+    );
     for (k, v) in env {
         cmd.env(k, v);
     }

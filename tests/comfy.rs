@@ -445,7 +445,10 @@ fn preflight_checks_servers_nodes_and_memory() {
     assert!(nodes.suggestion.unwrap().contains("custom nodes"));
     let memory = find(" memory", &server.url);
     assert!(
-        !memory.passed && memory.detail.contains("the server has 8.0 GiB of GPU memory"),
+        !memory.passed
+            && memory
+                .detail
+                .contains("the server has 8.0 GiB of GPU memory"),
         "{report}"
     );
     let dead = find("", "http://127.0.0.1:1");

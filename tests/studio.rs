@@ -101,6 +101,7 @@ fn with_three_keyframes() -> Studio {
     p.merge.policy = MergePolicy::Off;
     s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
     s.harness.step();
+    s.harness.step();
     s
 }
 

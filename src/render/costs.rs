@@ -99,7 +99,10 @@ mod tests {
         store.record("b", sample(49));
         let again = CostStore::open(path);
         let m = again.model("b").unwrap();
-        assert!((m.a - 2.0).abs() < 1e-6 && (m.b - 0.1).abs() < 1e-6, "{m:?}");
+        assert!(
+            (m.a - 2.0).abs() < 1e-6 && (m.b - 0.1).abs() < 1e-6,
+            "{m:?}"
+        );
         assert!(again.model("other").is_none());
     }
 }

@@ -784,7 +784,11 @@ fn generate_with_retries(
             error: error.message.clone(),
             change: retry.change.clone(),
         }));
-        let _ = tx.send(Msg::Retry(format!("call {}: {}", call.index + 1, retry.change)));
+        let _ = tx.send(Msg::Retry(format!(
+            "call {}: {}",
+            call.index + 1,
+            retry.change
+        )));
         let until = Instant::now() + retry.delay;
         while Instant::now() < until {
             if stop.is_cancelled() {

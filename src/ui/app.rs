@@ -452,6 +452,19 @@ impl StudioApp {
     }
 
     /// Runs the pre-flight checks of the current project in the background.
+    /// Tests each ComfyUI server of the backend settings without GPU time; the report shows
+    /// where the pre-flight report does.
+    pub fn start_server_test(&mut self, ctx: &egui::Context) {
+        let g = &self.settings.generator;
+        match jobs::test_servers(g.servers.clone(), g.template.clone(), ctx) {
+            Ok(rx) => {
+                self.preflight = None;
+                self.preflight_loading = Some(rx);
+            }
+            Err(e) => self.problems.push(e),
+        }
+    }
+
     pub fn start_preflight(&mut self, ctx: &egui::Context) {
         let _ = std::fs::create_dir_all(&self.config.render_dir);
         let output = self.config.render_dir.join("preflight-check.mp4");
@@ -1074,7 +1087,16 @@ impl StudioApp {
                 .ok()
                 .and_then(|c| c.clone())
                 .unwrap_or_else(|| "probing…".into());
-            ui.label(format!("compute: {compute}"));
+            // The reason after the device name (e.g. why wgpu was passed over) on hover.
+            match compute.split_once(" (") {
+                Some((short, why)) => {
+                    ui.label(format!("compute: {short}"))
+                        .on_hover_text(why.trim_end_matches(')'));
+                }
+                None => {
+                    ui.label(format!("compute: {compute}"));
+                }
+            }
             ui.separator();
             ui.label(format!("{} keyframes", self.project.keyframes.len()));
             if !self.problems.is_empty() && ui.button("Clear problems").clicked() {
@@ -1406,7 +1428,12 @@ impl StudioApp {
             } else {
                 format!("span {}", c.first_span)
             };
-            let label = format!("Call {}: {spans}, frames {}..={}", c.index + 1, c.start, c.end);
+            let label = format!(
+                "Call {}: {spans}, frames {}..={}",
+                c.index + 1,
+                c.start,
+                c.end
+            );
             painter.text(
                 bar.left_center() + Vec2::new(4.0, 0.0),
                 egui::Align2::LEFT_CENTER,
@@ -1719,6 +1746,8 @@ impl StudioApp {
     /// Backend choice and its settings: servers and template for ComfyUI, the model
     /// manifest for ONNX.
     fn backend_settings(&mut self, ui: &mut egui::Ui) {
+        let mut test_servers = false;
+        let testing = self.preflight_loading.is_some();
         let g = &mut self.settings.generator;
         ui.horizontal(|ui| {
             let label = ui.label("Backend");
@@ -1769,6 +1798,27 @@ impl StudioApp {
                         g.template = None;
                     }
                 });
+                ui.horizontal(|ui| {
+                    let label = ui.label("Reconnect wait");
+                    ui.add(
+                        egui::DragValue::new(&mut g.reconnect_timeout_secs)
+                            .range(0..=3600)
+                            .suffix(" s"),
+                    )
+                    .labelled_by(label.id)
+                    .on_hover_text(
+                        "How long a call waits for a server that stopped answering (a restart) to come back",
+                    );
+                });
+                test_servers = ui
+                    .add_enabled(
+                        !testing && !g.servers.is_empty(),
+                        egui::Button::new("Test server connection"),
+                    )
+                    .on_hover_text(
+                        "Reachability, device, the template's nodes and model files, and a small round trip that uses no GPU time",
+                    )
+                    .clicked();
             }
             "onnx" => {
                 ui.horizontal(|ui| {
@@ -1787,6 +1837,9 @@ impl StudioApp {
                 });
             }
             _ => {}
+        }
+        if test_servers {
+            self.start_server_test(ui.ctx());
         }
     }
 

@@ -336,6 +336,38 @@ pub fn preflight_check(
     Ok(rx)
 }
 
+/// Tests `servers` in the background ([`crate::generate::comfy::test_connection`]): one
+/// report whose items name their server.
+pub fn test_servers(
+    servers: Vec<String>,
+    template: Option<PathBuf>,
+    ctx: &egui::Context,
+) -> Result<Receiver<crate::generate::PreflightReport>> {
+    let (tx, rx) = sync_channel(1);
+    let ctx = ctx.clone();
+    spawn("wayfarer-server-test", move || {
+        let mut items = Vec::new();
+        for server in &servers {
+            match crate::generate::comfy::test_connection(
+                server,
+                template.as_deref(),
+                std::time::Duration::from_secs(30),
+            ) {
+                Ok(report) => items.extend(report.items.into_iter().map(|mut i| {
+                    if !i.name.starts_with("server ") {
+                        i.name = format!("{server}: {}", i.name);
+                    }
+                    i
+                })),
+                Err(e) => items.push(crate::generate::preflight::item(server, Err(e))),
+            }
+        }
+        let _ = tx.send(crate::generate::PreflightReport { items });
+        ctx.request_repaint();
+    })?;
+    Ok(rx)
+}
+
 /// What the live preview receives from its stream.
 pub enum LiveMessage {
     /// A stream event.

@@ -156,16 +156,32 @@ pub struct Behaviour {
 /// Model files the server has unless a test removes them: the shipped Wan VACE template's
 /// and the LoRAs the tests use.
 pub const MODEL_FILES: &[(&str, &str, &str)] = &[
-    ("UNETLoader", "unet_name", "wan2.1_vace_14B_fp16.safetensors"),
-    ("CLIPLoader", "clip_name", "umt5_xxl_fp8_e4m3fn_scaled.safetensors"),
+    (
+        "UNETLoader",
+        "unet_name",
+        "wan2.1_vace_14B_fp16.safetensors",
+    ),
+    (
+        "CLIPLoader",
+        "clip_name",
+        "umt5_xxl_fp8_e4m3fn_scaled.safetensors",
+    ),
     ("VAELoader", "vae_name", "wan_2.1_vae.safetensors"),
     ("LoraLoaderModelOnly", "lora_name", "style.safetensors"),
     ("LoraLoaderModelOnly", "lora_name", "motion.safetensors"),
     ("LoraLoaderModelOnly", "lora_name", "detail.safetensors"),
     ("LoraLoaderModelOnly", "lora_name", "a.safetensors"),
     ("LoraLoaderModelOnly", "lora_name", "b.safetensors"),
-    ("CheckpointLoaderSimple", "ckpt_name", "sd_xl_base_1.0.safetensors"),
-    ("CheckpointLoaderSimple", "ckpt_name", "sd_xl_turbo_1.0_fp16.safetensors"),
+    (
+        "CheckpointLoaderSimple",
+        "ckpt_name",
+        "sd_xl_base_1.0.safetensors",
+    ),
+    (
+        "CheckpointLoaderSimple",
+        "ckpt_name",
+        "sd_xl_turbo_1.0_fp16.safetensors",
+    ),
 ];
 
 /// What the server saw.
@@ -365,7 +381,9 @@ fn combo(s: &Shared, class: &str, input: &str) -> Option<Vec<String>> {
         .filter(|(c, i, f)| *c == class && *i == input && !missing.iter().any(|m| m == f))
         .map(|(_, _, f)| f.to_string())
         .collect();
-    let is_model_input = MODEL_FILES.iter().any(|(c, i, _)| *c == class && *i == input);
+    let is_model_input = MODEL_FILES
+        .iter()
+        .any(|(c, i, _)| *c == class && *i == input);
     if is_model_input {
         return Some(models);
     }
@@ -385,7 +403,10 @@ fn combo(s: &Shared, class: &str, input: &str) -> Option<Vec<String>> {
 /// Classes of ComfyUI's newer node API write combos as `["COMBO", {"options": […]}]`; the
 /// classic ones as `[[…], {…}]`. The server uses both, as the real one does.
 fn new_api_node(class: &str) -> bool {
-    matches!(class, "CLIPLoader" | "SaveVideo" | "LoadVideo" | "CreateVideo" | "GetVideoComponents")
+    matches!(
+        class,
+        "CLIPLoader" | "SaveVideo" | "LoadVideo" | "CreateVideo" | "GetVideoComponents"
+    )
 }
 
 async fn object_info(State(s): State<Arc<Shared>>) -> Json<Value> {

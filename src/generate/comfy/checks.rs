@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use super::client::{self, Client, ObjectInfo};
 use super::template::Template;
 use crate::error::{ErrorCategory, Result, UserError};
-use crate::generate::preflight::{CheckItem, PreflightReport, item};
 use crate::generate::CancelToken;
+use crate::generate::preflight::{CheckItem, PreflightReport, item};
 use crate::media::Frame;
 
 /// What `/system_stats` says about a server's device, in words.
@@ -148,7 +148,6 @@ pub(super) fn lora_without_model(source: &str) -> UserError {
     ))
     .hint("in the template, give the diffusion model loader the node id \"model\" and use \"{{model}}\" where the model is taken; or remove the LoRAs from the segments")
 }
-
 
 /// The model-free workflow of a connection test: the uploaded clip inverted by core nodes.
 fn invert_workflow(file: &str) -> serde_json::Value {
@@ -332,7 +331,10 @@ fn round_trip(runtime: &tokio::runtime::Runtime, client: &Client) -> Result<(usi
         let frames = crate::media::decode_all(&local).map_err(|e| {
             client::network(
                 &client.base,
-                format!("the test output {:?} is not readable: {}", file.filename, e.message),
+                format!(
+                    "the test output {:?} is not readable: {}",
+                    file.filename, e.message
+                ),
             )
         })?;
         if frames.len() != clip.len() {
@@ -354,7 +356,9 @@ fn round_trip(runtime: &tokio::runtime::Runtime, client: &Client) -> Result<(usi
         if psnr < 25.0 {
             return Err(UserError::new(
                 ErrorCategory::GenerationPipeline,
-                format!("the server's output differs from the expected picture (PSNR {psnr:.1} dB)"),
+                format!(
+                    "the server's output differs from the expected picture (PSNR {psnr:.1} dB)"
+                ),
             )
             .hint("check the server's video nodes; an inverted clip should come back"));
         }

@@ -73,9 +73,8 @@ struct Sidecar {
 
 fn parse_sidecar(text: &str, source: &str) -> Result<Option<MemoryModel>> {
     let sidecar: Sidecar = toml::from_str(text).map_err(|e| {
-        UserError::input(format!("template side file {source}: {}", e.message())).hint(
-            "it may only hold [memory] with fixed_gib and gib_per_megapixel_frame (numbers)",
-        )
+        UserError::input(format!("template side file {source}: {}", e.message()))
+            .hint("it may only hold [memory] with fixed_gib and gib_per_megapixel_frame (numbers)")
     })?;
     if let Some(m) = sidecar.memory
         && !(m.fixed_gib.is_finite()
