@@ -451,7 +451,6 @@ impl StudioApp {
         }
     }
 
-    /// Runs the pre-flight checks of the current project in the background.
     /// Tests each ComfyUI server of the backend settings without GPU time; the report shows
     /// where the pre-flight report does.
     pub fn start_server_test(&mut self, ctx: &egui::Context) {
@@ -465,6 +464,7 @@ impl StudioApp {
         }
     }
 
+    /// Runs the pre-flight checks of the current project in the background.
     pub fn start_preflight(&mut self, ctx: &egui::Context) {
         let _ = std::fs::create_dir_all(&self.config.render_dir);
         let output = self.config.render_dir.join("preflight-check.mp4");
