@@ -173,8 +173,9 @@ const ROUND_TRIP_CLASSES: &[&str] = &[
 /// Frames of the connection test's clip.
 const ROUND_TRIP_FRAMES: usize = 9;
 
-/// A small moving gradient, the connection test's clip.
-fn test_clip() -> Vec<Frame> {
+/// A small moving gradient, the connection test's clip; `salt` shifts one channel so a
+/// server does not answer a repeated test from its cache.
+fn test_clip(salt: u32) -> Vec<Frame> {
     (0..ROUND_TRIP_FRAMES)
         .map(|t| {
             let (w, h) = (64u32, 48u32);
@@ -185,7 +186,7 @@ fn test_clip() -> Vec<Frame> {
                     data.extend([
                         (x * 4) as u8,
                         (y * 5) as u8,
-                        ((x + y) * 2 + t as u32 * 12) as u8,
+                        ((x + y) * 2 + t as u32 * 12 + salt) as u8,
                     ]);
                 }
             }
@@ -275,7 +276,10 @@ pub fn test_connection(
 
 /// Uploads the test clip, runs the invert workflow and compares; `(frames, PSNR dB)`.
 fn round_trip(runtime: &tokio::runtime::Runtime, client: &Client) -> Result<(usize, f64)> {
-    let clip = test_clip();
+    let salt = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_millis() % 40);
+    let clip = test_clip(salt);
     let scratch = tempfile_dir()?;
     let path = scratch.join("connection_test.mp4");
     let result = (|| {
