@@ -25,6 +25,7 @@ fn measure(keyframes: usize, render: bool) -> (f64, f64) {
         render_dir: dir.path().join("renders"),
         autosave_dir: dir.path().join("autosave"),
         call_cache_dir: dir.path().join("calls"),
+        costs_file: dir.path().join("costs.json"),
     };
     let mut app = StudioApp::new(config, Settings::default());
     let mut project = app.project().clone();

@@ -70,7 +70,7 @@ pub fn run() -> DoctorReport {
         cuda: crate::onnx::cuda_status().clone(),
         wgpu_adapters: wgpu_adapters(),
         flow: crate::flow::estimator_from_env()
-            .map(|e| e.identity())
+            .map(|e| e.describe())
             .unwrap_or_else(|e| format!("unavailable: {}", e.message)),
         compute: crate::gpu::Choice::from_env()
             .and_then(crate::gpu::select)

@@ -9,7 +9,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use wayfarer::generate::{self, CancelToken};
 use wayfarer::media::EncodeOptions;
-use wayfarer::plan;
 use wayfarer::project::file as project_file;
 use wayfarer::render::{self, RenderEvent};
 use wayfarer::{UserError, doctor};
@@ -90,6 +89,16 @@ enum Command {
         /// Print the plan as JSON.
         #[arg(long)]
         json: bool,
+        /// Backend whose measured cost law decides `auto` merges and the predicted times
+        /// (as for `render`): builtin, comfyui or onnx.
+        #[arg(long, default_value = "builtin")]
+        backend: String,
+        /// ComfyUI API-format workflow template (its cost law is its own).
+        #[arg(long)]
+        template: Option<PathBuf>,
+        /// ONNX model manifest (TOML) for the onnx backend.
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
     /// List or clear the caches (flow fields, finished call outputs).
     Cache {
@@ -164,7 +173,22 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Stream(args)) => cmd_stream(&args),
-        Some(Command::Plan { project, json }) => cmd_plan(&project, json),
+        Some(Command::Plan {
+            project,
+            json,
+            backend,
+            template,
+            model,
+        }) => cmd_plan(
+            &project,
+            json,
+            &generate::BackendConfig {
+                kind: backend,
+                template,
+                model,
+                ..generate::BackendConfig::default()
+            },
+        ),
         Some(Command::Cache { action }) => cmd_cache(&action),
         Some(Command::Doctor {
             json,
@@ -634,9 +658,13 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn cmd_plan(project_path: &Path, json: bool) -> Result<(), UserError> {
+fn cmd_plan(
+    project_path: &Path,
+    json: bool,
+    config: &generate::BackendConfig,
+) -> Result<(), UserError> {
     let project = project_file::load(project_path)?;
-    let plan = plan::plan(&project)?;
+    let plan = render::plan_for(&project, config, render::CostStore::user().as_ref())?;
     if json {
         let text = serde_json::to_string_pretty(&plan.to_json())
             .map_err(|e| UserError::input(format!("cannot print plan: {e}")))?;

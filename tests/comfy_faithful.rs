@@ -43,6 +43,15 @@ fn render_with(
     dir: &Path,
     backend: &ComfyBackend,
 ) -> (wayfarer::Result<RenderSummary>, Vec<RenderEvent>) {
+    render_cancellable(project, dir, backend, &CancelToken::new())
+}
+
+fn render_cancellable(
+    project: &Project,
+    dir: &Path,
+    backend: &ComfyBackend,
+    cancel: &CancelToken,
+) -> (wayfarer::Result<RenderSummary>, Vec<RenderEvent>) {
     let options = RenderOptions {
         retry: wayfarer::generate::retry::RetryPolicy {
             max_attempts: 3,
@@ -58,7 +67,7 @@ fn render_with(
         backend,
         &EncodeOptions::default(),
         &mut |e| events.push(e),
-        &CancelToken::new(),
+        cancel,
         &options,
     );
     (result, events)
@@ -84,6 +93,23 @@ fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
         .env("XDG_CONFIG_HOME", dir.join("config"))
         .output()
         .unwrap()
+}
+
+/// `wayfarer render project.json --check` on the ComfyUI server `url`, `extra` args added.
+fn check(dir: &Path, url: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "render",
+        "project.json",
+        "-o",
+        "out.mp4",
+        "--backend",
+        "comfyui",
+        "--server",
+        url,
+        "--check",
+    ];
+    args.extend_from_slice(extra);
+    cli(dir, &args)
 }
 
 fn text(out: &std::process::Output) -> String {
@@ -185,20 +211,7 @@ fn pre_flight_names_each_missing_model_file_and_its_folder() {
         &[0, 24],
         r#"{"name":"motion.safetensors","strength":0.7}"#,
     );
-    let out = cli(
-        dir.path(),
-        &[
-            "render",
-            "project.json",
-            "-o",
-            "out.mp4",
-            "--backend",
-            "comfyui",
-            "--server",
-            &server.url,
-            "--check",
-        ],
-    );
+    let out = check(dir.path(), &server.url, &[]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
     for expect in [
@@ -221,22 +234,9 @@ fn a_cpu_server_is_reported_as_cpu_and_memory_follows_the_template() {
     server.shared.behaviour.cpu.store(true, Ordering::SeqCst);
     let dir = tempfile::tempdir().unwrap();
     project_in(dir.path(), &[0, 24], "");
-    let check = |template: Option<&str>| {
-        let mut args = vec![
-            "render",
-            "project.json",
-            "-o",
-            "out.mp4",
-            "--backend",
-            "comfyui",
-            "--server",
-            &server.url,
-            "--check",
-        ];
-        if let Some(t) = template {
-            args.extend(["--template", t]);
-        }
-        cli(dir.path(), &args)
+    let check = |template: Option<&str>| match template {
+        Some(t) => check(dir.path(), &server.url, &["--template", t]),
+        None => check(dir.path(), &server.url, &[]),
     };
     // The shipped template: Wan 14B's figures against the CPU server's system memory.
     let out = check(None);
@@ -312,22 +312,7 @@ fn loras_without_a_model_placeholder_fail_pre_flight_and_the_render() {
     let template = wayfarer::generate::comfy::template::WAN_VACE_TRAVEL
         .replace("\"{{model}}\"", "[\"model\", 0]");
     std::fs::write(dir.path().join("plain.json"), template).unwrap();
-    let out = cli(
-        dir.path(),
-        &[
-            "render",
-            "project.json",
-            "-o",
-            "out.mp4",
-            "--backend",
-            "comfyui",
-            "--server",
-            &server.url,
-            "--template",
-            "plain.json",
-            "--check",
-        ],
-    );
+    let out = check(dir.path(), &server.url, &["--template", "plain.json"]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
     assert!(all.contains("FAIL template LoRAs"), "{all}");
@@ -413,6 +398,42 @@ fn a_server_that_stays_down_fails_once_the_wait_is_over() {
             .iter()
             .any(|e| matches!(e, RenderEvent::Retry { .. })),
         "the wait was the retry"
+    );
+    assert!(!dir.path().join("out.mp4").exists());
+}
+
+#[test]
+fn waiting_for_a_server_can_be_cancelled() {
+    let mut server = ComfyTestServer::start();
+    server
+        .shared
+        .behaviour
+        .die_on_prompt
+        .store(true, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let project = project_in(dir.path(), &[0, 24], "");
+    let backend = ComfyBackend::open(&config(&[&server])).unwrap();
+    let cancel = CancelToken::new();
+    let (result, events) = std::thread::scope(|scope| {
+        let canceller = cancel.clone();
+        scope.spawn(move || {
+            // Cancel once the render is waiting for the dead server.
+            while server.prompts() == 0 {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            std::thread::sleep(Duration::from_millis(1500));
+            canceller.cancel();
+            server.kill();
+        });
+        render_cancellable(&project, dir.path(), &backend, &cancel)
+    });
+    assert_eq!(result.unwrap_err().category, ErrorCategory::Cancelled);
+    assert!(
+        notes(&events)
+            .iter()
+            .any(|n| n.contains("waiting for it to come back")),
+        "{:?}",
+        notes(&events)
     );
     assert!(!dir.path().join("out.mp4").exists());
 }

@@ -11,10 +11,7 @@ use std::path::{Path, PathBuf};
 
 use wayfarer::flow::{FlowEstimator, RaftOnnx};
 use wayfarer::generate::onnx::OnnxBackend;
-use wayfarer::generate::{Backend, CancelToken, GenerationRequest};
-use wayfarer::guide::CallGuide;
 use wayfarer::media::Frame;
-use wayfarer::project::{Segment, file};
 
 fn manifest(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -41,31 +38,14 @@ fn cuda_or_skip(test: &str) -> bool {
 }
 
 fn generate(backend: &OnnxBackend) -> Vec<Frame> {
-    let dir = tempfile::tempdir().unwrap();
-    let project = file::load(&common::write_project(
-        dir.path(),
-        &common::project_json(&["a.png", "b.png"], &[0, 16], (48, 32), "chained"),
-    ))
-    .unwrap();
-    let plan = wayfarer::plan::plan(&project).unwrap();
-    let anchors = [
-        Frame::filled(48, 32, [30, 60, 10]),
-        Frame::filled(48, 32, [220, 110, 250]),
-    ];
-    let call = &plan.calls[0];
-    let guide = CallGuide::build(call, &anchors, &[], 48, 32);
-    let request = GenerationRequest {
-        call,
-        guide: &guide,
-        segment: &Segment::default(),
-        seed: 1,
-        width: 48,
-        height: 32,
-        fps: 16,
-    };
-    backend
-        .generate(&request, &mut |_| {}, &CancelToken::new())
-        .unwrap()
+    common::first_call(
+        backend,
+        [
+            Frame::filled(48, 32, [30, 60, 10]),
+            Frame::filled(48, 32, [220, 110, 250]),
+        ],
+    )
+    .1
 }
 
 #[test]

@@ -6,11 +6,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use wayfarer::generate::Backend;
 use wayfarer::generate::onnx::OnnxBackend;
-use wayfarer::generate::{Backend, CancelToken, GenerationRequest};
 use wayfarer::guide::CallGuide;
 use wayfarer::media::Frame;
-use wayfarer::project::{Segment, file};
 
 fn manifest(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,34 +18,15 @@ fn manifest(name: &str) -> PathBuf {
 }
 
 /// The first call of a two-keyframe project with solid anchors, its guide and output.
+/// 44x28 is not a multiple of the models' 8: the backend pads and crops back.
 fn run(backend: &OnnxBackend, a: u8, b: u8) -> (CallGuide, Vec<Frame>) {
-    let dir = tempfile::tempdir().unwrap();
-    let project = file::load(&common::write_project(
-        dir.path(),
-        &common::project_json(&["a.png", "b.png"], &[0, 16], (48, 32), "chained"),
-    ))
-    .unwrap();
-    let plan = wayfarer::plan::plan(&project).unwrap();
-    // 44x28 is not a multiple of the models' 8: the backend pads and crops back.
-    let anchors = [
-        Frame::filled(44, 28, [a, a / 2, 10]),
-        Frame::filled(44, 28, [b, b / 2, 250]),
-    ];
-    let call = &plan.calls[0];
-    let guide = CallGuide::build(call, &anchors, &[], 44, 28);
-    let request = GenerationRequest {
-        call,
-        guide: &guide,
-        segment: &Segment::default(),
-        seed: 1,
-        width: 44,
-        height: 28,
-        fps: 16,
-    };
-    let out = backend
-        .generate(&request, &mut |_| {}, &CancelToken::new())
-        .unwrap();
-    (guide, out)
+    common::first_call(
+        backend,
+        [
+            Frame::filled(44, 28, [a, a / 2, 10]),
+            Frame::filled(44, 28, [b, b / 2, 250]),
+        ],
+    )
 }
 
 #[test]

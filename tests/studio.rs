@@ -37,6 +37,7 @@ fn config(dir: &Path) -> StudioConfig {
         render_dir: dir.join("renders"),
         autosave_dir: dir.join("autosave"),
         call_cache_dir: dir.join("calls"),
+        costs_file: dir.join("costs.json"),
     }
 }
 

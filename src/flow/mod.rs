@@ -22,6 +22,11 @@ pub trait FlowEstimator: Send + Sync {
     /// Identity of the estimator and its settings (part of cache keys).
     fn identity(&self) -> String;
 
+    /// The estimator and where it runs, for people (e.g. the execution provider).
+    fn describe(&self) -> String {
+        self.identity()
+    }
+
     /// The flow `F` with `a(x) ~ b(x + F(x))`.
     fn estimate(&self, a: &Frame, b: &Frame) -> Result<FlowField>;
 }

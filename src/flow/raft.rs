@@ -141,6 +141,10 @@ impl FlowEstimator for RaftOnnx {
         )
     }
 
+    fn describe(&self) -> String {
+        format!("{} on {}", self.identity(), self.provider)
+    }
+
     fn estimate(&self, a: &Frame, b: &Frame) -> Result<FlowField> {
         if (a.width, a.height) != (b.width, b.height) {
             return Err(pipeline(format!(

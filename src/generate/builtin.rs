@@ -204,6 +204,11 @@ fn builtin_caps() -> super::Capabilities {
     })
 }
 
+/// The identity of the built-in generator with `estimator`.
+pub(super) fn identity(estimator: &dyn FlowEstimator) -> String {
+    format!("builtin/{}", estimator.identity())
+}
+
 impl Backend for Builtin {
     fn name(&self) -> &str {
         "builtin"
@@ -214,14 +219,14 @@ impl Backend for Builtin {
     }
 
     fn identity(&self) -> String {
-        format!("builtin/{}", self.estimator.identity())
+        identity(self.estimator.as_ref())
     }
 
     fn device(&self) -> String {
         format!(
             "{} (flow: {})",
             self.compute.name(),
-            self.estimator.identity()
+            self.estimator.describe()
         )
     }
 

@@ -238,6 +238,25 @@ pub fn open_backend(config: &BackendConfig) -> Result<Box<dyn Backend>> {
     }
 }
 
+/// The identity of the backend `config` describes ([`Backend::identity`]), found without
+/// contacting servers or probing devices where possible: the key of its measured cost law
+/// and of its cached calls.
+pub fn backend_identity(config: &BackendConfig) -> Result<String> {
+    match config.kind.as_str() {
+        "builtin" => Ok(builtin::identity(
+            crate::flow::estimator_from_env()?.as_ref(),
+        )),
+        "comfyui" => {
+            let template = match &config.template {
+                Some(path) => comfy::template::Template::load(path)?,
+                None => comfy::template::Template::wan_vace()?,
+            };
+            Ok(comfy::identity(&template))
+        }
+        _ => Ok(open_backend(config)?.identity()),
+    }
+}
+
 /// Creates a backend by name with default settings.
 pub fn backend_by_name(name: &str) -> Result<Box<dyn Backend>> {
     open_backend(&BackendConfig {

@@ -167,6 +167,20 @@ impl RenderOptions {
     }
 }
 
+/// The plan a render with the backend `config` describes will use: with the cost law
+/// measured on that backend in `costs` (the profile's law when there is none).
+pub fn plan_for(
+    project: &Project,
+    config: &crate::generate::BackendConfig,
+    costs: Option<&CostStore>,
+) -> Result<Plan> {
+    let measured = match costs {
+        Some(store) => store.model(&crate::generate::backend_identity(config)?),
+        None => None,
+    };
+    plan::plan_with_costs(project, measured.as_ref())
+}
+
 /// Renders `project` (whose image paths are relative to `project_dir`) to the MP4 `output`,
 /// resuming from the per-user call cache.
 ///

@@ -203,13 +203,10 @@ impl KeyframeGenerator for ComfyKeyframes {
                 denoise: request.denoise,
                 ..Values::default()
             });
-            let mut events = client.events().await.ok();
-            let queued = client.queue_prompt(&prompt).await?;
             let deadline = std::time::Instant::now() + timeout;
-            let outcome = crate::generate::comfy::follow(
+            let (queued, outcome) = crate::generate::comfy::run_prompt(
                 &client,
-                &queued.prompt_id,
-                &mut events,
+                &prompt,
                 &mut |_| {},
                 &cancel,
                 deadline,

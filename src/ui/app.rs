@@ -36,6 +36,8 @@ pub struct StudioConfig {
     pub autosave_dir: PathBuf,
     /// Folder of finished call outputs, so a failed or cancelled render resumes.
     pub call_cache_dir: PathBuf,
+    /// Timings of finished calls per backend: the cost law plans are made with.
+    pub costs_file: PathBuf,
 }
 
 impl StudioConfig {
@@ -46,6 +48,7 @@ impl StudioConfig {
                 render_dir: d.cache_dir().join("renders"),
                 autosave_dir: d.data_dir().join("autosave"),
                 call_cache_dir: d.cache_dir().join("calls"),
+                costs_file: d.data_dir().join("costs.json"),
             },
             None => {
                 let tmp = std::env::temp_dir().join("wayfarer");
@@ -53,6 +56,7 @@ impl StudioConfig {
                     render_dir: tmp.join("renders"),
                     autosave_dir: tmp.join("autosave"),
                     call_cache_dir: tmp.join("calls"),
+                    costs_file: tmp.join("costs.json"),
                 }
             }
         }
@@ -168,6 +172,11 @@ pub struct StudioApp {
     retries: Vec<String>,
     preflight: Option<crate::generate::PreflightReport>,
     preflight_loading: Option<Receiver<crate::generate::PreflightReport>>,
+    /// The cost law measured on the chosen backend (`None`: the profile's), the backend
+    /// settings it belongs to, and its lookup in the background.
+    costs: Option<crate::plan::CostModel>,
+    costs_for: Option<generate::BackendConfig>,
+    costs_loading: Option<Receiver<jobs::CostLookup>>,
 }
 
 impl StudioApp {
@@ -211,6 +220,9 @@ impl StudioApp {
             live_view: LiveView::default(),
             preflight: None,
             preflight_loading: None,
+            costs: None,
+            costs_for: None,
+            costs_loading: None,
         }
     }
 
@@ -392,7 +404,7 @@ impl StudioApp {
     }
 
     fn replan(&mut self) {
-        self.plan = plan::plan(&self.project);
+        self.plan = plan::plan_with_costs(&self.project, self.costs.as_ref());
     }
 
     fn project_dir(&self) -> PathBuf {
@@ -428,10 +440,16 @@ impl StudioApp {
             self.project_dir(),
             output,
             &self.settings.generator,
-            crate::render::CallCache::new(
-                self.config.call_cache_dir.clone(),
-                crate::render::cache::DEFAULT_LIMIT_BYTES,
-            ),
+            crate::render::RenderOptions {
+                cache: Some(crate::render::CallCache::new(
+                    self.config.call_cache_dir.clone(),
+                    crate::render::cache::DEFAULT_LIMIT_BYTES,
+                )),
+                costs: Some(crate::render::CostStore::open(
+                    self.config.costs_file.clone(),
+                )),
+                ..Default::default()
+            },
             ctx,
         ) {
             Ok(job) => {
@@ -631,8 +649,38 @@ impl StudioApp {
         }
     }
 
+    /// Looks up the cost law of the chosen backend when the backend settings changed (or a
+    /// render finished), and plans with it once it is known.
+    fn poll_costs(&mut self, ctx: &egui::Context) {
+        if let Some(rx) = &self.costs_loading
+            && let Ok((config, model)) = rx.try_recv()
+        {
+            self.costs_loading = None;
+            self.costs_for = Some(config);
+            if model != self.costs {
+                self.costs = model;
+                self.replan();
+            }
+        }
+        if self.costs_loading.is_none() && self.costs_for.as_ref() != Some(&self.settings.generator)
+        {
+            match jobs::cost_lookup(
+                self.settings.generator.clone(),
+                self.config.costs_file.clone(),
+                ctx,
+            ) {
+                Ok(rx) => self.costs_loading = Some(rx),
+                Err(e) => {
+                    self.costs_for = Some(self.settings.generator.clone());
+                    self.problems.push(e);
+                }
+            }
+        }
+    }
+
     fn poll_jobs(&mut self, ctx: &egui::Context) {
         self.poll_live(ctx);
+        self.poll_costs(ctx);
         if let Some(rx) = &self.preflight_loading
             && let Ok(report) = rx.try_recv()
         {
@@ -705,6 +753,8 @@ impl StudioApp {
             if let Some(result) = job.try_finish() {
                 let output = job.output.clone();
                 self.render = None;
+                // The render timed its calls: the cost law may have changed.
+                self.costs_for = None;
                 self.progress = None;
                 match result {
                     Ok(_) => {
@@ -752,6 +802,7 @@ impl StudioApp {
                 i,
                 matches!(source, PlayerSource::Mask(_)),
                 self.last_output.clone(),
+                self.costs.clone(),
                 ctx,
             ),
         };

@@ -95,13 +95,14 @@ pub struct RenderJob {
 }
 
 impl RenderJob {
-    /// Starts rendering `project` with `backend` into `output`.
+    /// Starts rendering `project` with `backend` into `output`; `options` hold the call
+    /// cache (resume) and the cost store (the plan's cost law, timings recorded).
     pub fn start(
         project: Project,
         project_dir: PathBuf,
         output: PathBuf,
         backend: &generate::BackendConfig,
-        cache: render::CallCache,
+        options: render::RenderOptions,
         ctx: &egui::Context,
     ) -> Result<Self> {
         let backend_box = generate::open_backend(backend)?;
@@ -125,10 +126,6 @@ impl RenderJob {
                 job_ctx.request_repaint();
                 return Err(e);
             }
-            let options = render::RenderOptions {
-                cache: Some(cache),
-                ..Default::default()
-            };
             let result = render::render_opts(
                 &project,
                 &project_dir,
@@ -199,13 +196,15 @@ pub fn guide_preview(
     call_index: usize,
     mask: bool,
     rendered: Option<PathBuf>,
+    costs: Option<crate::plan::CostModel>,
     ctx: &egui::Context,
 ) -> Result<Receiver<PreviewResult>> {
     let (tx, rx) = sync_channel(1);
     let ctx = ctx.clone();
     spawn("wayfarer-guide", move || {
         let result = (|| {
-            let plan = crate::plan::plan(&project)?;
+            // The studio's plan: the same cost law, so call numbers match.
+            let plan = crate::plan::plan_with_costs(&project, costs.as_ref())?;
             let call = plan
                 .calls
                 .get(call_index)
@@ -363,6 +362,31 @@ pub fn test_servers(
             }
         }
         let _ = tx.send(crate::generate::PreflightReport { items });
+        ctx.request_repaint();
+    })?;
+    Ok(rx)
+}
+
+/// The settings a cost law was looked up for, and the law (`None`: the profile's).
+pub type CostLookup = (generate::BackendConfig, Option<crate::plan::CostModel>);
+
+/// Looks up the cost law measured on the backend `config` describes, in the cost store at
+/// `costs_file`, in the background (finding the backend's identity may load a template or
+/// a flow model).
+pub fn cost_lookup(
+    config: generate::BackendConfig,
+    costs_file: PathBuf,
+    ctx: &egui::Context,
+) -> Result<Receiver<CostLookup>> {
+    let (tx, rx) = sync_channel(1);
+    let ctx = ctx.clone();
+    spawn("wayfarer-costs", move || {
+        // An identity that cannot be found (a missing template) plans with the profile's
+        // law; pre-flight reports the problem itself.
+        let model = generate::backend_identity(&config)
+            .ok()
+            .and_then(|id| render::CostStore::open(costs_file).model(&id));
+        let _ = tx.send((config, model));
         ctx.request_repaint();
     })?;
     Ok(rx)

@@ -49,3 +49,39 @@ pub fn project_json(images: &[&str], frames: &[u32], size: (u32, u32), mode: &st
         keyframes.join(",")
     )
 }
+
+/// Generates the first call of a two-keyframe project (48x32, frames 0 and 16) with
+/// `backend`, the anchors given as frames (their size is the call's size): the guide and
+/// the output.
+pub fn first_call(
+    backend: &dyn wayfarer::generate::Backend,
+    anchors: [wayfarer::media::Frame; 2],
+) -> (wayfarer::guide::CallGuide, Vec<wayfarer::media::Frame>) {
+    let dir = tempfile::tempdir().unwrap();
+    let project = wayfarer::project::file::load(&write_project(
+        dir.path(),
+        &project_json(&["a.png", "b.png"], &[0, 16], (48, 32), "chained"),
+    ))
+    .unwrap();
+    let plan = wayfarer::plan::plan(&project).unwrap();
+    let (w, h) = (anchors[0].width, anchors[0].height);
+    let call = &plan.calls[0];
+    let guide = wayfarer::guide::CallGuide::build(call, &anchors, &[], w, h);
+    let request = wayfarer::generate::GenerationRequest {
+        call,
+        guide: &guide,
+        segment: &wayfarer::project::Segment::default(),
+        seed: 1,
+        width: w,
+        height: h,
+        fps: 16,
+    };
+    let out = backend
+        .generate(
+            &request,
+            &mut |_| {},
+            &wayfarer::generate::CancelToken::new(),
+        )
+        .unwrap();
+    (guide, out)
+}

@@ -214,15 +214,7 @@ pub fn test_connection(
         None => Template::wan_vace()?,
     };
     let client = Client::new(server, timeout)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            UserError::new(
-                ErrorCategory::SystemResource,
-                format!("cannot start the network runtime: {e}"),
-            )
-        })?;
+    let runtime = super::network_runtime()?;
     let base = client.base.clone();
     let mut items = Vec::new();
     let (stats, info) =
@@ -291,13 +283,10 @@ fn round_trip(runtime: &tokio::runtime::Runtime, client: &Client) -> Result<(usi
             let name = client
                 .upload(bytes, "connection_test.mp4", &super::upload_folder())
                 .await?;
-            let mut events = client.events().await.ok();
-            let queued = client.queue_prompt(&invert_workflow(&name)).await?;
             let deadline = Instant::now() + Duration::from_secs(120);
-            let outcome = super::follow(
+            let (queued, outcome) = super::run_prompt(
                 &client,
-                &queued.prompt_id,
-                &mut events,
+                &invert_workflow(&name),
                 &mut |_| {},
                 &cancel,
                 deadline,

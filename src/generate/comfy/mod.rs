@@ -56,6 +56,21 @@ pub struct ComfyBackend {
     identity: String,
 }
 
+/// The identity of the ComfyUI backend with `template`: its source and content digest.
+pub fn identity(template: &Template) -> String {
+    format!("comfyui/{}#{}", template.source, template.digest)
+}
+
+/// How waiting for a server ended.
+enum Wait {
+    /// It answered again after being down: try the call again.
+    Back,
+    /// It answered at once: it is up, so the failure was not a restart.
+    Up,
+    /// It did not answer before the wait was over.
+    Gone,
+}
+
 /// A fresh per-render subfolder of the server's input folder for uploads:
 /// `wayfarer/<unix seconds>-<process id>`. Everything Wayfarer uploads lives under
 /// `input/wayfarer/`, so an operator can clean it in one place.
@@ -141,18 +156,8 @@ impl ComfyBackend {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .thread_name("wayfarer-comfy")
-            .build()
-            .map_err(|e| {
-                UserError::new(
-                    ErrorCategory::SystemResource,
-                    format!("cannot start the network runtime: {e}"),
-                )
-            })?;
-        let identity = format!("comfyui/{}#{}", template.source, template.digest);
+        let runtime = network_runtime()?;
+        let identity = identity(&template);
         Ok(Self {
             runtime,
             servers: Mutex::new(servers),
@@ -327,29 +332,8 @@ impl ComfyBackend {
                 loras: segment.loras.clone(),
                 ..Values::default()
             });
-            // Subscribe before queueing so no event is missed; a server without a
-            // working socket is still usable through /history.
-            let mut events = client.events().await.ok();
-            let queued = client.queue_prompt(&prompt).await?;
-            if let Some(errors) = &queued.skipped {
-                progress(CallProgress {
-                    fraction: 0.05,
-                    step: None,
-                    note: Some(format!(
-                        "{} runs only the outputs that passed its checks; skipped: {errors}",
-                        client.base
-                    )),
-                });
-            }
-            let outcome = follow(
-                &client,
-                &queued.prompt_id,
-                &mut events,
-                progress,
-                cancel,
-                deadline,
-            )
-            .await?;
+            let (queued, outcome) =
+                run_prompt(&client, &prompt, progress, cancel, deadline).await?;
             match outcome {
                 Outcome::Success(files) => {
                     let file = pick_output(&files)
@@ -553,10 +537,9 @@ impl ComfyBackend {
         }
     }
 
-    /// Waits for one of the servers this call failed on to answer again, polling
-    /// `/system_stats` with a growing pause (0.5 s doubling to 5 s) until `until`. Each wait
-    /// is reported as a note. `Ok(true)`: a server came back after being down; `Ok(false)`:
-    /// one answered at once (it is up, so waiting will not help); `Err`: cancelled.
+    /// Waits for one of the servers `failed_on` to answer again, polling `/system_stats`
+    /// with a growing pause (0.5 s doubling to 5 s) until `until`. Each wait is reported as
+    /// a note; `Err` when cancelled.
     fn wait_for_server(
         &self,
         failed_on: &[usize],
@@ -564,7 +547,7 @@ impl ComfyBackend {
         cancel: &CancelToken,
         started: Instant,
         until: Instant,
-    ) -> Result<bool> {
+    ) -> Result<Wait> {
         let clients: Vec<(usize, Client)> = {
             let servers = self.lock();
             failed_on
@@ -580,13 +563,13 @@ impl ComfyBackend {
                     let mut servers = self.lock();
                     servers[*i].healthy = true;
                     servers[*i].last_error = None;
-                    return Ok(!first);
+                    return Ok(if first { Wait::Up } else { Wait::Back });
                 }
             }
             first = false;
             let now = Instant::now();
             if now >= until {
-                return Ok(false);
+                return Ok(Wait::Gone);
             }
             let names: Vec<&str> = clients.iter().map(|(_, c)| c.base.as_str()).collect();
             progress(CallProgress {
@@ -631,6 +614,55 @@ fn no_server(servers: &[ServerState], what: &str, unknown: &str, hint: &str) -> 
     .hint(hint);
     e.retryable = true;
     e
+}
+
+/// The tokio runtime the ComfyUI client runs on (two worker threads).
+pub(crate) fn network_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("wayfarer-comfy")
+        .build()
+        .map_err(|e| {
+            UserError::new(
+                ErrorCategory::SystemResource,
+                format!("cannot start the network runtime: {e}"),
+            )
+        })
+}
+
+/// Queues `prompt` on `client` and follows it to its end. The socket is opened before the
+/// prompt is queued so no event is missed; a server without a working socket is followed
+/// through `/history`. Outputs the server skipped at queue time are reported as a note.
+pub(crate) async fn run_prompt<P: FnMut(CallProgress) + ?Sized>(
+    client: &Client,
+    prompt: &serde_json::Value,
+    progress: &mut P,
+    cancel: &CancelToken,
+    deadline: Instant,
+) -> Result<(client::Queued, Outcome)> {
+    let mut events = client.events().await.ok();
+    let queued = client.queue_prompt(prompt).await?;
+    if let Some(errors) = &queued.skipped {
+        progress(CallProgress {
+            fraction: 0.05,
+            step: None,
+            note: Some(format!(
+                "{} runs only the outputs that passed its checks; skipped: {errors}",
+                client.base
+            )),
+        });
+    }
+    let outcome = follow(
+        client,
+        &queued.prompt_id,
+        &mut events,
+        progress,
+        cancel,
+        deadline,
+    )
+    .await?;
+    Ok((queued, outcome))
 }
 
 /// Follows a queued prompt until it ends: over the socket when there is one, else (or
@@ -825,11 +857,13 @@ impl Backend for ComfyBackend {
                 Ok(i) => i,
                 Err(e) if e.category == ErrorCategory::Network => {
                     let every: Vec<usize> = (0..self.lock().len()).collect();
-                    if self.wait_for_server(&every, progress, cancel, started, patience)? {
-                        failed_on.clear();
-                        continue;
+                    match self.wait_for_server(&every, progress, cancel, started, patience)? {
+                        Wait::Back | Wait::Up => {
+                            failed_on.clear();
+                            continue;
+                        }
+                        Wait::Gone => return Err(self.gave_up(e, started)),
                     }
-                    return Err(self.gave_up(e, started));
                 }
                 Err(e) => return Err(e),
             };
@@ -875,12 +909,15 @@ impl Backend for ComfyBackend {
                     // restart) is waited for; one that answers goes back to the retry
                     // ladder with the error.
                     if e.category == ErrorCategory::Network {
-                        if self.wait_for_server(&failed_on, progress, cancel, started, patience)? {
-                            failed_on.clear();
-                            continue;
-                        }
-                        if Instant::now() >= patience {
-                            return Err(self.gave_up(e, started));
+                        match self
+                            .wait_for_server(&failed_on, progress, cancel, started, patience)?
+                        {
+                            Wait::Back => {
+                                failed_on.clear();
+                                continue;
+                            }
+                            Wait::Up => {}
+                            Wait::Gone => return Err(self.gave_up(e, started)),
                         }
                     }
                     return Err(e);
