@@ -113,8 +113,8 @@ fn run_law(name: &str, load_ms: u64, frame_ms: u64, frame2_us: u64) {
         model.a, model.b, model.c, model.samples, model.rms_error_secs
     );
     println!(
-        "{:<30} {:>11} {:>11} {:>11}  {}",
-        "scenario", "off", "consolidate", "auto", "auto vs best"
+        "{:<30} {:>11} {:>11} {:>11}  auto vs best",
+        "scenario", "off", "consolidate", "auto"
     );
     let scenarios: Vec<(&str, Vec<u32>, u32)> = vec![
         ("1: 0-24-49-70, transitions 2", vec![0, 24, 49, 70], 2),

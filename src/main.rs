@@ -306,11 +306,10 @@ fn cmd_render(
         if let Some(e) = report.first_failure() {
             return Err(e);
         }
-        let mut options = if no_resume {
-            render::RenderOptions::default()
-        } else {
-            render::RenderOptions::user()
-        };
+        let mut options = render::RenderOptions::user();
+        if no_resume {
+            options.cache = None;
+        }
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);

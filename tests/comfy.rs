@@ -483,6 +483,7 @@ fn cli(dir: &Path, server: &ComfyTestServer, extra: &[&str]) -> std::process::Ch
         .args(extra)
         .current_dir(dir)
         .env("XDG_CACHE_HOME", dir.join("cache"))
+        .env("XDG_DATA_HOME", dir.join("data"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -569,3 +569,53 @@ fn a_single_image_project_with_a_length_plans_one_call() {
     s.harness
         .get_by_label_contains("hint: add a second keyframe image to travel to");
 }
+
+#[test]
+fn the_plan_follows_the_cost_law_measured_on_the_backend() {
+    let mut s = studio();
+    // Timings of a warm server whose calls grow quadratically, for the builtin backend.
+    let store = wayfarer::render::CostStore::open(s.dir.path().join("costs.json"));
+    let id = wayfarer::generate::backend_identity(&Default::default()).unwrap();
+    let mp = 832.0 * 480.0 / 1e6;
+    for frames in [17u32, 33, 49, 65] {
+        let x = f64::from(frames) * mp;
+        store.record(
+            &id,
+            wayfarer::plan::CostSample {
+                frames,
+                megapixels: mp,
+                secs: 0.2 + 0.5 * x + 1.5 * x * x,
+            },
+        );
+    }
+    s.harness.state_mut().refresh_cost_law();
+    drop_images(
+        &mut s,
+        &["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"],
+        100.0,
+    );
+    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    wait_for(&mut s.harness, "cost law", StudioApp::costs_settled);
+    s.harness.step();
+    let app = s.harness.state();
+    assert_eq!(
+        app.project().merge.policy,
+        MergePolicy::Auto,
+        "new projects"
+    );
+    assert!(app.cost_model().is_some_and(|m| m.samples == 4));
+    let plan = app.plan().as_ref().unwrap();
+    assert_eq!(
+        plan.calls.len(),
+        2,
+        "identical spans, but merging is slower here"
+    );
+    assert!(
+        plan.boundaries[0]
+            .reason
+            .contains("calls grow quadratically on this backend"),
+        "{}",
+        plan.boundaries[0].reason
+    );
+    s.harness.get_by_label_contains("Call 2:");
+}

@@ -239,6 +239,23 @@ impl StudioApp {
         self.push_edit(Edit::Replace(Box::new(p)));
     }
 
+    /// The cost law plans are made with: measured on the chosen backend, `None` for the
+    /// profile's.
+    pub fn cost_model(&self) -> Option<&crate::plan::CostModel> {
+        self.costs.as_ref()
+    }
+
+    /// Looks the cost law up again (timings were recorded elsewhere, e.g. by a render in a
+    /// terminal).
+    pub fn refresh_cost_law(&mut self) {
+        self.costs_for = None;
+    }
+
+    /// Whether the cost law of the current backend settings has been looked up.
+    pub fn costs_settled(&self) -> bool {
+        self.costs_loading.is_none() && self.costs_for.as_ref() == Some(&self.settings.generator)
+    }
+
     /// The compute backend renders use, once the background probe has finished.
     pub fn compute_name(&self) -> Option<String> {
         self.compute_name.lock().ok().and_then(|c| c.clone())
