@@ -323,3 +323,36 @@ pub fn open_session(model: &Path, cuda: bool) -> Result<(Session, String)> {
     };
     Ok((session, provider))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuda_failures_are_told_apart() {
+        let missing = explain_cuda_failure(
+            "Failed to load library /x/libonnxruntime_providers_cuda.so with error: libcudnn.so.9: cannot open shared object file",
+            &[],
+        );
+        assert!(
+            missing.starts_with("missing library libcudnn.so.9"),
+            "{missing}"
+        );
+        let old = explain_cuda_failure(
+            "CUDA failure 35: CUDA driver version is insufficient for CUDA runtime version",
+            &[],
+        );
+        assert!(old.starts_with("the NVIDIA driver is too old"), "{old}");
+        let other = explain_cuda_failure("out of memory", &[]);
+        assert_eq!(other, "CUDA failed: out of memory");
+    }
+
+    #[test]
+    fn cuda_is_not_usable_without_a_driver_and_says_why() {
+        let status = cuda_status();
+        if cfg!(feature = "cuda") && dlopen_global(Path::new("libcuda.so.1")).is_err() {
+            assert!(!status.usable);
+            assert!(status.detail.contains("libcuda.so.1"), "{}", status.detail);
+        }
+    }
+}
