@@ -14,7 +14,7 @@ echo "== nvidia-smi"; nvidia-smi -L || echo "nvidia-smi: no GPU answers"
 echo "== setup"; ./setup
 echo "== doctor"; ./target/release/wayfarer doctor
 echo "== CUDA vs CPU parity (ONNX backend, RAFT)"
-WAYFARER_GPU_CHECK=1 cargo test --release --test gpu_parity -- --nocapture
+WAYFARER_GPU_CHECK=1 cargo test --release --test gpu_parity -- --ignored --nocapture
 echo "== compute golden tests on the adapter"
 WAYFARER_COMPUTE=wgpu cargo test --release --test compute -- --nocapture
 echo "== compute benchmark"

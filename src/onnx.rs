@@ -309,8 +309,10 @@ pub fn open_session(model: &Path, cuda: bool) -> Result<(Session, String)> {
         }
         #[cfg(not(feature = "cuda"))]
         {
-            fallback_reason =
-                Some("this build has no CUDA support (built without the default cuda feature)".to_string());
+            fallback_reason = Some(
+                "this build has no CUDA support (built without the default cuda feature)"
+                    .to_string(),
+            );
         }
     }
     let session = Session::builder(env)
