@@ -49,16 +49,16 @@ enum Command {
         /// ONNX model manifest (TOML) for the onnx backend.
         #[arg(long)]
         model: Option<PathBuf>,
-        /// Longest one ComfyUI call may run, in seconds.
-        #[arg(long, default_value_t = 3600)]
+        /// Longest one ComfyUI call may run, in seconds (1 to 2592000, 30 days).
+        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
         call_timeout: u64,
         /// Longest one HTTP request to a ComfyUI server may take (uploads and downloads
-        /// included), in seconds.
-        #[arg(long, default_value_t = 120)]
+        /// included), in seconds (1 to 86400).
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         request_timeout: u64,
         /// How long a call waits for a ComfyUI server that stopped answering (a restart)
-        /// to come back, in seconds.
-        #[arg(long, default_value_t = 120)]
+        /// to come back, in seconds (0 to 86400).
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(0..=86_400))]
         reconnect_timeout: u64,
         /// Re-roll segment N (0-based span index) with a new seed; repeatable.
         #[arg(long = "regenerate", value_name = "N")]
@@ -119,8 +119,8 @@ enum Command {
         /// shipped Wan VACE template).
         #[arg(long)]
         template: Option<PathBuf>,
-        /// Longest one HTTP request of the server test may take, in seconds.
-        #[arg(long, default_value_t = 30)]
+        /// Longest one HTTP request of the server test may take, in seconds (1 to 86400).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         request_timeout: u64,
     },
 }
@@ -313,11 +313,7 @@ fn cmd_render(
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
-        for (i, &span) in regenerate.iter().enumerate() {
-            // A new seed from the clock, distinct per segment.
-            let seed = (stamp ^ ((i as u64 + 1) << 40)) % 4_294_967_296;
-            options.reseed.push((span, seed));
-        }
+        options.reseed = render::reroll_seeds(regenerate, stamp);
         let cancel = CancelToken::new();
         {
             let cancel = cancel.clone();
@@ -474,8 +470,8 @@ struct StreamArgs {
     /// Keyframes kept queued ahead; 0 generates each one when it is needed.
     #[arg(long, default_value_t = 2)]
     lookahead: usize,
-    /// Seconds to wait for a keyframe before generating it synchronously.
-    #[arg(long, default_value_t = 60)]
+    /// Seconds to wait for a keyframe before generating it synchronously (1 to 86400).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     timeout: u64,
     /// Generate each keyframe from the previous generated one (a drifting chain).
     #[arg(long)]

@@ -465,3 +465,64 @@ fn check_runs_preflight_only() {
     );
     assert!(stdout.contains("hint: "), "{stdout}");
 }
+
+#[test]
+fn regenerating_two_segments_gives_two_seeds() {
+    let c = case(&common::project_json(
+        &["a.png", "b.png", "a.png"],
+        &[0, 16, 32],
+        (64, 64),
+        "chained",
+    ));
+    let output = wayfarer(&[
+        "render",
+        c.project.to_str().unwrap(),
+        "-o",
+        c.out.to_str().unwrap(),
+        "--no-resume",
+        "--regenerate",
+        "0",
+        "--regenerate",
+        "1",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let seeds: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.split("re-rolled with seed ").nth(1))
+        .filter_map(|rest| rest.split(';').next())
+        .collect();
+    assert_eq!(seeds.len(), 2, "{stderr}");
+    assert_ne!(seeds[0], seeds[1], "{stderr}");
+}
+
+#[test]
+fn pre_flight_never_touches_a_file_it_did_not_make() {
+    let c = case(&valid_json());
+    // A render in progress elsewhere owns OUT.mp4.tmp.
+    let theirs = c.dir.path().join("out.mp4.tmp");
+    std::fs::write(&theirs, b"someone else's partial video").unwrap();
+    let output = wayfarer(&[
+        "render",
+        c.project.to_str().unwrap(),
+        "-o",
+        c.out.to_str().unwrap(),
+        "--check",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&theirs).unwrap(),
+        b"someone else's partial video"
+    );
+    let left: Vec<_> = std::fs::read_dir(c.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".wayfarer-probe-"))
+        .collect();
+    assert!(left.is_empty(), "probe files left: {left:?}");
+}

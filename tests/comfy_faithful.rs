@@ -437,3 +437,32 @@ fn waiting_for_a_server_can_be_cancelled() {
     );
     assert!(!dir.path().join("out.mp4").exists());
 }
+
+#[test]
+fn huge_timeouts_do_not_overflow() {
+    let server = ComfyTestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let project = project_in(dir.path(), &[0, 24], "");
+    let backend = ComfyBackend::open(&BackendConfig {
+        call_timeout_secs: u64::MAX,
+        reconnect_timeout_secs: u64::MAX,
+        ..config(&[&server])
+    })
+    .unwrap();
+    let (result, _) = render_with(&project, dir.path(), &backend);
+    assert_eq!(result.expect("renders").backend_calls, 1);
+    // On the command line such numbers are refused with the accepted range.
+    let out = cli(
+        dir.path(),
+        &[
+            "render",
+            "project.json",
+            "-o",
+            "out2.mp4",
+            "--call-timeout",
+            "18446744073709551615",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--call-timeout"), "{}", text(&out));
+}

@@ -28,6 +28,14 @@ use crate::media::Frame;
 use crate::plan::Call;
 use crate::project::Segment;
 
+/// The moment `after` from now, however long `after` is (capped at 100 years, never an
+/// overflow).
+pub fn deadline_after(after: std::time::Duration) -> std::time::Instant {
+    const CAP: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+    let now = std::time::Instant::now();
+    now.checked_add(after.min(CAP)).unwrap_or(now)
+}
+
 /// Shared flag that asks long work to stop at the next frame.
 #[derive(Debug, Clone, Default)]
 pub struct CancelToken(Arc<AtomicBool>);

@@ -249,14 +249,12 @@ pub fn check_output(output: &Path, pixels: f64) -> Result<String> {
                 .hint("create it, or choose another output path"),
         );
     }
-    let probe = crate::project::file::tmp_path(output);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&probe)
+    // A fresh, unique probe file (removed when dropped): never a file someone else made,
+    // such as the OUT.tmp of a render in progress.
+    tempfile::Builder::new()
+        .prefix(".wayfarer-probe-")
+        .tempfile_in(&folder)
         .map_err(|e| UserError::io("writing to folder", &folder, &e))?;
-    let _ = std::fs::remove_file(&probe);
     let needed = (pixels * BYTES_PER_PIXEL_ESTIMATE) as u64 + (1 << 20);
     match free_bytes(&folder) {
         Some(free) if free < needed => Err(UserError::new(

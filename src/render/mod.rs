@@ -167,6 +167,18 @@ impl RenderOptions {
     }
 }
 
+/// New seeds for re-rolling `spans` (`--regenerate`), from `stamp` (e.g. the clock): 32-bit,
+/// distinct for every span of one re-roll (an odd step is a bijection modulo 2^32).
+pub fn reroll_seeds(spans: &[usize], stamp: u64) -> Vec<(usize, u64)> {
+    const STEP: u64 = 0x9E37_79B1;
+    let base = (stamp ^ (stamp >> 32)) & 0xFFFF_FFFF;
+    spans
+        .iter()
+        .enumerate()
+        .map(|(i, &span)| (span, (base + (i as u64 + 1) * STEP) & 0xFFFF_FFFF))
+        .collect()
+}
+
 /// The plan a render with the backend `config` describes will use: with the cost law
 /// measured on that backend in `costs` (the profile's law when there is none).
 pub fn plan_for(
@@ -856,4 +868,21 @@ fn scaled_size(plan: &Plan, scale: f32) -> (u32, u32) {
     let m = plan.profile.size_multiple.max(2);
     let round = |v: u32| (((v as f32 * scale) / m as f32).round() as u32).max(1) * m;
     (round(plan.width), round(plan.height))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn re_rolled_segments_get_distinct_seeds() {
+        for stamp in [0u64, 1, 1 << 40, u64::MAX, 1_796_173_218_000_000_000] {
+            let seeds = reroll_seeds(&[0, 1, 2, 3], stamp);
+            let mut values: Vec<u64> = seeds.iter().map(|(_, s)| *s).collect();
+            assert!(values.iter().all(|&s| s < 1 << 32));
+            values.sort_unstable();
+            values.dedup();
+            assert_eq!(values.len(), 4, "stamp {stamp}: {seeds:?}");
+        }
+    }
 }

@@ -203,7 +203,7 @@ impl KeyframeGenerator for ComfyKeyframes {
                 denoise: request.denoise,
                 ..Values::default()
             });
-            let deadline = std::time::Instant::now() + timeout;
+            let deadline = crate::generate::deadline_after(timeout);
             let (queued, outcome) = crate::generate::comfy::run_prompt(
                 &client,
                 &prompt,

@@ -272,8 +272,8 @@ fn round_trip(runtime: &tokio::runtime::Runtime, client: &Client) -> Result<(usi
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_millis() % 40);
     let clip = test_clip(salt);
-    let scratch = tempfile_dir()?;
-    let path = scratch.join("connection_test.mp4");
+    let scratch = super::scratch_dir("connection")?;
+    let path = scratch.path().join("connection_test.mp4");
     let result = (|| {
         super::write_video(&path, &clip, 8)?;
         let bytes = std::fs::read(&path).map_err(|e| UserError::io("reading", &path, &e))?;
@@ -319,7 +319,7 @@ fn round_trip(runtime: &tokio::runtime::Runtime, client: &Client) -> Result<(usi
             let bytes = client.download(&file).await?;
             Ok((file, bytes))
         })?;
-        let local = scratch.join("connection_test_out.mp4");
+        let local = scratch.path().join("connection_test_out.mp4");
         std::fs::write(&local, &output).map_err(|e| UserError::io("writing", &local, &e))?;
         let frames = crate::media::decode_all(&local).map_err(|e| {
             client::network(
@@ -357,7 +357,6 @@ fn round_trip(runtime: &tokio::runtime::Runtime, client: &Client) -> Result<(usi
         }
         Ok((frames.len(), psnr))
     })();
-    let _ = std::fs::remove_dir_all(&scratch);
     result
 }
 
@@ -367,16 +366,4 @@ fn invert(f: &Frame) -> Frame {
         *v = 255 - *v;
     }
     out
-}
-
-fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "wayfarer-connection-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| UserError::io("creating", &dir, &e))?;
-    Ok(dir)
 }

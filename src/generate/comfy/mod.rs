@@ -99,27 +99,12 @@ impl std::fmt::Debug for ComfyBackend {
     }
 }
 
-/// Where a call's temporary files live; removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Self> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "wayfarer-comfy-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).map_err(|e| UserError::io("creating", &dir, &e))?;
-        Ok(Self(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A private folder (a fresh name, mode 0700) for temporary files; removed when dropped.
+pub(crate) fn scratch_dir(what: &str) -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!("wayfarer-{what}-"))
+        .tempdir()
+        .map_err(|e| UserError::io("creating a folder in", &std::env::temp_dir(), &e))
 }
 
 impl ComfyBackend {
@@ -285,9 +270,9 @@ impl ComfyBackend {
             return Err(lora_without_model(&self.template.source));
         }
         let folder = self.upload_folder.as_str();
-        let scratch = Scratch::new()?;
-        let guide_path = scratch.0.join("guide.mp4");
-        let mask_path = scratch.0.join("mask.mp4");
+        let scratch = scratch_dir("comfy")?;
+        let guide_path = scratch.path().join("guide.mp4");
+        let mask_path = scratch.path().join("mask.mp4");
         write_video(&guide_path, &request.guide.frames, request.fps)?;
         let (w, h) = request
             .guide
@@ -301,7 +286,7 @@ impl ComfyBackend {
         let tag = &blake3::hash(&guide_bytes).to_hex()[..16];
         let segment = request.segment;
         let steps = segment.steps.unwrap_or(super::retry::DEFAULT_STEPS);
-        let deadline = Instant::now() + self.call_timeout;
+        let deadline = super::deadline_after(self.call_timeout);
         let call_index = request.call.index;
         let length = request.call.len();
         let download = self.runtime.block_on(async {
@@ -378,7 +363,7 @@ impl ComfyBackend {
             .map(str::to_ascii_lowercase)
             .filter(|e| ["mp4", "webm", "mov", "mkv", "gif", "png", "webp"].contains(&e.as_str()))
             .unwrap_or_else(|| "mp4".into());
-        let local = scratch.0.join(format!("output.{ext}"));
+        let local = scratch.path().join(format!("output.{ext}"));
         std::fs::write(&local, &bytes).map_err(|e| UserError::io("writing", &local, &e))?;
         let frames = if ext == "png" || ext == "webp" {
             vec![media::load_image(&local)?]
@@ -851,7 +836,7 @@ impl Backend for ComfyBackend {
     ) -> Result<Vec<Frame>> {
         let mut failed_on: Vec<usize> = Vec::new();
         let started = Instant::now();
-        let patience = started + self.reconnect;
+        let patience = super::deadline_after(self.reconnect);
         loop {
             let i = match self.acquire(&failed_on, cancel) {
                 Ok(i) => i,
