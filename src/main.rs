@@ -282,13 +282,12 @@ fn cmd_render(
     };
     let result = (|| {
         let project = project_file::load(project_path)?;
-        if same_file(project_path, output) {
-            return Err(UserError::input(format!(
-                "output {}: this is the project file",
-                output.display()
-            ))
-            .hint("choose another output name, e.g. -o video.mp4"));
-        }
+        render::refuse_input_as_output(
+            output,
+            &project,
+            &project_file::project_dir(project_path),
+            Some(project_path),
+        )?;
         let spans = project.span_count();
         if let Some(bad) = regenerate.iter().find(|&&n| n >= spans) {
             return Err(UserError::input(format!(
@@ -485,10 +484,15 @@ fn cmd_stream(a: &StreamArgs) -> Result<(), UserError> {
     use std::sync::Arc;
     use wayfarer::stream;
     let project = project_file::load(&a.project)?;
-    if same_file(&a.project, &a.output)
-        || a.output
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    render::refuse_input_as_output(
+        &a.output,
+        &project,
+        &project_file::project_dir(&a.project),
+        Some(&a.project),
+    )?;
+    if a.output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
     {
         return Err(UserError::input(format!(
             "output {}: refusing to write a video over a project file",
@@ -644,13 +648,6 @@ fn cmd_stream(a: &StreamArgs) -> Result<(), UserError> {
         );
     }
     Ok(())
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
 }
 
 fn cmd_plan(

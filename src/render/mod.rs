@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod costs;
+mod output;
 pub mod stitch;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,8 @@ use crate::project::{Project, file::tmp_path};
 use crate::structure::{MotionTools, StructureMotion};
 pub use cache::CallCache;
 pub use costs::CostStore;
+use output::check_output_path;
+pub use output::refuse_input_as_output;
 use stitch::Stitcher;
 
 /// Progress and outcome of a render, in the order they happen.
@@ -824,40 +827,6 @@ fn generate_with_retries(
         }
         knobs = retry.knobs;
     }
-}
-
-/// Refuses output paths that would destroy user data or cannot be written.
-fn check_output_path(output: &Path, project_dir: &Path, project: &Project) -> Result<()> {
-    if output.as_os_str().is_empty() {
-        return Err(UserError::input("output: empty path").hint("pass -o OUT.mp4"));
-    }
-    if output.is_dir() {
-        return Err(
-            UserError::input(format!("output {}: this is a folder", output.display()))
-                .hint("give a file name, e.g. -o video.mp4"),
-        );
-    }
-    let canonical_out = output.canonicalize().ok();
-    for k in 0..project.keyframes.len() {
-        let image = project.image_path(project_dir, k);
-        if canonical_out.is_some() && image.canonicalize().ok() == canonical_out {
-            return Err(UserError::input(format!(
-                "output {}: this is keyframes[{k}].image; rendering would overwrite it",
-                output.display()
-            ))
-            .hint("choose another output file"));
-        }
-    }
-    if let Some(ext) = output.extension().and_then(|e| e.to_str())
-        && ext.eq_ignore_ascii_case("json")
-    {
-        return Err(UserError::input(format!(
-            "output {}: refusing to write a video over a .json file (a project?)",
-            output.display()
-        ))
-        .hint("use an .mp4 name"));
-    }
-    Ok(())
 }
 
 /// The call size for a resolution factor, rounded to the model's size multiple.

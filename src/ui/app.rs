@@ -955,7 +955,13 @@ impl StudioApp {
             .add_filter("MP4 video", &["mp4"])
             .set_file_name("travel.mp4")
             .save_file()
-            && let Err(e) = export(&src, &dest)
+            && let Err(e) = crate::render::refuse_input_as_output(
+                &dest,
+                &self.project,
+                &self.project_dir(),
+                self.path.as_deref(),
+            )
+            .and_then(|()| export(&src, &dest))
         {
             self.problems.push(e);
         }
