@@ -13,6 +13,7 @@
 
 mod checks;
 pub mod client;
+mod reconnect;
 pub mod template;
 
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 pub use checks::test_connection;
 use checks::{check_classes, check_model_files, describe_device, lora_without_model};
 use client::{Client, Event, Outcome, OutputFile};
+use reconnect::Wait;
 use template::{Template, Values};
 
 use super::{
@@ -59,16 +61,6 @@ pub struct ComfyBackend {
 /// The identity of the ComfyUI backend with `template`: its source and content digest.
 pub fn identity(template: &Template) -> String {
     format!("comfyui/{}#{}", template.source, template.digest)
-}
-
-/// How waiting for a server ended.
-enum Wait {
-    /// It answered again after being down: try the call again.
-    Back,
-    /// It answered at once: it is up, so the failure was not a restart.
-    Up,
-    /// It did not answer before the wait was over.
-    Gone,
 }
 
 /// A fresh per-render subfolder of the server's input folder for uploads:
@@ -238,22 +230,6 @@ impl ComfyBackend {
         }
         drop(servers);
         self.freed.notify_all();
-    }
-
-    /// The final error after waiting in vain for a server: not retried again (the wait was
-    /// the retry), with what to do.
-    fn gave_up(&self, mut e: UserError, started: Instant) -> UserError {
-        e.message = format!(
-            "{} (waited {} s for a server to come back)",
-            e.message,
-            started.elapsed().as_secs()
-        );
-        e.suggestions = vec![format!(
-            "start the server or check its address, then render again: finished calls are kept (the wait is {} s; longer with --reconnect-timeout in a terminal, or Reconnect wait in the studio)",
-            self.reconnect.as_secs()
-        )];
-        e.retryable = false;
-        e
     }
 
     /// Runs one call on server `i`.
@@ -519,62 +495,6 @@ impl ComfyBackend {
                     gib(total)
                 )),
             )
-        }
-    }
-
-    /// Waits for one of the servers `failed_on` to answer again, polling `/system_stats`
-    /// with a growing pause (0.5 s doubling to 5 s) until `until`. Each wait is reported as
-    /// a note; `Err` when cancelled.
-    fn wait_for_server(
-        &self,
-        failed_on: &[usize],
-        progress: &mut dyn FnMut(CallProgress),
-        cancel: &CancelToken,
-        started: Instant,
-        until: Instant,
-    ) -> Result<Wait> {
-        let clients: Vec<(usize, Client)> = {
-            let servers = self.lock();
-            failed_on
-                .iter()
-                .map(|&i| (i, servers[i].client.clone()))
-                .collect()
-        };
-        let mut pause = Duration::from_millis(500);
-        let mut first = true;
-        loop {
-            for (i, client) in &clients {
-                if self.runtime.block_on(client.system_stats()).is_ok() {
-                    let mut servers = self.lock();
-                    servers[*i].healthy = true;
-                    servers[*i].last_error = None;
-                    return Ok(if first { Wait::Up } else { Wait::Back });
-                }
-            }
-            first = false;
-            let now = Instant::now();
-            if now >= until {
-                return Ok(Wait::Gone);
-            }
-            let names: Vec<&str> = clients.iter().map(|(_, c)| c.base.as_str()).collect();
-            progress(CallProgress {
-                fraction: 0.0,
-                step: None,
-                note: Some(format!(
-                    "ComfyUI {} is not answering; waiting for it to come back ({} s of {} s)",
-                    names.join(", "),
-                    (now - started).as_secs(),
-                    (until - started).as_secs()
-                )),
-            });
-            let wake = (now + pause).min(until);
-            while Instant::now() < wake {
-                if cancel.is_cancelled() {
-                    return Err(UserError::cancelled());
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            pause = (pause * 2).min(Duration::from_secs(5));
         }
     }
 }
