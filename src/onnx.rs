@@ -13,6 +13,9 @@ type Loaded = (ort::environment::Environment, std::path::PathBuf);
 
 static ENVIRONMENT: OnceLock<std::result::Result<Loaded, String>> = OnceLock::new();
 
+/// Libraries of `onnxruntime/cuda/` that would not load when ONNX Runtime was loaded.
+static PRELOAD_FAILURES: OnceLock<Vec<String>> = OnceLock::new();
+
 fn model_error(message: String) -> UserError {
     UserError::new(ErrorCategory::ModelLoading, message)
 }
@@ -36,7 +39,8 @@ fn loaded() -> Result<&'static Loaded> {
                 continue;
             }
             if let Some(dir) = candidate.parent() {
-                preload_cuda_libraries(&dir.join("cuda"));
+                let failures = preload_cuda_libraries(&dir.join("cuda"));
+                let _ = PRELOAD_FAILURES.set(failures);
             }
             match ort::init_from(&candidate) {
                 Ok(builder) => {
@@ -175,14 +179,7 @@ fn probe_cuda() -> CudaStatus {
             "the ONNX Runtime library is CPU-only; run ./setup on this machine (with the GPU visible to nvidia-smi) to install onnxruntime-gpu",
         );
     }
-    let dir = library_path()
-        .ok()
-        .and_then(Path::parent)
-        .map(|d| d.join("cuda"));
-    let preload_failures = dir
-        .as_deref()
-        .map(preload_cuda_libraries)
-        .unwrap_or_default();
+    let preload_failures = PRELOAD_FAILURES.get().cloned().unwrap_or_default();
     match run_test_model(env) {
         Ok(()) => CudaStatus {
             usable: true,

@@ -33,6 +33,15 @@ pub(super) fn describe_device(stats: &client::SystemStats) -> String {
     }
 }
 
+/// The warning item for a server that generates on the CPU.
+pub(super) fn cpu_warning(name: &str) -> CheckItem {
+    CheckItem::warning(
+        name,
+        "the server runs on the CPU (no GPU): generation on CPU will be very slow",
+        Some("start ComfyUI on a machine with a GPU (without --cpu)".into()),
+    )
+}
+
 /// Whether the server has every node class the template uses.
 pub(super) fn check_classes(
     classes: &std::collections::BTreeSet<String>,
@@ -227,11 +236,7 @@ pub fn test_connection(
         return Ok(PreflightReport { items });
     };
     if stats.is_cpu() {
-        items.push(CheckItem::warning(
-            "device",
-            "the server runs on the CPU (no GPU): generation on CPU will be very slow",
-            Some("start ComfyUI on a machine with a GPU (without --cpu)".into()),
-        ));
+        items.push(cpu_warning("device"));
     }
     let info = match info {
         Ok(info) => info,

@@ -420,11 +420,7 @@ impl ComfyBackend {
             if let Ok(stats) = &stats
                 && stats.is_cpu()
             {
-                items.push(CheckItem::warning(
-                    &format!("server {base} device"),
-                    "the server runs on the CPU (no GPU): generation on CPU will be very slow",
-                    Some("start ComfyUI on a machine with a GPU (without --cpu)".into()),
-                ));
+                items.push(checks::cpu_warning(&format!("server {base} device")));
             }
             items.push(item(
                 &format!("server {base} nodes"),
