@@ -34,7 +34,7 @@ enum Command {
     Render {
         /// Project file (JSON).
         project: PathBuf,
-        /// Output MP4; written as OUT.tmp and renamed when complete.
+        /// Output MP4; written to a partial file next to it and renamed when complete.
         #[arg(short, long)]
         output: PathBuf,
         /// Generator backend: builtin, comfyui or onnx.
@@ -316,7 +316,7 @@ fn cmd_render(
         let cancel = CancelToken::new();
         {
             let cancel = cancel.clone();
-            // Ctrl+C cancels cleanly: the partial OUT.tmp is removed.
+            // Ctrl+C, SIGTERM and SIGHUP cancel cleanly: the partial output is removed.
             let _ = ctrlc::set_handler(move || cancel.cancel());
         }
         let bar = if json_events || !std::io::stderr().is_terminal() {
@@ -438,7 +438,7 @@ fn cmd_render(
 struct StreamArgs {
     /// Project file (JSON).
     project: PathBuf,
-    /// Output MP4; written as OUT.tmp and renamed when complete.
+    /// Output MP4; written to a partial file next to it and renamed when complete.
     #[arg(short, long)]
     output: PathBuf,
     /// Keyframe generator: builtin (returns the keyframe image), comfyui (img2img on a
@@ -560,9 +560,9 @@ fn cmd_stream(a: &StreamArgs) -> Result<(), UserError> {
         let cancel = cancel.clone();
         let _ = ctrlc::set_handler(move || cancel.cancel());
     }
-    let tmp = project_file::tmp_path(&a.output);
+    let partial = render::PartialOutput::begin(&a.output)?;
     let mut encoder = wayfarer::media::VideoEncoder::create(
-        &tmp,
+        partial.path(),
         project.width,
         project.height,
         plan.fps,
@@ -625,17 +625,8 @@ fn cmd_stream(a: &StreamArgs) -> Result<(), UserError> {
         .await
     });
     bar.finish_and_clear();
-    let summary = match result.and_then(|s| encoder.finish().map(|()| s)) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-    };
-    std::fs::rename(&tmp, &a.output).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        UserError::io("writing", &a.output, &e)
-    })?;
+    let summary = result.and_then(|s| encoder.finish().map(|()| s))?;
+    partial.publish()?;
     if !json {
         eprintln!(
             "wrote {} ({} frames in {:.1} s, {:.1} fps; {} underrun(s), {} fallback(s))",

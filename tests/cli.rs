@@ -5,7 +5,7 @@ mod common;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn wayfarer(args: &[&str]) -> Output {
     wayfarer_env(args, &[])
@@ -13,11 +13,10 @@ fn wayfarer(args: &[&str]) -> Output {
 
 /// Runs the binary with logs off, a test flow cache, and `env` on top.
 fn wayfarer_env(args: &[&str], env: &[(&str, &OsStr)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wayfarer"));
-    cmd.args(args).env("RUST_LOG", "off").env(
-        "XDG_CACHE_HOME",
-        std::env::temp_dir().join("wayfarer-test-cache"),
-    );
+    // Per-user folders of its own for every run: nothing reused from another run or test.
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = common::cli(home.path());
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -73,9 +72,10 @@ fn expect_bad_input(c: &Case, out: &Path, expect: &str) {
         "no hint: {stderr}"
     );
     assert!(!out.exists(), "output was written");
-    let mut tmp = out.as_os_str().to_os_string();
-    tmp.push(".tmp");
-    assert!(!Path::new(&tmp).exists(), "temporary output left behind");
+    assert!(
+        common::partial_files(out.parent().unwrap()).is_empty(),
+        "partial output left behind"
+    );
     assert_eq!(
         std::fs::read(&c.project).unwrap(),
         before,

@@ -411,7 +411,7 @@ fn cancel_interrupts_the_running_prompt() {
     assert_eq!(interrupts.len(), 1, "{interrupts:?}");
     assert!(interrupts[0].starts_with("prompt-"));
     assert!(!dir.path().join("out.mp4").exists());
-    assert!(!file::tmp_path(&dir.path().join("out.mp4")).exists());
+    assert!(common::partial_files(dir.path()).is_empty());
 }
 
 #[test]
@@ -470,7 +470,7 @@ fn p_call_len(p: &Project, call: usize) -> u32 {
 
 /// Runs the CLI against `server` with its own cache folder; returns the child.
 fn cli(dir: &Path, server: &ComfyTestServer, extra: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+    common::cli(dir)
         .args([
             "render",
             "project.json",

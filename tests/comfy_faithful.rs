@@ -85,7 +85,7 @@ fn notes(events: &[RenderEvent]) -> Vec<String> {
 
 /// Runs the CLI in `dir` with its own XDG folders.
 fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+    common::cli(dir)
         .args(args)
         .current_dir(dir)
         .env("XDG_CACHE_HOME", dir.join("cache"))

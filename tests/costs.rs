@@ -56,7 +56,7 @@ fn measured(data_home: &Path, a: f64, b: f64, c: f64) {
 }
 
 fn plan(dir: &Path, data_home: &Path) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+    let out = common::cli(dir)
         .args(["plan", "project.json"])
         .current_dir(dir)
         .env("RUST_LOG", "off")

@@ -132,7 +132,7 @@ fn cli_renders_with_the_onnx_backend() {
             "chained",
         ),
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+    let out = common::cli(dir.path())
         .args([
             "render",
             "project.json",

@@ -32,7 +32,7 @@ fn setup(dir: &Path) -> std::path::PathBuf {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+    common::cli(dir)
         .args(args)
         .current_dir(dir)
         .env("RUST_LOG", "off")

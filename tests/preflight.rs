@@ -26,7 +26,7 @@ fn project(dir: &Path, edit: impl Fn(String) -> String) {
 
 /// Runs `wayfarer render` with `args` and checks exit 2, `expect` on stderr, no output.
 fn rejects(dir: &Path, args: &[&str], expect: &str) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+    let out = common::cli(dir)
         .args(["render", "project.json", "--no-resume"])
         .args(if args.contains(&"-o") {
             &[][..]

@@ -61,7 +61,7 @@ fn rendered_video_has_the_planned_frames_and_its_anchors() {
         );
         let out = dir.path().join(format!("{mode}.mp4"));
         let (summary, events) = render_project(&project_path, &out);
-        assert!(!file::tmp_path(&out).exists());
+        assert!(common::partial_files(out.parent().unwrap()).is_empty());
         assert!(matches!(events.first(), Some(RenderEvent::Start { .. })));
         assert!(matches!(events.last(), Some(RenderEvent::Done { .. })));
 
@@ -103,6 +103,45 @@ fn rendered_video_has_the_planned_frames_and_its_anchors() {
 }
 
 #[test]
+fn a_panic_during_a_render_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::demo_image("sintel_0016.png"),
+        dir.path().join("a.png"),
+    )
+    .unwrap();
+    let project_path = common::write_project(
+        dir.path(),
+        &common::project_json(&["a.png", "a.png"], &[0, 40], (64, 64), "chained"),
+    );
+    let project: Project = file::load(&project_path).unwrap();
+    let out = dir.path().join("out.mp4");
+    std::fs::write(&out, b"previous render").unwrap();
+    let mut saw_partial = false;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        render::render_opts(
+            &project,
+            dir.path(),
+            &out,
+            &Builtin::default(),
+            &EncodeOptions::default(),
+            &mut |e| {
+                if matches!(e, RenderEvent::Progress { ref stage, .. } if stage == "generating") {
+                    saw_partial = !common::partial_files(dir.path()).is_empty();
+                    panic!("injected fault in the middle of a render");
+                }
+            },
+            &CancelToken::new(),
+            &render::RenderOptions::default(),
+        )
+    }));
+    assert!(result.is_err(), "the injected panic unwound");
+    assert!(saw_partial, "the render was writing its partial file");
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous render");
+    assert!(common::partial_files(dir.path()).is_empty());
+}
+
+#[test]
 fn cancelled_render_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
@@ -135,7 +174,7 @@ fn cancelled_render_leaves_nothing() {
     .unwrap_err();
     assert_eq!(err.category, wayfarer::ErrorCategory::Cancelled);
     assert_eq!(std::fs::read(&out).unwrap(), b"previous render");
-    assert!(!file::tmp_path(&out).exists());
+    assert!(common::partial_files(out.parent().unwrap()).is_empty());
 }
 
 /// Counts the calls that reach the backend.

@@ -24,7 +24,7 @@ fn setup(dir: &Path) {
 }
 
 fn stream(dir: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+    common::cli(dir)
         .args(["stream", "project.json", "-o", "out.mp4"])
         .args(args)
         .current_dir(dir)

@@ -167,7 +167,7 @@ fn a_missing_structure_video_is_bad_input() {
     let project_path = project_with_structure(dir.path());
     std::fs::remove_file(dir.path().join("structure.mp4")).unwrap();
     let out = dir.path().join("out.mp4");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
+    let output = common::cli(dir.path())
         .args([
             "render",
             project_path.to_str().unwrap(),

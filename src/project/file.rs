@@ -59,35 +59,24 @@ pub fn save(project: &Project, path: &Path) -> Result<()> {
     write_atomic(path, text.as_bytes())
 }
 
-/// Writes `bytes` to `path` through a synced temporary file and a rename.
+/// Writes `bytes` to `path` through a synced, uniquely named temporary file in the same
+/// folder and a rename; the temporary file is removed on any failure.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = tmp_path(path);
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
+        let mut f = tempfile::Builder::new()
+            .prefix(".wayfarer-save-")
+            .suffix(".tmp")
+            .tempfile_in(project_dir(path))?;
         f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
+        f.as_file().sync_all()?;
+        f.persist(path).map_err(|e| e.error)?;
         if let Ok(dir) = fs::File::open(project_dir(path)) {
             // Persist the rename; some file systems do not support syncing a folder.
             let _ = dir.sync_all();
         }
         Ok::<(), std::io::Error>(())
     })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        UserError::io("saving", path, &e)
-    })
-}
-
-/// `NAME.tmp` next to `path`: where partial output lives until it is complete.
-pub fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".tmp");
-    path.with_file_name(name)
+    result.map_err(|e| UserError::io("saving", path, &e))
 }
 
 #[cfg(test)]
@@ -104,7 +93,7 @@ mod tests {
         fs::write(&path, text).unwrap();
         let p = load(&path).unwrap();
         save(&p, &path).unwrap();
-        assert!(!tmp_path(&path).exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
         assert_eq!(load(&path).unwrap(), p);
     }
 

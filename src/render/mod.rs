@@ -1,5 +1,5 @@
 //! Executing a plan: load anchors, build guides, call the backend, stitch, encode, and
-//! publish the result atomically (`OUT.tmp`, then rename).
+//! publish the result atomically (a private partial file next to the output, then rename).
 //!
 //! Emits [`RenderEvent`]s for the CLI and the GUI and checks the cancel token between
 //! frames. Must not depend on the UI.
@@ -20,12 +20,12 @@ use crate::generate::{Backend, CancelToken, GenerationRequest};
 use crate::guide::CallGuide;
 use crate::media::{self, EncodeOptions, Frame, VideoEncoder};
 use crate::plan::{self, Lead, Plan};
-use crate::project::{Project, file::tmp_path};
+use crate::project::Project;
 use crate::structure::{MotionTools, StructureMotion};
 pub use cache::CallCache;
 pub use costs::CostStore;
 use output::check_output_path;
-pub use output::refuse_input_as_output;
+pub use output::{PartialOutput, refuse_input_as_output, refuse_special_output, sweep_stale};
 use stitch::Stitcher;
 
 /// Progress and outcome of a render, in the order they happen.
@@ -199,8 +199,8 @@ pub fn plan_for(
 /// Renders `project` (whose image paths are relative to `project_dir`) to the MP4 `output`,
 /// resuming from the per-user call cache.
 ///
-/// Bad input is reported before anything is written; on any failure or cancel the partial
-/// `OUT.tmp` is removed and `output` is left as it was.
+/// Bad input is reported before anything is written; on any failure, cancel or panic the
+/// partial file ([`PartialOutput`]) is removed and `output` is left as it was.
 pub fn render(
     project: &Project,
     project_dir: &Path,
@@ -299,6 +299,9 @@ pub fn render_with(
         }
         e
     })?;
+    // The video is written to a file of its own next to the output, removed on every
+    // failure, cancel or panic, and renamed over the output only when complete.
+    let partial = PartialOutput::begin(output)?;
     let calls = plan.calls.len();
     events(RenderEvent::Start {
         calls,
@@ -357,9 +360,9 @@ pub fn render_with(
         _ => None,
     };
 
-    let tmp = tmp_path(output);
     let result = (|| {
-        let encoder = VideoEncoder::create(&tmp, plan.width, plan.height, plan.fps, encode)?;
+        let encoder =
+            VideoEncoder::create(partial.path(), plan.width, plan.height, plan.fps, encode)?;
         let motion_ref = motion.as_ref().map(|(m, c)| (m, *c));
         run_calls(
             &Job {
@@ -375,17 +378,8 @@ pub fn render_with(
             cancel,
         )
     })();
-    let outcome = match result {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-    };
-    std::fs::rename(&tmp, output).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        UserError::io("writing", output, &e)
-    })?;
+    let outcome = result?;
+    partial.publish()?;
     events(RenderEvent::Done {
         output: output.to_path_buf(),
         frames: outcome.frames,

@@ -78,6 +78,7 @@ pub(super) fn check_output_path(
                 .hint("give a file name, e.g. -o video.mp4"),
         );
     }
+    refuse_special_output(output)?;
     refuse_input_as_output(output, project, project_dir, None)?;
     if let Some(ext) = output.extension().and_then(|e| e.to_str())
         && ext.eq_ignore_ascii_case("json")
@@ -89,4 +90,253 @@ pub(super) fn check_output_path(
         .hint("use an .mp4 name"));
     }
     Ok(())
+}
+
+/// Refuses an existing output that is not a regular file (a FIFO, a device such as
+/// `/dev/null`, a socket): a finished video is published by renaming a complete file over
+/// the output, which would replace such a node with a plain file.
+pub fn refuse_special_output(output: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::metadata(output) else {
+        return Ok(());
+    };
+    if meta.is_file() || meta.is_dir() {
+        return Ok(());
+    }
+    Err(UserError::input(format!(
+        "output {}: this is not a regular file ({}); Wayfarer writes a finished video by \
+         replacing the output file, which would replace this with a plain file",
+        output.display(),
+        special_kind(&meta)
+    ))
+    .hint("give the path of a regular .mp4 file"))
+}
+
+#[cfg(unix)]
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "a named pipe"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_meta: &std::fs::Metadata) -> &'static str {
+    "a special file"
+}
+
+/// A video being written: a uniquely named temporary file next to the output, locked while
+/// this process lives. Dropping it (an error, a cancel, a panic unwinding) removes the file;
+/// [`PartialOutput::publish`] renames it over the output once it is complete. Two renders
+/// to one output each write their own file, and the last to finish wins with a whole video.
+///
+/// A process killed outright leaves its file behind, unlocked: the next `begin` for the same
+/// output removes every such file ([`sweep_stale`]).
+pub struct PartialOutput {
+    file: tempfile::NamedTempFile,
+    output: PathBuf,
+}
+
+/// The name prefix of partial outputs of `output`: `.NAME.wayfarer-`.
+fn partial_prefix(output: &Path) -> std::ffi::OsString {
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(output.file_name().unwrap_or_default());
+    prefix.push(".wayfarer-");
+    prefix
+}
+
+const PARTIAL_SUFFIX: &str = ".part";
+
+/// The folder an output lives in (`.` for a bare file name).
+fn folder_of(output: &Path) -> PathBuf {
+    match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+impl PartialOutput {
+    /// Creates the temporary file for `output` (after removing stale ones left by killed
+    /// runs), refusing outputs that are folders or special files.
+    pub fn begin(output: &Path) -> Result<Self> {
+        if output.file_name().is_none() || output.is_dir() {
+            return Err(
+                UserError::input(format!("output {}: this is a folder", output.display()))
+                    .hint("give a file name, e.g. video.mp4"),
+            );
+        }
+        refuse_special_output(output)?;
+        sweep_stale(output);
+        let folder = folder_of(output);
+        let prefix = partial_prefix(output);
+        for _ in 0..8 {
+            let file = tempfile::Builder::new()
+                .prefix(&prefix)
+                .suffix(PARTIAL_SUFFIX)
+                .tempfile_in(&folder)
+                .map_err(|e| UserError::io("writing next to", output, &e))?;
+            // A sweeper may have removed the file between its creation and the lock; then
+            // the lock is on an unlinked file and a new one is made.
+            if try_lock(file.as_file()) && still_named(&file) {
+                return Ok(Self {
+                    file,
+                    output: output.to_path_buf(),
+                });
+            }
+        }
+        Err(UserError::io(
+            "writing next to",
+            output,
+            &std::io::Error::other("could not create and lock a temporary file"),
+        ))
+    }
+
+    /// Where the encoder writes.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// Renames the complete file over the output and syncs the folder.
+    pub fn publish(self) -> Result<()> {
+        let output = self.output.clone();
+        self.file.as_file().sync_all().ok();
+        self.file
+            .persist(&output)
+            .map_err(|e| UserError::io("writing", &output, &e.error))?;
+        if let Ok(dir) = std::fs::File::open(folder_of(&output)) {
+            // Persist the rename; some file systems do not support syncing a folder.
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// Removes partial outputs of `output` whose writer is gone (the lock is free): what a run
+/// killed outright left behind. Files of runs still going are left alone.
+pub fn sweep_stale(output: &Path) {
+    let prefix = partial_prefix(output);
+    let Ok(entries) = std::fs::read_dir(folder_of(output)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if is_partial_name(&entry.file_name(), &prefix) {
+            remove_if_unlocked(&entry.path());
+        }
+    }
+}
+
+#[cfg(unix)]
+fn is_partial_name(name: &std::ffi::OsStr, prefix: &std::ffi::OsStr) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = name.as_bytes();
+    bytes.starts_with(prefix.as_bytes()) && bytes.ends_with(PARTIAL_SUFFIX.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn is_partial_name(name: &std::ffi::OsStr, prefix: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with(&*prefix.to_string_lossy()) && name.ends_with(PARTIAL_SUFFIX)
+}
+
+fn remove_if_unlocked(path: &Path) {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    if !meta.is_file() {
+        return;
+    }
+    if let Ok(file) = std::fs::OpenOptions::new().read(true).open(path)
+        && try_lock(&file)
+    {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Takes an exclusive lock on `file` without waiting; false when another process holds it.
+#[cfg(unix)]
+fn try_lock(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on an open descriptor owned by `file`; no memory is shared.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+#[cfg(not(unix))]
+fn try_lock(_file: &std::fs::File) -> bool {
+    true
+}
+
+/// Whether the temporary file's path still names the file this process holds.
+#[cfg(unix)]
+fn still_named(file: &tempfile::NamedTempFile) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.as_file().metadata(), std::fs::metadata(file.path())) {
+        (Ok(held), Ok(named)) => held.dev() == named.dev() && held.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn still_named(_file: &tempfile::NamedTempFile) -> bool {
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_outputs_are_unique_removed_on_drop_and_published_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("clip.mp4");
+        let a = PartialOutput::begin(&out).unwrap();
+        let b = PartialOutput::begin(&out).unwrap();
+        assert_ne!(a.path(), b.path());
+        // A live partial output is not swept by another run.
+        sweep_stale(&out);
+        assert!(a.path().exists() && b.path().exists());
+        std::fs::write(a.path(), b"whole").unwrap();
+        let b_path = b.path().to_path_buf();
+        drop(b);
+        assert!(!b_path.exists());
+        a.publish().unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"whole");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1);
+    }
+
+    #[test]
+    fn a_stale_partial_output_is_swept_and_a_foreign_file_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("clip.mp4");
+        let stale = dir.path().join(".clip.mp4.wayfarer-abc123.part");
+        let foreign = dir.path().join("clip.mp4.tmp");
+        std::fs::write(&stale, b"half").unwrap();
+        std::fs::write(&foreign, b"mine").unwrap();
+        let p = PartialOutput::begin(&out).unwrap();
+        assert!(!stale.exists());
+        assert_eq!(std::fs::read(&foreign).unwrap(), b"mine");
+        drop(p);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_outputs_are_refused() {
+        let err = PartialOutput::begin(Path::new("/dev/null")).err().unwrap();
+        assert!(err.message.contains("a device"), "{}", err.message);
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.mp4");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let err = PartialOutput::begin(&fifo).err().unwrap();
+        assert!(err.message.contains("named pipe"), "{}", err.message);
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    }
 }

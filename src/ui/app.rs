@@ -2244,17 +2244,11 @@ fn newer_autosave(config: &StudioConfig, path: &Path, loaded: &Project) -> Optio
     (project != *loaded).then_some(project)
 }
 
-/// Copies a finished render to `dest` through `dest.tmp` and a rename.
+/// Copies a finished render to `dest` through a partial file next to it and a rename.
 pub fn export(src: &Path, dest: &Path) -> Result<(), UserError> {
-    let tmp = file::tmp_path(dest);
-    std::fs::copy(src, &tmp).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        UserError::io("exporting to", dest, &e)
-    })?;
-    std::fs::rename(&tmp, dest).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        UserError::io("exporting to", dest, &e)
-    })
+    let partial = crate::render::PartialOutput::begin(dest)?;
+    std::fs::copy(src, partial.path()).map_err(|e| UserError::io("exporting to", dest, &e))?;
+    partial.publish()
 }
 
 /// Where keyframe `index` lands if dragged to `wanted`: the planner's snapped position.

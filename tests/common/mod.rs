@@ -85,3 +85,38 @@ pub fn first_call(
         .unwrap();
     (guide, out)
 }
+
+/// Partial outputs (`.NAME.wayfarer-*.part`) left in `dir`: none once a render has ended.
+#[allow(dead_code)]
+pub fn partial_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            name.contains(".wayfarer-") && name.ends_with(".part")
+        })
+        .collect()
+}
+
+/// The `wayfarer` binary with its own per-user folders under `home/.xdg` (cache, data,
+/// configuration), logs off, and the ONNX Runtime library this test run found.
+#[allow(dead_code)]
+pub fn cli(home: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"));
+    let xdg = home.join(".xdg");
+    cmd.env("RUST_LOG", "off")
+        .env("XDG_CACHE_HOME", xdg.join("cache"))
+        .env("XDG_DATA_HOME", xdg.join("data"))
+        .env("XDG_CONFIG_HOME", xdg.join("config"));
+    if let Some(lib) = wayfarer::dirs::onnx_runtime_candidates()
+        .into_iter()
+        .find(|p| p.is_file())
+    {
+        cmd.env(wayfarer::dirs::ORT_LIBRARY_ENV, lib);
+    }
+    cmd
+}
