@@ -85,6 +85,12 @@ impl UserError {
                 "{doing} {shown}: a part of the path is a file, not a folder"
             ))
             .hint("check the path"),
+            ErrorKind::IsADirectory => Self::input(format!("{doing} {shown}: this is a folder"))
+                .hint("give the path of a file"),
+            ErrorKind::InvalidData => Self::input(format!(
+                "{doing} {shown}: not text in UTF-8 (the wrong file?)"
+            ))
+            .hint("check the path"),
             ErrorKind::StorageFull => Self::new(
                 ErrorCategory::SystemResource,
                 format!("{doing} {shown}: no space left on the device"),

@@ -20,6 +20,129 @@ fn model_error(message: String) -> UserError {
     UserError::new(ErrorCategory::ModelLoading, message)
 }
 
+/// The largest model manifest read (a manifest is a few lines of TOML).
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// Reads a model manifest's text: a regular file of at most 1 MiB, refused otherwise as bad
+/// input naming the path.
+pub fn read_manifest(path: &Path) -> Result<String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| UserError::io("reading model manifest", path, &e))?;
+    if !meta.is_file() {
+        return Err(UserError::input(format!(
+            "model manifest {}: this is {}, not a manifest file",
+            path.display(),
+            if meta.is_dir() {
+                "a folder"
+            } else {
+                "a special file"
+            }
+        ))
+        .hint("give the path of the model's .toml manifest (see models/)"));
+    }
+    if meta.len() > MAX_MANIFEST_BYTES {
+        return Err(UserError::input(format!(
+            "model manifest {}: {} bytes is far too large for a manifest (the wrong file?)",
+            path.display(),
+            meta.len()
+        ))
+        .hint("give the path of the model's .toml manifest (see models/)"));
+    }
+    std::fs::read_to_string(path).map_err(|e| UserError::io("reading model manifest", path, &e))
+}
+
+/// Parses a manifest's TOML `text` into `T`; an error names the field and what is wrong,
+/// with `hint`.
+pub fn parse_manifest<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    hint: &str,
+) -> Result<T> {
+    let bad = |what: String| {
+        UserError::input(format!("model manifest {}: {what}", path.display())).hint(hint)
+    };
+    let de = toml::de::Deserializer::parse(text)
+        .map_err(|e| bad(format!("not valid TOML: {}", e.message().trim())))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        let why = inner.message().trim().to_string();
+        if field == "." || field.is_empty() {
+            bad(why)
+        } else {
+            bad(format!("field `{field}`: {why}"))
+        }
+    })
+}
+
+/// The largest `size_multiple` a manifest may ask for (model strides are 8 to 64).
+pub const MAX_SIZE_MULTIPLE: u32 = 256;
+/// The largest fixed input side a manifest may name.
+pub const MAX_FIXED_SIDE: u32 = 8192;
+
+/// Checks the numbers of a manifest: `value_range` two different finite values,
+/// `size_multiple` from 1 to [`MAX_SIZE_MULTIPLE`], a fixed size within
+/// 1..[`MAX_FIXED_SIDE`] and a multiple of `size_multiple`.
+pub fn check_manifest_numbers(
+    path: &Path,
+    value_range: [f32; 2],
+    size_multiple: u32,
+    fixed_size: Option<[u32; 2]>,
+) -> Result<()> {
+    let bad = |what: String, fix: &str| {
+        Err(
+            UserError::input(format!("model manifest {}: {what}", path.display()))
+                .hint(fix.to_string()),
+        )
+    };
+    let [lo, hi] = value_range;
+    if !lo.is_finite() || !hi.is_finite() || lo == hi {
+        return bad(
+            format!("value_range is [{lo}, {hi}]; it needs two different finite numbers"),
+            "use the model's black and white values, e.g. value_range = [0.0, 1.0]",
+        );
+    }
+    if size_multiple == 0 || size_multiple > MAX_SIZE_MULTIPLE {
+        return bad(
+            format!("size_multiple is {size_multiple}; it must be from 1 to {MAX_SIZE_MULTIPLE}"),
+            "use the model's stride, e.g. size_multiple = 8",
+        );
+    }
+    if let Some([h, w]) = fixed_size
+        && (h == 0
+            || w == 0
+            || h > MAX_FIXED_SIDE
+            || w > MAX_FIXED_SIDE
+            || !h.is_multiple_of(size_multiple)
+            || !w.is_multiple_of(size_multiple))
+    {
+        return bad(
+            format!(
+                "fixed_size is [{h}, {w}]; each side must be from 1 to {MAX_FIXED_SIDE} and a \
+                 multiple of size_multiple ({size_multiple})"
+            ),
+            "use the input size the model was exported with, e.g. fixed_size = [360, 640]",
+        );
+    }
+    Ok(())
+}
+
+/// A short digest of a model: its manifest text and the model file's bytes. Part of backend
+/// and flow identities, so an edited or replaced model never brings back old results.
+pub fn model_digest(manifest_text: &str, model: &Path) -> Result<String> {
+    let mut h = blake3::Hasher::new();
+    h.update(manifest_text.as_bytes());
+    h.update(&[0]);
+    let file = std::fs::File::open(model).map_err(|e| {
+        let mut err = UserError::io("reading model", model, &e);
+        err.category = ErrorCategory::InputValidation;
+        err
+    })?;
+    h.update_reader(file)
+        .map_err(|e| UserError::io("reading model", model, &e))?;
+    Ok(h.finalize().to_hex()[..16].to_string())
+}
+
 /// The ONNX Runtime environment, loading the library on first use.
 pub fn environment() -> Result<&'static ort::environment::Environment> {
     loaded().map(|(env, _)| env)
@@ -275,16 +398,29 @@ fn explain_cuda_failure(error: &str, preload_failures: &[String]) -> String {
 /// session and the provider that runs it, e.g. `cpu` or `cpu (CUDA failed: ...)`.
 pub fn open_session(model: &Path, cuda: bool) -> Result<(Session, String)> {
     let env = environment()?;
+    // A model file that is missing, a folder or not a model is bad input (exit 2).
     let fail = |e: ort::Error| {
-        model_error(format!("cannot load model {}: {e}", model.display()))
-            .hint("check the file, or re-export it (see scripts/export_raft.py)")
+        UserError::input(format!(
+            "cannot load model {}: {}",
+            model.display(),
+            crate::generate::comfy::one_line(&e.to_string())
+        ))
+        .hint("check that `file` in the manifest names an ONNX model, or re-export it")
     };
     if !model.is_file() {
-        return Err(
-            model_error(format!("model file {} not found", model.display()))
-                .hint("export it with scripts/export_raft.py, or fix `file` in the manifest"),
-        );
+        return Err(UserError::input(format!(
+            "model file {} {}",
+            model.display(),
+            if model.is_dir() {
+                "is a folder, not a model"
+            } else {
+                "not found"
+            }
+        ))
+        .hint("fix `file` in the manifest (it is relative to the manifest's folder)"));
     }
+    let runtime_fail =
+        |e: ort::Error| model_error(format!("ONNX Runtime cannot make a session: {e}"));
     let mut fallback_reason = None;
     if cuda {
         #[cfg(feature = "cuda")]
@@ -294,7 +430,7 @@ pub fn open_session(model: &Path, cuda: bool) -> Result<(Session, String)> {
                 .build()
                 .error_on_failure();
             let attempt = Session::builder(env)
-                .map_err(fail)?
+                .map_err(runtime_fail)?
                 .with_execution_providers([cuda_ep]);
             match attempt {
                 Ok(mut builder) => match builder.commit_from_file(model) {
@@ -313,7 +449,7 @@ pub fn open_session(model: &Path, cuda: bool) -> Result<(Session, String)> {
         }
     }
     let session = Session::builder(env)
-        .map_err(fail)?
+        .map_err(runtime_fail)?
         .commit_from_file(model)
         .map_err(fail)?;
     let provider = match fallback_reason {

@@ -154,5 +154,39 @@ fn raft_manifest_errors_are_clear() {
     .unwrap();
     let e = RaftOnnx::load(&missing, false).unwrap_err();
     assert!(e.message.contains("not found"), "{}", e.message);
-    assert_eq!(e.category, wayfarer::ErrorCategory::ModelLoading);
+    assert_eq!(e.category, wayfarer::ErrorCategory::InputValidation);
+    // Numbers that would abort on allocation or render garbage are refused.
+    for (field, value) in [
+        ("size_multiple = 8", "size_multiple = 65536"),
+        ("value_range = [0.0, 255.0]", "value_range = [nan, 255.0]"),
+        (
+            "size_multiple = 8",
+            "size_multiple = 8\nfixed_size = [0, 64]",
+        ),
+        (
+            "size_multiple = 8",
+            "size_multiple = 8\nfixed_sise = [64, 64]",
+        ),
+    ] {
+        let text = std::fs::read_to_string(&missing)
+            .unwrap()
+            .replace(field, value);
+        let path = dir.path().join("n.toml");
+        std::fs::write(&path, text).unwrap();
+        let e = RaftOnnx::load(&path, false).unwrap_err();
+        assert_eq!(
+            e.category,
+            wayfarer::ErrorCategory::InputValidation,
+            "{value}"
+        );
+        let name = value
+            .rsplit('\n')
+            .next()
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap();
+        assert!(e.message.contains(name), "{value}: {}", e.message);
+        assert!(!e.suggestions.is_empty(), "{value}");
+    }
 }

@@ -101,7 +101,7 @@ fn asking_for_cuda_reports_the_provider_or_the_fallback() {
 }
 
 #[test]
-fn bad_manifests_are_model_loading_errors() {
+fn bad_manifests_are_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.toml");
     std::fs::write(
@@ -110,11 +110,11 @@ fn bad_manifests_are_model_loading_errors() {
     )
     .unwrap();
     let e = OnnxBackend::load(&path, false).unwrap_err();
-    assert_eq!(e.category, wayfarer::ErrorCategory::ModelLoading);
+    assert_eq!(e.category, wayfarer::ErrorCategory::InputValidation);
     assert!(e.message.contains("2 inputs"), "{e}");
     std::fs::write(&path, "name = 3").unwrap();
     let e = OnnxBackend::load(&path, false).unwrap_err();
-    assert_eq!(e.category, wayfarer::ErrorCategory::ModelLoading);
+    assert_eq!(e.category, wayfarer::ErrorCategory::InputValidation);
 }
 
 #[test]
@@ -154,4 +154,166 @@ fn cli_renders_with_the_onnx_backend() {
     );
     let frames = wayfarer::media::decode_all(&dir.path().join("out.mp4")).unwrap();
     assert_eq!(frames.len(), 25);
+}
+
+/// A copy of the tiny interpolator in `dir` with `edit` applied to its manifest.
+fn edited_manifest(dir: &Path, edit: impl Fn(&str) -> String) -> PathBuf {
+    std::fs::copy(
+        manifest("tiny_interpolator.onnx"),
+        dir.join("tiny_interpolator.onnx"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(manifest("tiny_interpolator.toml")).unwrap();
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let path = dir.join(format!("model{n}.toml"));
+    std::fs::write(&path, edit(&text)).unwrap();
+    path
+}
+
+#[test]
+fn the_identity_follows_the_model_and_manifest_contents() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edited_manifest(dir.path(), |t| t.to_string());
+    let first = OnnxBackend::load(&path, false).unwrap().identity();
+    assert_eq!(first, OnnxBackend::load(&path, false).unwrap().identity());
+    // Same name, contract and numbers; another manifest text: another identity.
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path).unwrap() + "# edited\n",
+    )
+    .unwrap();
+    let edited = OnnxBackend::load(&path, false).unwrap().identity();
+    assert_ne!(first, edited);
+    // Another model file under the same name: another identity.
+    std::fs::copy(
+        manifest("tiny_video.onnx"),
+        dir.path().join("tiny_interpolator.onnx"),
+    )
+    .unwrap();
+    let replaced = OnnxBackend::load(&path, false).unwrap().identity();
+    assert_ne!(edited, replaced);
+}
+
+#[test]
+fn bad_manifests_and_models_are_bad_input_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["sintel_0016.png", "sintel_0020.png"] {
+        std::fs::copy(common::demo_image(name), dir.path().join(name)).unwrap();
+    }
+    common::write_project(
+        dir.path(),
+        &common::project_json(
+            &["sintel_0016.png", "sintel_0020.png"],
+            &[0, 24],
+            (128, 80),
+            "chained",
+        ),
+    );
+    let models = tempfile::tempdir().unwrap();
+    let m = models.path();
+    let replace = |from: &'static str, to: &'static str| {
+        move |t: &str| {
+            assert!(t.contains(from));
+            t.replace(from, to)
+        }
+    };
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (
+            edited_manifest(m, replace("size_multiple = 8", "size_multiple = 65536")),
+            "size_multiple",
+        ),
+        (
+            edited_manifest(
+                m,
+                replace("size_multiple = 8", "size_multiple = 4294967295"),
+            ),
+            "size_multiple",
+        ),
+        (
+            edited_manifest(m, replace("size_multiple = 8", "size_multiple = 0")),
+            "size_multiple",
+        ),
+        (
+            edited_manifest(m, replace("[0.0, 1.0]", "[nan, 1.0]")),
+            "value_range",
+        ),
+        (
+            edited_manifest(m, replace("[0.0, 1.0]", "[1.0, 1.0]")),
+            "value_range",
+        ),
+        (
+            edited_manifest(m, replace("[0.0, 1.0]", "[0.0, inf]")),
+            "value_range",
+        ),
+        (
+            edited_manifest(
+                m,
+                replace("contract = \"interpolator\"", "contract = \"magic\""),
+            ),
+            "contract",
+        ),
+        (
+            edited_manifest(m, replace("output = \"frame\"", "outptu = \"frame\"")),
+            "outptu",
+        ),
+        (
+            edited_manifest(m, replace("output = \"frame\"", "output = 3")),
+            "output",
+        ),
+        (
+            edited_manifest(
+                m,
+                replace("file = \"tiny_interpolator.onnx\"", "file = \"none.onnx\""),
+            ),
+            "not found",
+        ),
+        (
+            edited_manifest(
+                m,
+                replace("file = \"tiny_interpolator.onnx\"", "file = \".\""),
+            ),
+            "folder",
+        ),
+        (m.join("missing.toml"), "not found"),
+        (m.to_path_buf(), "folder"),
+    ];
+    let mut cases = cases;
+    // Random bytes as the manifest, and random bytes as the model.
+    let noise: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(m.join("noise.toml"), &noise).unwrap();
+    cases.push((m.join("noise.toml"), "model manifest"));
+    let noisy = tempfile::tempdir().unwrap();
+    let noisy_manifest = edited_manifest(noisy.path(), |t| t.to_string());
+    std::fs::write(noisy.path().join("tiny_interpolator.onnx"), &noise).unwrap();
+    cases.push((noisy_manifest, "cannot load model"));
+    for (i, (path, expect)) in cases.iter().enumerate() {
+        let out = common::cli(dir.path())
+            .args([
+                "render",
+                "project.json",
+                "-o",
+                "out.mp4",
+                "--backend",
+                "onnx",
+            ])
+            .arg("--model")
+            .arg(path)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "case {}: {stderr}", i + 1);
+        assert!(stderr.starts_with("error: "), "case {}: {stderr}", i + 1);
+        assert!(
+            stderr.contains(expect),
+            "case {}: {expect:?} in {stderr}",
+            i + 1
+        );
+        assert!(stderr.contains("hint: "), "case {}: {stderr}", i + 1);
+        assert!(!stderr.contains("panicked"), "case {}: {stderr}", i + 1);
+        assert!(!dir.path().join("out.mp4").exists());
+    }
 }

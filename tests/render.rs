@@ -476,3 +476,70 @@ fn out_of_memory_is_retried_with_fewer_steps_then_lower_resolution() {
     assert_eq!(backend.seen.lock().unwrap().len(), 1);
     assert!(!out2.exists());
 }
+
+#[test]
+fn a_call_made_with_degraded_parameters_is_not_reused_by_a_later_render() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a.png", "b.png"] {
+        std::fs::copy(common::demo_image("sintel_0016.png"), dir.path().join(name)).unwrap();
+    }
+    let project_path = common::write_project(
+        dir.path(),
+        &common::project_json(&["a.png", "b.png"], &[0, 24], (256, 144), "chained"),
+    );
+    let project = file::load(&project_path).unwrap();
+    let cache_dir = dir.path().join("cache");
+    let render_once = |oom: usize| {
+        let backend = Flaky {
+            inner: Builtin::default(),
+            oom: oom.into(),
+            invalid: false,
+            seen: Default::default(),
+        };
+        let mut notes = Vec::new();
+        let summary = render::render_with(
+            &project,
+            dir.path(),
+            &dir.path().join("out.mp4"),
+            &backend,
+            &EncodeOptions::default(),
+            &mut |e| {
+                if let RenderEvent::Note { message, .. } = e {
+                    notes.push(message);
+                }
+            },
+            &CancelToken::new(),
+            None,
+            &render::RenderOptions {
+                retry: wayfarer::generate::retry::RetryPolicy {
+                    max_attempts: 4,
+                    base_delay: std::time::Duration::from_millis(1),
+                },
+                cache: Some(render::CallCache::new(cache_dir.clone(), 1 << 30)),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        (summary, backend.seen.lock().unwrap().len(), notes)
+    };
+    // Out of memory twice: the call is made with half the steps at 0.75x resolution.
+    let (first, attempts, notes) = render_once(2);
+    assert_eq!((first.backend_calls, attempts), (1, 3));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("degraded") && n.contains("not kept")),
+        "{notes:?}"
+    );
+    // The next render makes it again as planned, and that one is kept.
+    let (second, attempts, _) = render_once(0);
+    assert_eq!(
+        (second.backend_calls, second.cached_calls, attempts),
+        (1, 0, 1)
+    );
+    let (third, attempts, _) = render_once(0);
+    assert_eq!(
+        (third.backend_calls, third.cached_calls, attempts),
+        (0, 1, 0)
+    );
+}

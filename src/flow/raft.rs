@@ -16,6 +16,7 @@ use crate::media::Frame;
 
 /// What a RAFT-style ONNX model expects, read from its manifest.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FlowManifest {
     /// Model name.
     pub name: String,
@@ -40,26 +41,21 @@ pub struct FlowManifest {
 impl FlowManifest {
     /// Reads a manifest; errors name the field.
     pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| UserError::io("reading model manifest", path, &e))?;
-        let manifest: FlowManifest = toml::from_str(&text).map_err(|e| {
-            UserError::new(
-                ErrorCategory::ModelLoading,
-                format!("model manifest {}: {}", path.display(), e.message()),
-            )
-            .hint("see models/raft_small.toml for the fields")
-        })?;
-        if manifest.size_multiple == 0 {
-            return Err(UserError::new(
-                ErrorCategory::ModelLoading,
-                format!(
-                    "model manifest {}: size_multiple must be at least 1",
-                    path.display()
-                ),
-            ));
-        }
+        Self::load_text(path).map(|(m, model, _)| (m, model))
+    }
+
+    fn load_text(path: &Path) -> Result<(Self, PathBuf, String)> {
+        let text = crate::onnx::read_manifest(path)?;
+        let manifest: FlowManifest =
+            crate::onnx::parse_manifest(path, &text, "see models/raft_small.toml for the fields")?;
+        crate::onnx::check_manifest_numbers(
+            path,
+            manifest.value_range,
+            manifest.size_multiple,
+            manifest.fixed_size,
+        )?;
         let model = path.parent().unwrap_or(Path::new(".")).join(&manifest.file);
-        Ok((manifest, model))
+        Ok((manifest, model, text))
     }
 }
 
@@ -68,6 +64,8 @@ pub struct RaftOnnx {
     manifest: FlowManifest,
     session: Mutex<ort::session::Session>,
     provider: String,
+    /// Digest of the manifest and the model file (part of the identity).
+    digest: String,
 }
 
 impl std::fmt::Debug for RaftOnnx {
@@ -84,12 +82,14 @@ impl RaftOnnx {
     /// Loads the model a manifest describes; `cuda` asks for the CUDA execution provider
     /// (a failure falls back to the CPU, reported by [`Self::provider`]).
     pub fn load(manifest_path: &Path, cuda: bool) -> Result<Self> {
-        let (manifest, model) = FlowManifest::load(manifest_path)?;
+        let (manifest, model, text) = FlowManifest::load_text(manifest_path)?;
         let (session, provider) = crate::onnx::open_session(&model, cuda)?;
+        let digest = crate::onnx::model_digest(&text, &model)?;
         Ok(Self {
             manifest,
             session: Mutex::new(session),
             provider,
+            digest,
         })
     }
 
@@ -136,8 +136,8 @@ impl RaftOnnx {
 impl FlowEstimator for RaftOnnx {
     fn identity(&self) -> String {
         format!(
-            "raft-onnx/{}/iterations={}/range={:?}",
-            self.manifest.name, self.manifest.iterations, self.manifest.value_range
+            "raft-onnx/{}/iterations={}#{}",
+            self.manifest.name, self.manifest.iterations, self.digest
         )
     }
 

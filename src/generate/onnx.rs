@@ -61,38 +61,40 @@ fn pipeline(message: String) -> UserError {
 }
 
 impl GeneratorManifest {
-    /// Reads a manifest and checks it; returns it and the model path.
+    /// Reads a manifest and checks it; returns it, the model path and the manifest's text.
     pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| UserError::io("reading model manifest", path, &e))?;
-        let m: GeneratorManifest = toml::from_str(&text).map_err(|e| {
-            model_error(format!(
-                "model manifest {}: {}",
-                path.display(),
-                e.message()
-            ))
-            .hint("see models/tiny_interpolator.toml and models/tiny_video.toml for the fields")
-        })?;
+        Self::load_text(path).map(|(m, model, _)| (m, model))
+    }
+
+    fn load_text(path: &Path) -> Result<(Self, PathBuf, String)> {
+        let text = crate::onnx::read_manifest(path)?;
+        let m: GeneratorManifest = crate::onnx::parse_manifest(
+            path,
+            &text,
+            "see models/tiny_interpolator.toml and models/tiny_video.toml for the fields",
+        )?;
         let want = match m.contract {
             Contract::Interpolator => 3,
             Contract::Video => 2,
         };
         if m.inputs.len() != want {
-            return Err(model_error(format!(
-                "model manifest {}: a {:?} model has {want} inputs, the manifest names {}",
+            return Err(UserError::input(format!(
+                "model manifest {}: a {} model has {want} inputs, the manifest names {}",
                 path.display(),
-                m.contract,
+                match m.contract {
+                    Contract::Interpolator => "interpolator",
+                    Contract::Video => "video",
+                },
                 m.inputs.len()
-            )));
+            ))
+            .hint(match m.contract {
+                Contract::Interpolator => "inputs = [\"frame0\", \"frame1\", \"timestep\"]",
+                Contract::Video => "inputs = [\"guide\", \"mask\"]",
+            }));
         }
-        if m.size_multiple == 0 || m.value_range[0] == m.value_range[1] {
-            return Err(model_error(format!(
-                "model manifest {}: size_multiple must be >= 1 and value_range two different values",
-                path.display()
-            )));
-        }
+        crate::onnx::check_manifest_numbers(path, m.value_range, m.size_multiple, None)?;
         let model = path.parent().unwrap_or(Path::new(".")).join(&m.file);
-        Ok((m, model))
+        Ok((m, model, text))
     }
 }
 
@@ -102,6 +104,8 @@ pub struct OnnxBackend {
     session: Mutex<ort::session::Session>,
     provider: String,
     caps: Capabilities,
+    /// Digest of the manifest and the model file (part of the identity).
+    digest: String,
 }
 
 impl std::fmt::Debug for OnnxBackend {
@@ -120,8 +124,9 @@ impl OnnxBackend {
     /// Loads the model; `cuda` asks for the CUDA execution provider (a failure falls back
     /// to the CPU, reported by [`Self::provider`]).
     pub fn load(manifest_path: &Path, cuda: bool) -> Result<Self> {
-        let (manifest, model) = GeneratorManifest::load(manifest_path)?;
+        let (manifest, model, text) = GeneratorManifest::load_text(manifest_path)?;
         let (session, provider) = crate::onnx::open_session(&model, cuda)?;
+        let digest = crate::onnx::model_digest(&text, &model)?;
         let caps = super::modes::shipped(match manifest.contract {
             Contract::Interpolator => "onnx-interpolator",
             Contract::Video => "onnx-video",
@@ -131,6 +136,7 @@ impl OnnxBackend {
             session: Mutex::new(session),
             provider,
             caps,
+            digest,
         })
     }
 
@@ -332,8 +338,8 @@ impl Backend for OnnxBackend {
 
     fn identity(&self) -> String {
         format!(
-            "onnx/{}/{:?}/range={:?}",
-            self.manifest.name, self.manifest.contract, self.manifest.value_range
+            "onnx/{}/{:?}#{}",
+            self.manifest.name, self.manifest.contract, self.digest
         )
     }
 

@@ -61,7 +61,8 @@ impl CallCache {
         let segment = serde_json::to_string(request.segment).unwrap_or_default();
         h.update(
             format!(
-                "call-v1|{backend_identity}|{}..{}|lead {} {:?}|anchors {:?}|{}x{}@{}|seed {}|{segment}",
+                "call-v1|wayfarer {}|{backend_identity}|{}..{}|lead {} {:?}|anchors {:?}|{}x{}@{}|seed {}|{segment}",
+                env!("CARGO_PKG_VERSION"),
                 call.start,
                 call.end,
                 call.lead_frames,

@@ -670,10 +670,28 @@ fn run_chain(
             }
             None => {
                 let began = Instant::now();
-                let (frames, attempts) = generate_with_retries(job, &request, tx, stop)?;
+                let Generated {
+                    frames,
+                    attempts,
+                    degraded,
+                } = generate_with_retries(job, &request, tx, stop)?;
                 let secs = began.elapsed().as_secs_f64();
-                if let (Some(cache), Some(key)) = (&job.options.cache, &key) {
-                    cache.put(key, &frames);
+                // A call made with degraded parameters is not what the project asks for: it
+                // is not kept for resume, so a later render makes it again as planned.
+                match (&job.options.cache, &key, degraded) {
+                    (Some(cache), Some(key), None) => {
+                        cache.put(key, &frames);
+                    }
+                    (Some(_), Some(_), Some(changes)) => {
+                        let _ = tx.send(Msg::Event(RenderEvent::Note {
+                            call: index,
+                            message: format!(
+                                "made with degraded parameters ({changes}); not kept for \
+                                 resume, the next render makes this call again as planned"
+                            ),
+                        }));
+                    }
+                    _ => {}
                 }
                 // Only first attempts describe the backend's cost law (a retry degrades).
                 if let (Some(costs), 1) = (&job.options.costs, attempts) {
@@ -702,14 +720,22 @@ fn run_chain(
     Ok(())
 }
 
-/// One call through the backend, retried with degraded parameters per the policy; the
-/// frames and the attempts it took.
+/// What one call through the backend gave.
+struct Generated {
+    frames: Vec<Frame>,
+    /// Attempts it took (1 when the first succeeded).
+    attempts: u32,
+    /// The parameter changes of the successful attempt, when it was not made as requested.
+    degraded: Option<String>,
+}
+
+/// One call through the backend, retried with degraded parameters per the policy.
 fn generate_with_retries(
     job: &Job<'_>,
     request: &GenerationRequest<'_>,
     tx: &std::sync::mpsc::Sender<Msg>,
     stop: &CancelToken,
-) -> Result<(Vec<Frame>, u32)> {
+) -> Result<Generated> {
     let plan = job.plan;
     let call = request.call;
     let calls = plan.calls.len();
@@ -719,6 +745,7 @@ fn generate_with_retries(
     };
     let mut failures = 0u32;
     let mut per_kind: Vec<(ErrorCategory, u32)> = Vec::new();
+    let mut changes: Vec<String> = Vec::new();
     loop {
         let (w, h) = scaled_size(plan, knobs.scale);
         let scaled_guide;
@@ -768,13 +795,21 @@ fn generate_with_retries(
             }
         };
         let error = match job.backend.generate(&attempt, &mut progress, stop) {
-            Ok(frames) if (w, h) == (plan.width, plan.height) => return Ok((frames, failures + 1)),
             Ok(frames) => {
-                let frames = frames
-                    .iter()
-                    .map(|f| media::resize_exact(f, plan.width, plan.height))
-                    .collect();
-                return Ok((frames, failures + 1));
+                let frames = if (w, h) == (plan.width, plan.height) {
+                    frames
+                } else {
+                    frames
+                        .iter()
+                        .map(|f| media::resize_exact(f, plan.width, plan.height))
+                        .collect()
+                };
+                let as_requested = knobs.scale >= 1.0 && knobs.segment == *request.segment;
+                return Ok(Generated {
+                    frames,
+                    attempts: failures + 1,
+                    degraded: (!as_requested).then(|| changes.join(", ")),
+                });
             }
             Err(e) => e,
         };
@@ -818,6 +853,9 @@ fn generate_with_retries(
                 return Err(UserError::cancelled());
             }
             std::thread::sleep(std::time::Duration::from_millis(10).min(retry.delay));
+        }
+        if retry.knobs.scale != knobs.scale || retry.knobs.segment != knobs.segment {
+            changes.push(retry.change.clone());
         }
         knobs = retry.knobs;
     }

@@ -698,7 +698,7 @@ fn execution_error(base: &str, exception_type: &str, message: &str, node_type: &
 }
 
 /// Server text on one line: trimmed, inner line breaks as " / ".
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.trim()
         .lines()
         .map(str::trim)
