@@ -362,6 +362,8 @@ fn round_trip(runtime: &tokio::runtime::Runtime, client: &Client) -> Result<(usi
         }
         Ok((frames.len(), psnr))
     })();
+    // The scratch folder goes once the clip is no longer needed.
+    drop(scratch);
     result
 }
 
