@@ -21,6 +21,7 @@ pub mod project;
 pub mod render;
 pub mod stream;
 pub mod structure;
+pub mod sysmem;
 pub mod ui;
 
 pub use error::{ErrorCategory, Result, UserError};

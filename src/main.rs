@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use wayfarer::generate::{self, CancelToken};
@@ -50,15 +50,15 @@ enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
         /// Longest one ComfyUI call may run, in seconds (1 to 2592000, 30 days).
-        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
+        #[arg(long, default_value_t = 3600, value_parser = whole::<1, 2_592_000>)]
         call_timeout: u64,
         /// Longest one HTTP request to a ComfyUI server may take (uploads and downloads
         /// included), in seconds (1 to 86400).
-        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        #[arg(long, default_value_t = 120, value_parser = whole::<1, 86_400>)]
         request_timeout: u64,
         /// How long a call waits for a ComfyUI server that stopped answering (a restart)
         /// to come back, in seconds (0 to 86400).
-        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+        #[arg(long, default_value_t = 120, value_parser = whole::<0, 86_400>)]
         reconnect_timeout: u64,
         /// Re-roll segment N (0-based span index) with a new seed; repeatable.
         #[arg(long = "regenerate", value_name = "N")]
@@ -67,7 +67,7 @@ enum Command {
         #[arg(long)]
         no_resume: bool,
         /// H.264 constant rate factor (0-51, lower is better).
-        #[arg(long, default_value_t = EncodeOptions::default().crf)]
+        #[arg(long, default_value_t = EncodeOptions::default().crf, value_parser = crf_value)]
         crf: u8,
         /// x264 preset (ultrafast … veryslow).
         #[arg(long, default_value_t = EncodeOptions::default().preset)]
@@ -120,13 +120,23 @@ enum Command {
         #[arg(long)]
         template: Option<PathBuf>,
         /// Longest one HTTP request of the server test may take, in seconds (1 to 86400).
-        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        #[arg(long, default_value_t = 30, value_parser = whole::<1, 86_400>)]
         request_timeout: u64,
     },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    if let Some(e) = unknown_command() {
+        eprintln!("error: {}", e.message);
+        for hint in &e.suggestions {
+            eprintln!("hint: {hint}");
+        }
+        return ExitCode::from(2);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return command_line_error(e),
+    };
     if cli.command.is_some() {
         quiet_vulkan_probe();
     }
@@ -291,9 +301,13 @@ fn cmd_render(
         let spans = project.span_count();
         if let Some(bad) = regenerate.iter().find(|&&n| n >= spans) {
             return Err(UserError::input(format!(
-                "--regenerate {bad}: the project has {spans} segment(s), numbered from 0"
+                "--regenerate {bad}: the project has {spans} segment(s), numbered 0 to {}",
+                spans.saturating_sub(1)
             ))
-            .hint(format!("use 0..={}", spans.saturating_sub(1))));
+            .hint(format!(
+                "give a segment number from 0 to {}",
+                spans.saturating_sub(1)
+            )));
         }
         let dir = project_file::project_dir(project_path);
         let backend = generate::open_backend(config).map_err(|mut e| {
@@ -470,7 +484,7 @@ struct StreamArgs {
     #[arg(long, default_value_t = 2)]
     lookahead: usize,
     /// Seconds to wait for a keyframe before generating it synchronously (1 to 86400).
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, default_value_t = 60, value_parser = whole::<1, 86_400>)]
     timeout: u64,
     /// Generate each keyframe from the previous generated one (a drifting chain).
     #[arg(long)]
@@ -745,4 +759,132 @@ fn quiet_vulkan_probe() {
         // SAFETY: called at the start of main, before any other thread exists.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
     }
+}
+
+/// A first argument that is neither a command, an option nor a path that exists or looks
+/// like one (`rendr`): a mistyped command, said as such instead of opening the studio on a
+/// project of that name.
+fn unknown_command() -> Option<UserError> {
+    let first = std::env::args_os().nth(1)?;
+    let word = first.to_str()?;
+    if word.starts_with('-')
+        || word.contains(['/', '.', '\\'])
+        || word.is_empty()
+        || Path::new(word).exists()
+    {
+        return None;
+    }
+    let names: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    if word == "help" || names.iter().any(|n| n == word) {
+        return None;
+    }
+    let closest = names
+        .iter()
+        .map(|n| (edit_distance(n, word), n))
+        .filter(|(d, _)| *d <= 2)
+        .min();
+    let mut e = UserError::input(format!("unknown command '{word}'"));
+    if let Some((_, name)) = closest {
+        e = e.hint(format!("did you mean 'wayfarer {name}'?"));
+    }
+    Some(e.hint(format!(
+        "the commands are {}; to open a project in the studio give its path, e.g. {word}.json",
+        names.join(", ")
+    )))
+}
+
+/// Levenshtein distance between two short words.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(prev + usize::from(ca != *cb));
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// A whole number from `MIN` to `MAX` on the command line, with a plain message otherwise.
+fn whole<const MIN: u64, const MAX: u64>(text: &str) -> Result<u64, String> {
+    let plain = |max: u64| {
+        let digits = max.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    match text.trim().parse::<u64>() {
+        Ok(v) if (MIN..=MAX).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "give a whole number from {} to {}",
+            plain(MIN),
+            plain(MAX)
+        )),
+    }
+}
+
+/// The x264 quality (CRF): a whole number from 0 (lossless) to 51.
+fn crf_value(text: &str) -> Result<u8, String> {
+    whole::<0, 51>(text)
+        .map(|v| v as u8)
+        .map_err(|e| format!("{e} (lower is better quality; 18 to 28 is usual)"))
+}
+
+/// A command-line mistake said the Wayfarer way: `error:` and the cause on one line, then
+/// `hint:` lines (clap's tips and where the options are described); exit code 2. Help and
+/// version requests print as clap prints them.
+fn command_line_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.render().to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .collect();
+    let cause: Vec<&str> = lines
+        .iter()
+        .filter(|l| !l.starts_with("tip: "))
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .collect();
+    let cause = if cause.is_empty() {
+        "the command line is not valid".to_string()
+    } else {
+        cause.join(" ")
+    };
+    eprintln!("error: {cause}");
+    for tip in lines.iter().filter_map(|l| l.strip_prefix("tip: ")) {
+        eprintln!("hint: {tip}");
+    }
+    let command = std::env::args()
+        .nth(1)
+        .filter(|a| Cli::command().get_subcommands().any(|c| c.get_name() == a));
+    match command {
+        Some(c) => eprintln!("hint: 'wayfarer {c} --help' lists its options"),
+        None => eprintln!("hint: 'wayfarer --help' lists the commands"),
+    }
+    ExitCode::from(2)
 }

@@ -187,7 +187,7 @@ fn wrong_types_and_absurd_numbers_name_the_field() {
     let c = case(&valid_json().replace("\"fps\":16", "\"fps\":\"fast\""));
     expect_bad_input(&c, &c.out, "fps");
     let c = case(&valid_json().replace("\"width\":64", "\"width\":100000"));
-    expect_bad_input(&c, &c.out, "width: 100000 is out of range");
+    expect_bad_input(&c, &c.out, "width: 100000 must be from 16 to 8192");
     let c = case(&valid_json().replace("\"width\":64", "\"width\":70"));
     expect_bad_input(&c, &c.out, "width: 70 is not a multiple of 16");
     let c = case(&valid_json().replace("\"frame\":16", "\"frame\":4000000000"));

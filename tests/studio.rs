@@ -188,7 +188,7 @@ fn identical_segments_show_as_one_call() {
     s.harness.step();
     s.harness.step();
     s.harness
-        .get_by_label("Call 1: spans 0–1 (merged), frames 0..=64");
+        .get_by_label("Call 1: spans 0–1 (merged), frames 0 to 64");
     s.harness.get_by_label("Mask of call 1");
     assert!(s.harness.query_by_label_contains("Call 2:").is_none());
 }
@@ -516,10 +516,17 @@ fn retries_of_an_out_of_memory_call_on_comfyui_are_listed() {
         2,
         "both failed attempts are listed with the server's reason"
     );
+    // In the retry line and in the note that the degraded call is not kept for resume.
+    assert!(
+        s.harness
+            .get_all_by_label_contains("out of memory: steps 20 -> 10")
+            .count()
+            >= 1
+    );
     s.harness
-        .get_by_label_contains("out of memory: steps 20 -> 10");
+        .get_by_label_contains("not kept for resume");
     s.harness.get_by_label_contains("retry: call 1 attempt 3:");
-    s.harness.get_by_label_contains("resolution");
+    assert!(s.harness.get_all_by_label_contains("resolution").count() >= 1);
     assert_eq!(server.prompts(), 3);
 }
 
@@ -557,7 +564,7 @@ fn a_single_image_project_with_a_length_plans_one_call() {
     assert_eq!(plan.calls.len(), 1);
     assert_eq!(plan.total_frames, 33);
     s.harness.get_by_label_contains("Call 1:");
-    s.harness.get_by_label_contains("frames 0..=32");
+    s.harness.get_by_label_contains("frames 0 to 32");
     // The built-in generator refuses image-to-video with the alternative.
     s.harness
         .get_by_role_and_label(egui::Role::Button, "Render")

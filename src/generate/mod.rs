@@ -239,10 +239,8 @@ pub fn open_backend(config: &BackendConfig) -> Result<Box<dyn Backend>> {
             })?;
             Ok(Box::new(onnx::OnnxBackend::open(manifest)?))
         }
-        other => Err(
-            UserError::input(format!("backend: unknown backend {other:?}"))
-                .hint(format!("use one of: {}", BACKENDS.join(", "))),
-        ),
+        other => Err(UserError::input(format!("unknown backend {other:?}"))
+            .hint(format!("use one of: {}", BACKENDS.join(", ")))),
     }
 }
 

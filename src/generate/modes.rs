@@ -159,7 +159,7 @@ impl Capabilities {
         for (name, v) in [("width", request.width), ("height", request.height)] {
             if v < limits.min_side || v > limits.max_side {
                 return Err(UserError::input(format!(
-                    "{name} {v} is outside {}..={} for {} on backend {backend}",
+                    "{name} {v} is outside {} to {} for {} on backend {backend}",
                     limits.min_side,
                     limits.max_side,
                     request.mode.short()

@@ -32,15 +32,79 @@ pub fn load_image(path: &Path) -> Result<Frame> {
         // Not a format the image decoders know: let libav try (e.g. a video's first frame).
         return video::decode_first_frame(path).map_err(|_| corrupt(path, "unknown image format"));
     }
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| corrupt(path, &e.to_string()))?;
+    let mut reader = reader;
+    reader.limits(image_limits());
+    let mut decoder = reader.into_decoder().map_err(|e| match e {
+        image::ImageError::Limits(_) => too_large(path, None),
+        e => corrupt(path, &e.to_string()),
+    })?;
+    let (w, h) = decoder.dimensions();
+    if w == 0
+        || h == 0
+        || w > video::MAX_SIDE
+        || h > video::MAX_SIDE
+        || decoder.total_bytes() > decode_budget()
+    {
+        return Err(too_large(path, Some((w, h))));
+    }
     let orientation = decoder
         .orientation()
         .map_err(|e| corrupt(path, &e.to_string()))?;
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| corrupt(path, &e.to_string()))?;
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        image::ImageError::Limits(_) => too_large(path, None),
+        e => corrupt(path, &e.to_string()),
+    })?;
     img.apply_orientation(orientation);
     Ok(to_rgb_over_black(img))
+}
+
+/// Decodes an image held in memory (e.g. a server's reply) with the same size and memory
+/// limits as [`load_image`]; the error text says what is wrong, without a path.
+pub fn decode_image_bytes(bytes: &[u8]) -> std::result::Result<Frame, String> {
+    let mut reader = ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    reader.limits(image_limits());
+    let decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    let (w, h) = decoder.dimensions();
+    if w == 0
+        || h == 0
+        || w > video::MAX_SIDE
+        || h > video::MAX_SIDE
+        || decoder.total_bytes() > decode_budget()
+    {
+        return Err(format!("a picture of {w}x{h} is too large to decode"));
+    }
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    Ok(to_rgb_over_black(img))
+}
+
+/// The most memory one decoded image may take: a quarter of the memory available now, at
+/// most 2 GiB, at least 256 MiB.
+pub fn decode_budget() -> u64 {
+    let quarter = crate::sysmem::available_bytes().map_or(u64::MAX, |b| b / 4);
+    quarter.clamp(256 << 20, 2 << 30)
+}
+
+fn image_limits() -> image::Limits {
+    let mut limits = image::Limits::default();
+    // Sides are checked by `load_image`, which can then name the size in its message.
+    limits.max_image_width = None;
+    limits.max_image_height = None;
+    limits.max_alloc = Some(decode_budget());
+    limits
+}
+
+fn too_large(path: &Path, size: Option<(u32, u32)>) -> UserError {
+    let size = size.map_or(String::new(), |(w, h)| format!(" says it is {w}x{h}"));
+    UserError::input(format!(
+        "image {}{size}: Wayfarer reads images of 1 to {} pixels a side that fit in {} MiB \
+         decoded",
+        path.display(),
+        video::MAX_SIDE,
+        decode_budget() >> 20
+    ))
+    .hint("scale the image down (keyframes are cropped to the project size anyway), or check that the file is not damaged")
 }
 
 fn corrupt(path: &Path, why: &str) -> UserError {

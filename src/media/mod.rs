@@ -9,5 +9,5 @@ pub mod video;
 
 pub use fit::{center_crop_rect, crop_fit};
 pub use frame::{Frame, psnr, resize_exact};
-pub use image_io::load_image;
+pub use image_io::{decode_image_bytes, load_image};
 pub use video::{EncodeOptions, MediaInfo, VideoDecoder, VideoEncoder, decode_all, probe};

@@ -31,6 +31,53 @@ fn unreadable(path: &Path, err: impl std::fmt::Display) -> UserError {
     )
 }
 
+/// The name libav opens for `path`, and a file that must stay open until libav has opened
+/// that name. A UTF-8 path is given as `file:PATH`, so no file name is ever taken for another
+/// protocol (`pipe:0`, `http://…`). A path that is not UTF-8 (libav takes names as text) is
+/// opened here and given as this process's descriptor of it, `/proc/self/fd/N` (Linux); where
+/// that is not available it is refused with a clear message.
+fn libav_name(path: &Path, write: bool) -> Result<(String, Option<std::fs::File>)> {
+    if let Some(text) = path.to_str() {
+        return Ok((format!("file:{text}"), None));
+    }
+    #[cfg(target_os = "linux")]
+    if Path::new("/proc/self/fd").is_dir() {
+        use std::os::fd::AsRawFd;
+        let file = if write {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(path)
+        } else {
+            std::fs::File::open(path)
+        }
+        .map_err(|e| UserError::io(if write { "writing" } else { "reading" }, path, &e))?;
+        return Ok((format!("/proc/self/fd/{}", file.as_raw_fd()), Some(file)));
+    }
+    Err(UserError::input(format!(
+        "{}: this path is not valid UTF-8 text, which the video library cannot open here",
+        path.display()
+    ))
+    .hint("rename the file or folder using plain characters"))
+}
+
+/// The largest picture side Wayfarer decodes or encodes.
+pub const MAX_SIDE: u32 = 16384;
+
+/// Refuses a video whose pictures are larger than [`MAX_SIDE`] a side.
+fn check_size(path: &Path, width: u32, height: u32) -> Result<()> {
+    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(UserError::input(format!(
+            "video {}: pictures of {width}x{height}; Wayfarer reads videos of 1 to {MAX_SIDE} \
+             pixels a side",
+            path.display()
+        ))
+        .hint("use a smaller or undamaged video"));
+    }
+    Ok(())
+}
+
 /// What a video file contains.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MediaInfo {
@@ -54,7 +101,9 @@ pub struct MediaInfo {
 pub fn probe(path: &Path) -> Result<MediaInfo> {
     init();
     check_readable(path)?;
-    let ictx = ffmpeg::format::input(path).map_err(|e| unreadable(path, e))?;
+    let (name, opened) = libav_name(path, false)?;
+    let ictx = ffmpeg::format::input(&name).map_err(|e| unreadable(path, e))?;
+    drop(opened);
     let stream = ictx
         .streams()
         .best(ffmpeg::media::Type::Video)
@@ -84,11 +133,24 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
 
 fn check_readable(path: &Path) -> Result<()> {
     let meta = std::fs::metadata(path).map_err(|e| UserError::io("reading video", path, &e))?;
+    if !meta.is_file() {
+        return Err(UserError::input(format!(
+            "reading video {}: this is {}, not a video file",
+            path.display(),
+            if meta.is_dir() {
+                "a folder"
+            } else {
+                "a special file (a pipe or a device)"
+            }
+        ))
+        .hint("give the path of a video file"));
+    }
     if meta.len() == 0 {
         return Err(UserError::input(format!(
             "reading video {}: the file is empty (0 bytes)",
             path.display()
-        )));
+        ))
+        .hint("the file was not written completely; copy or export the video again"));
     }
     Ok(())
 }
@@ -110,7 +172,9 @@ impl VideoDecoder {
     pub fn open(path: &Path) -> Result<Self> {
         init();
         check_readable(path)?;
-        let input = ffmpeg::format::input(path).map_err(|e| unreadable(path, e))?;
+        let (name, opened) = libav_name(path, false)?;
+        let input = ffmpeg::format::input(&name).map_err(|e| unreadable(path, e))?;
+        drop(opened);
         let stream = input
             .streams()
             .best(ffmpeg::media::Type::Video)
@@ -120,6 +184,7 @@ impl VideoDecoder {
             .map_err(|e| unreadable(path, e))?;
         ctx.set_threading(auto_threads());
         let decoder = ctx.decoder().video().map_err(|e| unreadable(path, e))?;
+        check_size(path, decoder.width(), decoder.height())?;
         Ok(Self {
             path: path.to_path_buf(),
             input,
@@ -273,6 +338,9 @@ pub struct VideoEncoder {
     stream_time_base: ffmpeg::Rational,
     next_pts: i64,
     path: PathBuf,
+    /// The file behind a `/proc/self/fd/N` name, open for as long as libav may reopen it
+    /// (the MP4 muxer reads the file back to move its index to the front).
+    _opened: Option<std::fs::File>,
 }
 
 impl VideoEncoder {
@@ -295,7 +363,7 @@ impl VideoEncoder {
         }
         if options.crf > 51 {
             return Err(UserError::input(format!(
-                "crf: {} is outside 0..=51",
+                "crf: {} must be from 0 to 51",
                 options.crf
             )));
         }
@@ -314,7 +382,8 @@ impl VideoEncoder {
             )
             .hint("install an FFmpeg build with libx264 (Debian: libavcodec59 or libavcodec-extra)")
         })?;
-        let mut output = ffmpeg::format::output_as(path, "mp4").map_err(|e| {
+        let (name, opened) = libav_name(path, true)?;
+        let mut output = ffmpeg::format::output_as(&name, "mp4").map_err(|e| {
             if let ffmpeg::Error::Other { errno } = e {
                 UserError::io("writing", path, &std::io::Error::from_raw_os_error(errno))
             } else {
@@ -385,6 +454,7 @@ impl VideoEncoder {
             stream_time_base,
             next_pts: 0,
             path: path.to_path_buf(),
+            _opened: opened,
         })
     }
 

@@ -563,7 +563,7 @@ fn plan_with_policy(
                     from: wanted[m + 1],
                     to: end,
                     reason: format!(
-                        "the merged call of spans {k}..={m} needs a valid length: {} frames ({}n+1, at most {cap})",
+                        "the merged call of spans {k} to {m} needs a valid length: {} frames ({}n+1, at most {cap})",
                         lead_frames + end - p_k,
                         profile.frame_step
                     ),

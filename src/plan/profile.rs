@@ -108,7 +108,7 @@ impl ModelProfile {
         if !(1..=64).contains(&self.frame_step) {
             return bad(
                 "frame_step",
-                format!("{} is outside 1..=64", self.frame_step),
+                format!("{} must be from 1 to 64", self.frame_step),
             );
         }
         if self.max_frames < self.frame_step + 1 || self.max_frames > 10_000 {
@@ -123,13 +123,13 @@ impl ModelProfile {
         if !(1..=256).contains(&self.size_multiple) {
             return bad(
                 "size_multiple",
-                format!("{} is outside 1..=256", self.size_multiple),
+                format!("{} must be from 1 to 256", self.size_multiple),
             );
         }
         if !(1..=240).contains(&self.native_fps) {
             return bad(
                 "native_fps",
-                format!("{} is outside 1..=240", self.native_fps),
+                format!("{} must be from 1 to 240", self.native_fps),
             );
         }
         for (field, v) in [

@@ -74,7 +74,7 @@ impl fmt::Display for Plan {
         );
         for c in &self.calls {
             let spans = if c.is_merged() {
-                format!("{}..={}", c.first_span, c.last_span)
+                format!("{}-{}", c.first_span, c.last_span)
             } else {
                 c.first_span.to_string()
             };
@@ -90,7 +90,7 @@ impl fmt::Display for Plan {
                 c.index + 1,
                 spans,
                 c.window,
-                format!("{}..={}", c.start, c.end),
+                format!("{}-{}", c.start, c.end),
                 c.len(),
                 format!("{:?} x{}", c.lead, c.lead_frames),
                 c.after

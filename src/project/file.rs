@@ -17,25 +17,45 @@ pub fn load(path: &Path) -> Result<Project> {
         return Err(UserError::input(format!(
             "reading project {}: this is a folder, not a project file",
             path.display()
-        )));
+        ))
+        .hint("give the path of the project's .json file"));
     }
-    if meta.len() > MAX_PROJECT_BYTES {
+    if !meta.is_file() {
+        // A pipe with no writer would block forever; a device may never end.
         return Err(UserError::input(format!(
-            "reading project {}: {} bytes is too large for a project file",
-            path.display(),
-            meta.len()
-        )));
+            "reading project {}: this is a special file (a pipe or a device), not a project file",
+            path.display()
+        ))
+        .hint("save the project to a regular .json file and give its path"));
     }
-    let text = fs::read_to_string(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::InvalidData {
-            UserError::input(format!(
-                "reading project {}: not UTF-8 text",
-                path.display()
-            ))
-            .hint("a project file is JSON text")
-        } else {
-            UserError::io("reading project", path, &e)
-        }
+    let too_large = || {
+        UserError::input(format!(
+            "reading project {}: more than {} MiB is too large for a project file (the wrong file?)",
+            path.display(),
+            MAX_PROJECT_BYTES >> 20
+        ))
+        .hint("give the path of the project's .json file")
+    };
+    if meta.len() > MAX_PROJECT_BYTES {
+        return Err(too_large());
+    }
+    // Read with a hard cap: the size on record is not trusted (a file may grow meanwhile).
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .and_then(|f| {
+            use std::io::Read;
+            f.take(MAX_PROJECT_BYTES + 1).read_to_end(&mut bytes)
+        })
+        .map_err(|e| UserError::io("reading project", path, &e))?;
+    if bytes.len() as u64 > MAX_PROJECT_BYTES {
+        return Err(too_large());
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        UserError::input(format!(
+            "reading project {}: not UTF-8 text",
+            path.display()
+        ))
+        .hint("a project file is JSON text; give the path of the project's .json file")
     })?;
     Project::from_json_str(&text).map_err(|mut e| {
         e.message = format!("{}: {}", path.display(), e.message);

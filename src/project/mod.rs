@@ -278,14 +278,14 @@ impl Project {
         }
         if !(1..=240).contains(&self.fps) {
             return Err(
-                UserError::input(format!("fps: {} is out of range 1..=240", self.fps))
+                UserError::input(format!("fps: {} must be from 1 to 240", self.fps))
                     .hint("video models run at 16 or 24 fps"),
             );
         }
         for (name, value) in [("width", self.width), ("height", self.height)] {
             if !(16..=8192).contains(&value) {
                 return Err(UserError::input(format!(
-                    "{name}: {value} is out of range 16..=8192 pixels"
+                    "{name}: {value} must be from 16 to 8192 pixels"
                 ))
                 .hint("use e.g. 832x480 or 1280x720"));
             }
@@ -349,7 +349,7 @@ impl Project {
                 }
                 if !l.strength.is_finite() || l.strength.abs() > 10.0 {
                     return Err(UserError::input(format!(
-                        "segments[{i}].loras[{j}].strength: {} is outside -10..=10",
+                        "segments[{i}].loras[{j}].strength: {} must be from -10 to 10",
                         l.strength
                     ))
                     .hint("LoRA strengths are usually between 0 and 1.5"));
@@ -373,7 +373,7 @@ impl Project {
         }
         if !(0.0..=1.0).contains(&self.mask.transition_value) {
             return Err(UserError::input(format!(
-                "mask.transition_value: {} is outside 0..=1",
+                "mask.transition_value: {} must be from 0 to 1",
                 self.mask.transition_value
             ))
             .hint("0 keeps the guide, 1 generates freely; 0.3 is a gentle ramp"));
@@ -403,7 +403,7 @@ impl Project {
             }
             if !(sv.motion_strength.is_finite() && (0.0..=4.0).contains(&sv.motion_strength)) {
                 return Err(UserError::input(format!(
-                    "structure_video.motion_strength: {} is outside 0..=4",
+                    "structure_video.motion_strength: {} must be from 0 to 4",
                     sv.motion_strength
                 ))
                 .hint("1 follows the source's motion as filmed"));
@@ -415,20 +415,34 @@ impl Project {
 
 fn unsupported_version(version: u64) -> UserError {
     UserError::input(format!(
-        "version: project version {version} is not supported (this Wayfarer reads versions 1..={CURRENT_VERSION})"
+        "version: project version {version} is not supported (this Wayfarer reads versions 1 to {CURRENT_VERSION})"
     ))
     .hint("open it with the Wayfarer release that wrote it, or upgrade Wayfarer")
 }
 
 /// Brings a document of any supported version to [`CURRENT_VERSION`].
 ///
+/// What kind of JSON value `v` is, in words.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "true or false",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
 /// Version 1 is the first format, so there is nothing to migrate yet; a version bump adds a
 /// step here that rewrites the previous version's JSON into the next one.
 fn migrate(value: serde_json::Value) -> Result<serde_json::Value> {
     let Some(object) = value.as_object() else {
-        return Err(UserError::input(
-            "project file: expected a JSON object at the top level",
-        ));
+        return Err(UserError::input(format!(
+            "project file: the top level is {}, not an object with the project's fields",
+            json_kind(&value)
+        ))
+        .hint("a project file is a JSON object such as {\"version\": 1, \"keyframes\": [...], ...}; see README.md"));
     };
     let version = match object.get("version") {
         None => {

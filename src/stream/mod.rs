@@ -281,8 +281,9 @@ impl StreamPlan {
         }
         if !(0.0..=1.0).contains(&denoise) {
             return Err(UserError::input(format!(
-                "denoise: {denoise} is outside 0..=1"
-            )));
+                "--denoise {denoise}: it must be a number from 0 to 1"
+            ))
+            .hint("e.g. --denoise 0.6 (0 keeps the keyframe, 1 redraws it)"));
         }
         let mut keyframes = Vec::new();
         for (k, kf) in project.keyframes.iter().enumerate() {

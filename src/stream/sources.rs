@@ -230,13 +230,15 @@ impl KeyframeGenerator for ComfyKeyframes {
                 crate::generate::comfy::no_output(&client.base, queued.skipped.as_deref())
             })?;
             let bytes = client.download(&file).await?;
-            let image = image::load_from_memory(&bytes).map_err(|e| {
+            let frame = crate::media::decode_image_bytes(&bytes).map_err(|e| {
                 crate::generate::comfy::client::network(
                     &client.base,
-                    format!("the output {:?} is not a picture: {e}", file.filename),
+                    format!(
+                        "the output {:?} is not a usable picture: {e}",
+                        file.filename
+                    ),
                 )
             })?;
-            let frame = Frame::from_rgb_image(image.to_rgb8());
             Ok(
                 if (frame.width, frame.height) == (request.image.width, request.image.height) {
                     frame

@@ -117,6 +117,13 @@ impl StructureMotion {
             }
             index += 1;
         }
+        if index == 1 {
+            return Err(UserError::input(format!(
+                "structure_video.path: {} holds a single picture, not a moving video",
+                path.display()
+            ))
+            .hint("choose a video whose motion the render should follow"));
+        }
         if fitted.is_empty() {
             return Err(UserError::input(format!(
                 "structure_video.start_frame: {} is past the end of {} ({index} frames)",

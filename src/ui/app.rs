@@ -1503,7 +1503,7 @@ impl StudioApp {
                 format!("span {}", c.first_span)
             };
             let label = format!(
-                "Call {}: {spans}, frames {}..={}",
+                "Call {}: {spans}, frames {} to {}",
                 c.index + 1,
                 c.start,
                 c.end
@@ -1607,7 +1607,7 @@ impl StudioApp {
         }
         let span = self.selected_span.min(spans - 1);
         ui.label(format!(
-            "Span {span}: keyframe {span} -> {} (frames {}..={})",
+            "Span {span}: keyframe {span} -> {} (frames {} to {})",
             span + 1,
             self.project.keyframes[span].frame,
             self.project.keyframes[span + 1].frame

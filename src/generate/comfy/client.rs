@@ -141,8 +141,10 @@ impl Client {
         })?;
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(UserError::input(format!(
-                "server {base:?}: use http:// or https://"
-            )));
+                "server {base:?}: a {} address; ComfyUI servers speak http:// or https://",
+                url.scheme()
+            ))
+            .hint("give servers as http://host:port, e.g. http://127.0.0.1:8188"));
         }
         let http = reqwest::Client::builder()
             .timeout(timeout)
