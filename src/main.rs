@@ -820,7 +820,7 @@ fn whole<const MIN: u64, const MAX: u64>(text: &str) -> Result<u64, String> {
         let digits = max.to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
