@@ -381,6 +381,54 @@ fn independent_calls_run_in_parallel_on_two_servers() {
 }
 
 #[test]
+fn a_stalled_websocket_upgrade_costs_the_connect_timeout_then_polling_finishes() {
+    let server = ComfyTestServer::start();
+    server
+        .shared
+        .behaviour
+        .stall_ws_upgrade
+        .store(true, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path(), &[0, 24], "chained");
+    let (result, _) = run_simple(&p, dir.path(), &[&server]);
+    let summary = result.unwrap();
+    check_output(dir.path(), &summary);
+}
+
+#[test]
+fn cancel_ends_a_stalled_websocket_upgrade() {
+    let server = ComfyTestServer::start();
+    server
+        .shared
+        .behaviour
+        .stall_ws_upgrade
+        .store(true, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path(), &[0, 24], "chained");
+    let cancel = CancelToken::new();
+    let c = cancel.clone();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        c.cancel();
+    });
+    let began = std::time::Instant::now();
+    let (result, _) = run(
+        &p,
+        dir.path(),
+        &backend(&[&server], 5000),
+        &fast_retries(),
+        &cancel,
+        &mut |_| {},
+    );
+    canceller.join().unwrap();
+    assert_eq!(result.unwrap_err().category, ErrorCategory::Cancelled);
+    // Well before the 10 s connect timeout: the wait itself honoured the cancel.
+    assert!(began.elapsed() < std::time::Duration::from_secs(8));
+    assert_eq!(server.prompts(), 0, "nothing was queued");
+    assert!(!dir.path().join("out.mp4").exists());
+}
+
+#[test]
 fn cancel_interrupts_the_running_prompt() {
     let server = ComfyTestServer::start();
     server.shared.behaviour.step_ms.store(50, Ordering::SeqCst);

@@ -523,8 +523,7 @@ fn retries_of_an_out_of_memory_call_on_comfyui_are_listed() {
             .count()
             >= 1
     );
-    s.harness
-        .get_by_label_contains("not kept for resume");
+    s.harness.get_by_label_contains("not kept for resume");
     s.harness.get_by_label_contains("retry: call 1 attempt 3:");
     assert!(s.harness.get_all_by_label_contains("resolution").count() >= 1);
     assert_eq!(server.prompts(), 3);

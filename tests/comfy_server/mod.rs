@@ -70,6 +70,8 @@ pub struct Behaviour {
     /// The next N `/prompt` requests answer 200 with `node_errors` for an extra output that
     /// failed validation; the outputs that passed run (ComfyUI's partial validation).
     pub partial_reject_next: AtomicUsize,
+    /// `/ws` accepts the connection and never answers the upgrade (a stalled proxy).
+    pub stall_ws_upgrade: AtomicBool,
 }
 
 /// Model files the server has unless a test removes them: the shipped Wan VACE template's
@@ -469,6 +471,9 @@ async fn ws(
     Query(q): Query<HashMap<String, String>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    if s.behaviour.stall_ws_upgrade.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    }
     let client_id = q
         .get("clientId")
         .cloned()

@@ -385,12 +385,26 @@ impl Client {
             format!("ws://{}", self.base.trim_start_matches("http://"))
         };
         let url = format!("{ws_base}/ws?clientId={}", urlencode_path(&self.client_id));
-        let (stream, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .map_err(|e| network(&self.base, format!("/ws: {e}")))?;
+        let (stream, _) =
+            tokio::time::timeout(WS_CONNECT_TIMEOUT, tokio_tungstenite::connect_async(url))
+                .await
+                .map_err(|_| {
+                    network(
+                        &self.base,
+                        format!(
+                            "/ws: no answer to the WebSocket upgrade in {} s",
+                            WS_CONNECT_TIMEOUT.as_secs()
+                        ),
+                    )
+                })?
+                .map_err(|e| network(&self.base, format!("/ws: {e}")))?;
         Ok(Events { stream })
     }
 }
+
+/// How long the WebSocket connection and upgrade may take before the client goes on
+/// without live events (it follows the prompt through `/history` then).
+pub const WS_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The `/ws` event stream.
 pub struct Events {

@@ -542,7 +542,22 @@ pub(crate) async fn run_prompt<P: FnMut(CallProgress) + ?Sized>(
     cancel: &CancelToken,
     deadline: Instant,
 ) -> Result<(client::Queued, Outcome)> {
-    let mut events = client.events().await.ok();
+    // The event stream is opened first (events of the prompt are not missed); a server that
+    // does not answer the upgrade costs at most the connect timeout, and cancel ends the wait.
+    let mut events = {
+        let connect = client.events();
+        tokio::pin!(connect);
+        loop {
+            tokio::select! {
+                r = &mut connect => break r.ok(),
+                () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {
+                    if cancel.is_cancelled() {
+                        return Err(UserError::cancelled());
+                    }
+                }
+            }
+        }
+    };
     let queued = client.queue_prompt(prompt).await?;
     if let Some(errors) = &queued.skipped {
         progress(CallProgress {
