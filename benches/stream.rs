@@ -57,7 +57,6 @@ fn measure(runtime: &tokio::runtime::Runtime, p: &StreamPlan, lookahead: usize) 
             .await
             .expect("stream")
         });
-        assert_eq!(summary.blocked_interpolations, 0);
         times.push(summary.elapsed);
     }
     times.sort();

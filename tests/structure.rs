@@ -182,3 +182,140 @@ fn a_missing_structure_video_is_bad_input() {
     assert!(stderr.contains("structure_video.path"), "{stderr}");
     assert!(!out.exists());
 }
+
+/// A smooth texture to track (a sum of sines), `w` x `h`.
+fn texture(w: u32, h: u32) -> Frame {
+    let mut data = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let (x, y) = (x as f32, y as f32);
+            let v = 128.0
+                + 50.0 * (x * 0.11).sin() * (y * 0.07).cos()
+                + 35.0 * (x * 0.045 + y * 0.09).sin()
+                + 25.0 * (y * 0.16 - x * 0.03).cos();
+            let v = v.clamp(0.0, 255.0) as u8;
+            data.extend_from_slice(&[v, v / 2 + 60, 255 - v]);
+        }
+    }
+    Frame {
+        width: w,
+        height: h,
+        data,
+    }
+}
+
+/// How far (x pixels, right positive) the content of `moved` sits from `still`, found by a
+/// search in 0.05 px steps over the centre of the picture.
+fn horizontal_shift(still: &Frame, moved: &Frame) -> f32 {
+    let grey = |f: &Frame, x: f32, y: u32| -> f32 {
+        let x0 = x.floor().clamp(0.0, (f.width - 2) as f32);
+        let t = x - x0;
+        let at = |xi: u32| {
+            let i = ((y * f.width + xi) * 3) as usize;
+            f32::from(f.data[i]) + f32::from(f.data[i + 1]) + f32::from(f.data[i + 2])
+        };
+        at(x0 as u32) * (1.0 - t) + at(x0 as u32 + 1) * t
+    };
+    let margin = 40;
+    let mut best = (f32::MAX, 0.0);
+    for step in -400..=400 {
+        let s = step as f32 * 0.05;
+        let mut err = 0.0f32;
+        for y in margin..still.height - margin {
+            for x in margin..still.width - margin {
+                let d = grey(moved, x as f32, y) - grey(still, x as f32 - s, y);
+                err += d * d;
+            }
+        }
+        if err < best.0 {
+            best = (err, s);
+        }
+    }
+    best.1
+}
+
+/// The guide of the first call of a two-keyframe project whose structure clip moves a
+/// texture 2 px right per frame, at `strength`; the anchor and guide frame `offset`.
+fn guided_frame(strength: f32, offset: usize) -> (Frame, Frame) {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (256, 144);
+    let tex = texture(w, h);
+    image::RgbImage::from_raw(w, h, tex.data.clone())
+        .unwrap()
+        .save(dir.path().join("a.png"))
+        .unwrap();
+    std::fs::copy(dir.path().join("a.png"), dir.path().join("b.png")).unwrap();
+    let clip = dir.path().join("structure.mp4");
+    let mut enc = VideoEncoder::create(
+        &clip,
+        w,
+        h,
+        16,
+        &EncodeOptions {
+            crf: 4,
+            ..EncodeOptions::default()
+        },
+    )
+    .unwrap();
+    for i in 0..17 {
+        let shift = FlowField::uniform(w, h, -2.0 * i as f32, 0.0);
+        enc.push(&CpuCompute.warp(&tex, &shift, 1.0).unwrap())
+            .unwrap();
+    }
+    enc.finish().unwrap();
+    let json = common::project_json(&["a.png", "b.png"], &[0, 16], (w, h), "chained").replace(
+        "\"structure_video\":null",
+        &format!(
+            r#""structure_video":{{"path":"structure.mp4","start_frame":0,"end_frame":16,"treatment":"clip","motion_strength":{strength}}}"#
+        ),
+    );
+    let project = file::load(&common::write_project(dir.path(), &json)).unwrap();
+    let plan = wayfarer::plan::plan(&project).unwrap();
+    let estimator = PyramidalLucasKanade::default();
+    let tools = MotionTools {
+        compute: &CpuCompute,
+        estimator: &estimator,
+        cache: None,
+    };
+    let motion = StructureMotion::prepare(
+        project.structure_video.as_ref().unwrap(),
+        dir.path(),
+        plan.total_frames,
+        16,
+        w,
+        h,
+        &tools,
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let call = &plan.calls[0];
+    let anchors = [tex.clone(), tex.clone()];
+    let mut guide = wayfarer::guide::CallGuide::build(call, &anchors, &[], w, h);
+    let before = guide.frames[offset].clone();
+    motion.apply(call, &mut guide, &CpuCompute).unwrap();
+    assert_ne!(
+        guide.frames[offset].data, before.data,
+        "apply changed the guide"
+    );
+    (tex, guide.frames[offset].clone())
+}
+
+#[test]
+fn a_translating_structure_clip_moves_the_keyframe_by_its_motion_times_the_strength() {
+    // Four frames into the call the clip has moved 4 x 2 = 8 px.
+    let (anchor, full) = guided_frame(1.0, 4);
+    let dx = horizontal_shift(&anchor, &full);
+    eprintln!("strength 1: moved {dx} px (expected 8)");
+    assert!(
+        (dx - 8.0).abs() <= 0.5,
+        "strength 1: moved {dx} px, expected 8"
+    );
+    let (anchor, half) = guided_frame(0.5, 4);
+    let dx = horizontal_shift(&anchor, &half);
+    eprintln!("strength 0.5: moved {dx} px (expected 4)");
+    assert!(
+        (dx - 4.0).abs() <= 0.5,
+        "strength 0.5: moved {dx} px, expected 4"
+    );
+}

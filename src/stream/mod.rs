@@ -441,9 +441,6 @@ pub struct StreamSummary {
     pub underruns: usize,
     /// Keyframes that needed a fallback.
     pub fallbacks: usize,
-    /// Interpolated frames, other than the first of a sequence, that waited on generation
-    /// (0 by construction; measured).
-    pub blocked_interpolations: usize,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -620,7 +617,6 @@ pub async fn run(
     };
     let result = async {
         let mut underruns = 0;
-        let mut blocked = 0;
         let mut written = 0u32;
         k.queue_upto(config.lookahead, events);
         let (first, fell_back, waited) = k.obtain(0, events, cancel).await?;
@@ -672,10 +668,9 @@ pub async fn run(
                     .await?;
                 sink(index, &frame)?;
                 written += 1;
+                // Only a sequence's first frame can wait on generation (`obtain` above);
+                // the frames after it are interpolated from keyframes already in hand.
                 let waited_here = if i == 0 { waited } else { Duration::ZERO };
-                if i > 0 && waited_here > Duration::ZERO {
-                    blocked += 1;
-                }
                 events(StreamEvent::Frame {
                     index,
                     kind: FrameKind::Interpolated,
@@ -695,11 +690,11 @@ pub async fn run(
             });
             current = next;
         }
-        Ok((written, underruns, blocked))
+        Ok((written, underruns))
     }
     .await;
     source.cancel_all();
-    let (frames, underruns, blocked) = result?;
+    let (frames, underruns) = result?;
     let elapsed = started.elapsed();
     events(StreamEvent::Done {
         frames,
@@ -713,7 +708,6 @@ pub async fn run(
         elapsed,
         underruns,
         fallbacks: k.fallbacks,
-        blocked_interpolations: blocked,
     })
 }
 
