@@ -3,6 +3,8 @@
 //! each other. Tolerance: one 8-bit level (both round f32 results half up; the last bit
 //! of a float sum may differ).
 
+mod common;
+
 use wayfarer::gpu::{Compute, CpuCompute, FlowField, WgpuCompute, resize_flow};
 use wayfarer::media::Frame;
 
@@ -53,7 +55,10 @@ fn devices() -> Vec<Box<dyn Compute>> {
     let mut out: Vec<Box<dyn Compute>> = vec![Box::new(CpuCompute)];
     match WgpuCompute::new(true) {
         Ok(gpu) => out.push(Box::new(gpu)),
-        Err(e) => eprintln!("no wgpu adapter, CPU only: {}", e.message),
+        Err(e) => common::skip(
+            "the wgpu half of the compute tests",
+            &format!("no wgpu adapter: {}", e.message),
+        ),
     }
     out
 }
@@ -106,7 +111,7 @@ fn real_frame() -> Frame {
 fn cpu_and_wgpu_agree_on_real_frames() {
     let devices = devices();
     if devices.len() < 2 {
-        eprintln!("no wgpu adapter: agreement test skipped");
+        common::skip("cpu_and_wgpu_agree_on_real_frames", "no wgpu adapter");
         return;
     }
     let (cpu, gpu) = (&devices[0], &devices[1]);

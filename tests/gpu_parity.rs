@@ -30,10 +30,7 @@ fn cuda_or_skip(test: &str) -> bool {
         "CUDA is not usable on this GPU machine: {}",
         status.detail
     );
-    eprintln!(
-        "{test}: skipped, CUDA is not usable here: {}",
-        status.detail
-    );
+    common::skip(test, &format!("CUDA is not usable here: {}", status.detail));
     false
 }
 

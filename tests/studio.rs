@@ -331,7 +331,7 @@ fn snapshots_of_the_main_screens() {
     s.harness.step();
     s.harness.step();
     if !has_adapter() {
-        eprintln!("no wgpu adapter: snapshot comparison skipped");
+        common::skip("snapshots_of_the_main_screens", "no wgpu adapter");
         return;
     }
     wait_for(&mut s.harness, "the compute probe", |a| {

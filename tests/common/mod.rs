@@ -120,3 +120,26 @@ pub fn cli(home: &Path) -> std::process::Command {
     }
     cmd
 }
+
+/// Records that `test` skipped part of its checks because of `why` (e.g. no wgpu adapter):
+/// printed, appended to the file `WAYFARER_TEST_SKIP_LOG` names (`./setup test` lists them
+/// after the run), and a failure instead when `WAYFARER_TEST_NO_SKIPS=1` (CI, where the
+/// software adapter is installed and every check must run).
+#[allow(dead_code)]
+pub fn skip(test: &str, why: &str) {
+    assert!(
+        std::env::var("WAYFARER_TEST_NO_SKIPS").as_deref() != Ok("1"),
+        "{test}: would be skipped ({why}), but WAYFARER_TEST_NO_SKIPS=1 demands that it runs"
+    );
+    eprintln!("SKIPPED {test}: {why}");
+    if let Some(log) = std::env::var_os("WAYFARER_TEST_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(f, "{test}: {why}");
+        }
+    }
+}
