@@ -248,6 +248,8 @@ impl StudioApp {
     /// Looks the cost law up again (timings were recorded elsewhere, e.g. by a render in a
     /// terminal).
     pub fn refresh_cost_law(&mut self) {
+        // A lookup in flight may have read the store before the new timings: start afresh.
+        self.costs_loading = None;
         self.costs_for = None;
     }
 
@@ -771,7 +773,7 @@ impl StudioApp {
                 let output = job.output.clone();
                 self.render = None;
                 // The render timed its calls: the cost law may have changed.
-                self.costs_for = None;
+                self.refresh_cost_law();
                 self.progress = None;
                 match result {
                     Ok(_) => {
