@@ -240,3 +240,36 @@ fn flow_resize_matches_opencv_and_devices_agree() {
     }
     assert!(CpuCompute.resize_flow(&flow(), 0, 4).is_err());
 }
+
+#[test]
+fn large_frames_stay_within_the_device_limits() {
+    let mut gpu = match WgpuCompute::new(true) {
+        Ok(gpu) => gpu,
+        Err(e) => {
+            common::skip(
+                "large_frames_stay_within_the_device_limits",
+                &format!("no wgpu adapter: {}", e.message),
+            );
+            return;
+        }
+    };
+    // 4096 x 4096 was 65,536 workgroups in one dimension for the blend: over the limit.
+    let (w, h) = (4096, 4096);
+    let a = Frame::filled(w, h, [10, 200, 30]);
+    let b = Frame::filled(w, h, [250, 0, 90]);
+    let on_gpu = gpu.blend(&a, &b, 0.25).unwrap();
+    assert_eq!(on_gpu.data, CpuCompute.blend(&a, &b, 0.25).unwrap().data);
+    assert!(gpu.take_notes().is_empty(), "it fits the device");
+    // An operation larger than the device binds runs on the CPU, with a note, same result.
+    gpu.cap_storage_binding(1 << 20);
+    let src = real_frame();
+    let flow = FlowField::uniform(src.width, src.height, 3.5, -1.25);
+    let warped = gpu.warp(&src, &flow, 1.0).unwrap();
+    assert_eq!(warped.data, CpuCompute.warp(&src, &flow, 1.0).unwrap().data);
+    let notes = gpu.take_notes();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("warping a frame ran on the CPU"),
+        "{notes:?}"
+    );
+}

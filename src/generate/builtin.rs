@@ -264,9 +264,17 @@ impl Backend for Builtin {
                 (None, None) => guide.frames[i].clone(),
             })
         };
-        super::fill_generated(guide, progress, cancel, &mut make, &|a, b, m| {
+        let frames = super::fill_generated(guide, progress, cancel, &mut make, &|a, b, m| {
             self.compute.blend(a, b, m)
-        })
+        })?;
+        for note in self.compute.take_notes() {
+            progress(super::CallProgress {
+                fraction: 1.0,
+                step: None,
+                note: Some(note),
+            });
+        }
+        Ok(frames)
     }
 }
 

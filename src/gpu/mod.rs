@@ -76,6 +76,12 @@ pub trait Compute: Send + Sync {
     /// What runs the operations, e.g. `cpu` or `wgpu: llvmpipe (Vulkan)`.
     fn name(&self) -> String;
 
+    /// What the device did differently since the last call (e.g. an operation too large
+    /// for it that ran on the CPU), for the user; empty for the CPU.
+    fn take_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Resizes the `crop` rectangle `(x, y, w, h)` of `src` to `width` x `height`: area
     /// average per axis when shrinking, bilinear when enlarging.
     fn crop_resize(

@@ -3,7 +3,9 @@
 
 use wgpu::util::DeviceExt;
 
-use super::{Compute, FlowField, Params, check_crop, check_flow, check_same_size};
+use std::sync::Mutex;
+
+use super::{Compute, CpuCompute, FlowField, Params, check_crop, check_flow, check_same_size};
 use crate::error::{ErrorCategory, Result, UserError};
 use crate::media::Frame;
 
@@ -18,6 +20,10 @@ pub struct WgpuCompute {
     warp: wgpu::ComputePipeline,
     blend: wgpu::ComputePipeline,
     flow_resize: wgpu::ComputePipeline,
+    /// The device's limits (the adapter's own, requested in full).
+    limits: wgpu::Limits,
+    /// Operations that did not fit the device and ran on the CPU, said once each.
+    notes: Mutex<Vec<String>>,
 }
 
 fn gpu_error(what: impl std::fmt::Display) -> UserError {
@@ -69,11 +75,20 @@ impl WgpuCompute {
                 info.name
             )));
         }
+        // The adapter's own limits, not the portable defaults (128 MiB per storage buffer):
+        // each operation is still checked against them and runs on the CPU when too large.
+        let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wayfarer-compute"),
+            required_limits: limits.clone(),
             ..Default::default()
         }))
         .map_err(|e| gpu_error(format!("no device: {e}")))?;
+        // Errors are caught by error scopes around each operation; anything else is logged,
+        // never a panic (wgpu's default handler panics).
+        device.on_uncaptured_error(std::sync::Arc::new(|e: wgpu::Error| {
+            tracing::error!("wgpu: {e}");
+        }));
         let pipeline = |name: &str, body: &str| {
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(name),
@@ -102,11 +117,82 @@ impl WgpuCompute {
             adapter: format!("{} ({:?})", info.name, info.backend),
             device,
             queue,
+            limits,
+            notes: Mutex::new(Vec::new()),
         })
     }
 
-    /// Runs `pipeline` over `groups` workgroups and returns the `out_words` output words.
+    /// Lowers the largest storage buffer an operation may bind to `bytes` (never raises
+    /// it): larger operations run on the CPU, with a note. Used to leave room for other work
+    /// on a shared device, and by the tests of the fallback.
+    pub fn cap_storage_binding(&mut self, bytes: u64) {
+        self.limits.max_storage_buffer_binding_size =
+            self.limits.max_storage_buffer_binding_size.min(bytes);
+    }
+
+    /// Whether an operation with storage buffers of `buffers` bytes over `groups`
+    /// workgroups fits this device; when not, why (and it is noted once).
+    fn fits(&self, what: &str, buffers: &[u64], groups: (u32, u32)) -> bool {
+        let max_binding = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size);
+        let max_groups = self.limits.max_compute_workgroups_per_dimension;
+        let why = if let Some(b) = buffers.iter().find(|&&b| b > max_binding) {
+            format!(
+                "{} MiB of data, more than the {} MiB the device binds at once",
+                b >> 20,
+                max_binding >> 20
+            )
+        } else if groups.0 > max_groups || groups.1 > max_groups {
+            format!(
+                "{} x {} workgroups, more than the device's {max_groups} per dimension",
+                groups.0, groups.1
+            )
+        } else {
+            return true;
+        };
+        let note = format!("{what} ran on the CPU: {why}");
+        if let Ok(mut notes) = self.notes.lock()
+            && !notes.contains(&note)
+        {
+            notes.push(note);
+        }
+        false
+    }
+
+    /// Runs `pipeline` inside error scopes: a validation or out-of-memory error of the
+    /// device becomes an error of the operation.
+    #[allow(clippy::too_many_arguments)]
     fn run(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        params: Params,
+        src: &[u32],
+        extra: Option<&[u8]>,
+        out_words: usize,
+        groups: (u32, u32),
+    ) -> Result<Vec<u32>> {
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let memory = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let result = self.run_unscoped(pipeline, params, src, extra, out_words, groups);
+        let out_of_memory = pollster::block_on(memory.pop());
+        let invalid = pollster::block_on(validation.pop());
+        if let Some(e) = out_of_memory {
+            return Err(UserError::new(
+                ErrorCategory::Memory,
+                format!("wgpu: out of GPU memory: {e}"),
+            )
+            .hint("use a smaller project size, or set WAYFARER_COMPUTE=cpu"));
+        }
+        if let Some(e) = invalid {
+            return Err(gpu_error(format!("the device refused the operation: {e}")));
+        }
+        result
+    }
+
+    /// Runs `pipeline` over `groups` workgroups and returns the `out_words` output words.
+    fn run_unscoped(
         &self,
         pipeline: &wgpu::ComputePipeline,
         params: Params,
@@ -221,6 +307,13 @@ impl Compute for WgpuCompute {
         format!("wgpu: {}", self.adapter)
     }
 
+    fn take_notes(&self) -> Vec<String> {
+        self.notes
+            .lock()
+            .map(|mut n| std::mem::take(&mut *n))
+            .unwrap_or_default()
+    }
+
     fn crop_resize(
         &self,
         src: &Frame,
@@ -229,6 +322,14 @@ impl Compute for WgpuCompute {
         height: u32,
     ) -> Result<Frame> {
         check_crop(src, crop, width, height)?;
+        let groups = (width.div_ceil(16), height.div_ceil(16));
+        let bytes = [
+            u64::from(src.width) * u64::from(src.height) * 4,
+            u64::from(width) * u64::from(height) * 4,
+        ];
+        if !self.fits("resizing a frame", &bytes, groups) {
+            return CpuCompute.crop_resize(src, crop, width, height);
+        }
         let mut p = params(src, width, height);
         (p.crop_x, p.crop_y, p.crop_w, p.crop_h) = crop;
         let words = self.run(
@@ -244,6 +345,11 @@ impl Compute for WgpuCompute {
 
     fn warp(&self, src: &Frame, flow: &FlowField, strength: f32) -> Result<Frame> {
         check_flow(src, flow)?;
+        let pixels = u64::from(src.width) * u64::from(src.height);
+        let groups = (src.width.div_ceil(16), src.height.div_ceil(16));
+        if !self.fits("warping a frame", &[pixels * 4, pixels * 8], groups) {
+            return CpuCompute.warp(src, flow, strength);
+        }
         let mut p = params(src, src.width, src.height);
         p.amount = strength;
         let words = self.run(
@@ -259,6 +365,17 @@ impl Compute for WgpuCompute {
 
     fn resize_flow(&self, flow: &FlowField, width: u32, height: u32) -> Result<FlowField> {
         super::check_flow_size(flow, width, height)?;
+        let bytes = [
+            u64::from(flow.width) * u64::from(flow.height) * 8,
+            u64::from(width) * u64::from(height) * 8,
+        ];
+        if !self.fits(
+            "resizing a flow field",
+            &bytes,
+            (width.div_ceil(16), height.div_ceil(16)),
+        ) {
+            return CpuCompute.resize_flow(flow, width, height);
+        }
         let p = Params {
             src_w: flow.width,
             src_h: flow.height,
@@ -289,17 +406,21 @@ impl Compute for WgpuCompute {
 
     fn blend(&self, a: &Frame, b: &Frame, t: f32) -> Result<Frame> {
         check_same_size(a, b)?;
+        let n = (a.width * a.height) as usize;
+        let groups = (a.width.div_ceil(16), a.height.div_ceil(16));
+        if !self.fits("blending frames", &[n as u64 * 4], groups) {
+            return CpuCompute.blend(a, b, t);
+        }
         let mut p = params(a, a.width, a.height);
         p.amount = t;
         let other = pack(b);
-        let n = (a.width * a.height) as usize;
         let words = self.run(
             &self.blend,
             p,
             &pack(a),
             Some(bytemuck::cast_slice(&other)),
             n,
-            ((n as u32).div_ceil(256), 1),
+            groups,
         )?;
         Ok(unpack(&words, a.width, a.height))
     }

@@ -628,6 +628,12 @@ fn run_chain(
             CallGuide::build(call, job.anchor_frames, &context, plan.width, plan.height);
         if let Some((m, compute)) = job.motion {
             m.apply(call, &mut guide, compute)?;
+            for message in compute.take_notes() {
+                let _ = tx.send(Msg::Event(RenderEvent::Note {
+                    call: index,
+                    message,
+                }));
+            }
         }
         let segment = job.project.segment_for_span(call.first_span);
         let seed = job
