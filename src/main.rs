@@ -224,13 +224,25 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            eprintln!("error: {}", clipped(&e.message));
             for hint in &e.suggestions {
-                eprintln!("hint: {hint}");
+                eprintln!("hint: {}", clipped(hint));
             }
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// A message of at most 1,000 characters: a value from the input (a 100 kB string in a
+/// project field) is never repeated back in full.
+fn clipped(text: &str) -> String {
+    const MAX: usize = 1000;
+    if text.chars().count() <= MAX {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(MAX).collect();
+    out.push_str("… (cut)");
+    out
 }
 
 /// `wayfarer doctor --server URL…`: each server's connection test; exit 2 when a check

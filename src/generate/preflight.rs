@@ -59,7 +59,7 @@ impl PreflightReport {
             let e = UserError::input(format!("{}: {}", i.name, i.detail));
             match &i.suggestion {
                 Some(s) => e.hint(s.clone()),
-                None => e,
+                None => e.hint("`wayfarer render --check` lists every pre-flight check"),
             }
         })
     }

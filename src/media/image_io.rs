@@ -16,7 +16,15 @@ pub fn load_image(path: &Path) -> Result<Frame> {
         return Err(UserError::input(format!(
             "reading image {}: this is a folder, not an image",
             path.display()
-        )));
+        ))
+        .hint("give the path of an image file (PNG, JPEG, WebP, TIFF or BMP)"));
+    }
+    if !meta.is_file() {
+        return Err(UserError::input(format!(
+            "reading image {}: this is a special file (a pipe or a device), not an image",
+            path.display()
+        ))
+        .hint("give the path of an image file (PNG, JPEG, WebP, TIFF or BMP)"));
     }
     if meta.len() == 0 {
         return Err(UserError::input(format!(

@@ -359,13 +359,14 @@ impl VideoEncoder {
         if !width.is_multiple_of(2) || !height.is_multiple_of(2) {
             return Err(UserError::input(format!(
                 "H.264 yuv420p needs an even width and height, not {width}x{height}"
-            )));
+            ))
+            .hint("make the project's width and height even numbers, e.g. 832x480"));
         }
         if options.crf > 51 {
-            return Err(UserError::input(format!(
-                "crf: {} must be from 0 to 51",
-                options.crf
-            )));
+            return Err(
+                UserError::input(format!("crf: {} must be from 0 to 51", options.crf))
+                    .hint("lower is better quality; 18 to 28 is usual"),
+            );
         }
         if !PRESETS.contains(&options.preset.as_str()) {
             return Err(UserError::input(format!(

@@ -233,7 +233,12 @@ impl Project {
         let value = migrate(value)?;
         let project: Project = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
-            UserError::input(format!("{path}: {}", e.inner()))
+            // A huge value is not repeated back in full.
+            let mut why = e.inner().to_string();
+            if why.chars().count() > 300 {
+                why = why.chars().take(300).collect::<String>() + "…";
+            }
+            UserError::input(format!("{path}: {why}"))
                 .hint("see README.md for the project file format")
         })?;
         project.validate()?;
@@ -299,9 +304,10 @@ impl Project {
         }
         for (i, k) in self.keyframes.iter().enumerate() {
             if k.image.as_os_str().is_empty() {
-                return Err(UserError::input(format!(
-                    "keyframes[{i}].image: empty path"
-                )));
+                return Err(
+                    UserError::input(format!("keyframes[{i}].image: empty path"))
+                        .hint("give the keyframe's image file, relative to the project file"),
+                );
             }
             if k.frame > MAX_TIMELINE_FRAME {
                 return Err(UserError::input(format!(

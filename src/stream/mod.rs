@@ -591,12 +591,14 @@ pub async fn run(
 ) -> Result<StreamSummary> {
     let n = plan.keyframes.len();
     if n < 2 || plan.keyframes[0].frame != 0 {
-        return Err(UserError::input(
-            "stream: needs at least two keyframes, the first at frame 0",
-        ));
+        return Err(
+            UserError::input("stream: needs at least two keyframes, the first at frame 0")
+                .hint("add keyframe images to the timeline"),
+        );
     }
     if plan.keyframes.windows(2).any(|w| w[1].frame <= w[0].frame) {
-        return Err(UserError::input("stream: keyframe frames must increase"));
+        return Err(UserError::input("stream: keyframe frames must increase")
+            .hint("give each keyframe a later frame than the one before"));
     }
     let started = Instant::now();
     events(StreamEvent::Start {
