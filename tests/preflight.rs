@@ -170,3 +170,26 @@ fn each_invalid_input_class_fails_before_generation() {
     rejects(dir.path(), &comfy, "the server has 4.0 GiB of GPU memory");
     assert_eq!(server.prompts(), 0, "nothing reached the generator");
 }
+
+#[test]
+fn a_render_that_cannot_fit_in_memory_is_refused_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    // 8192 x 8192 with 81-frame calls: tens of GiB of frames in flight, far more than any
+    // machine that runs this test has free (the estimate is checked against MemAvailable).
+    project(dir.path(), |j| {
+        j.replace(
+            "\"width\":256,\"height\":144",
+            "\"width\":8192,\"height\":8192",
+        )
+        .replace("\"frame\":24", "\"frame\":80")
+    });
+    let available = wayfarer::sysmem::available_bytes().unwrap_or(0);
+    if available > 60 << 30 {
+        common::skip(
+            "a_render_that_cannot_fit_in_memory_is_refused_before_it_starts",
+            "this machine has more than 60 GiB free",
+        );
+        return;
+    }
+    rejects(dir.path(), &[], "memory: about");
+}

@@ -109,6 +109,58 @@ pub fn item(name: &str, result: Result<String>) -> CheckItem {
     }
 }
 
+/// The `memory` line: the render's estimated peak against the memory available now; a
+/// failure when it cannot fit, a warning above three quarters.
+fn memory_item(
+    project: &Project,
+    project_dir: &Path,
+    plan: &crate::plan::Plan,
+    backend: &dyn super::Backend,
+) -> CheckItem {
+    use crate::render::memory::{estimate_peak_bytes, gib};
+    let structure_frames = project.structure_video.as_ref().map_or(0, |sv| {
+        crate::media::probe(&project_dir.join(&sv.path)).map_or(0, |info| {
+            let total = u64::try_from(info.frames).unwrap_or(0);
+            let end = sv
+                .end_frame
+                .map_or(total, |e| (u64::from(e) + 1).min(total));
+            end.saturating_sub(u64::from(sv.start_frame))
+        })
+    });
+    let slots = backend.capabilities().parallel_slots;
+    let peak = estimate_peak_bytes(project, plan, slots, structure_frames);
+    let Some(available) = crate::sysmem::available_bytes() else {
+        return CheckItem::warning(
+            "memory",
+            format!(
+                "about {} at peak; the memory available could not be read here",
+                gib(peak)
+            ),
+            None,
+        );
+    };
+    let detail = format!("about {} at peak, {} available", gib(peak), gib(available));
+    let fix = if project.structure_video.is_some() {
+        "lower the project's width and height, or shorten the structure video's range (start and end frame)"
+    } else {
+        "lower the project's width and height, or close other programs"
+    };
+    if peak > available {
+        item(
+            "memory",
+            Err(UserError::input(format!("{detail}: the render cannot fit")).hint(fix)),
+        )
+    } else if peak > available / 4 * 3 {
+        CheckItem::warning(
+            "memory",
+            format!("{detail}: little to spare"),
+            Some(fix.to_string()),
+        )
+    } else {
+        item("memory", Ok(detail))
+    }
+}
+
 /// Bytes of H.264 per pixel at the default quality, a generous estimate for disk space.
 const BYTES_PER_PIXEL_ESTIMATE: f64 = 0.25;
 
@@ -188,6 +240,9 @@ fn checks(
             })
             .map_err(Clone::clone),
     ));
+    if let (Ok(plan), Ok(backend)) = (&plan, &backend) {
+        items.push(memory_item(project, project_dir, plan, *backend));
+    }
     for k in 0..project.keyframes.len() {
         let path = project.image_path(project_dir, k);
         items.push(item(

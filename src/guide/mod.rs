@@ -34,14 +34,31 @@ impl CallGuide {
         width: u32,
         height: u32,
     ) -> Self {
+        Self::build_from(
+            call,
+            |k| anchor_frames.get(k).cloned(),
+            context,
+            width,
+            height,
+        )
+    }
+
+    /// [`CallGuide::build`] with the keyframe images given by `anchor` (keyframe index ->
+    /// frame at the call size), so that only the call's own keyframes need to be loaded.
+    pub fn build_from(
+        call: &Call,
+        anchor: impl Fn(usize) -> Option<Frame>,
+        context: &[Frame],
+        width: u32,
+        height: u32,
+    ) -> Self {
         let classes = call.frame_classes();
         let gray = Frame::gray(width, height);
         let nearest_anchor = |offset: usize| {
             call.anchors
                 .iter()
                 .min_by_key(|a| (a.offset as usize).abs_diff(offset))
-                .and_then(|a| anchor_frames.get(a.keyframe))
-                .cloned()
+                .and_then(|a| anchor(a.keyframe))
                 .unwrap_or_else(|| gray.clone())
         };
         let frames = classes

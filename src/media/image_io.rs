@@ -9,8 +9,22 @@ use image::{DynamicImage, ImageDecoder, ImageReader};
 use super::{Frame, video};
 use crate::error::{Result, UserError};
 
-/// Loads an image as RGB. EXIF orientation is applied; alpha is composited over black.
-pub fn load_image(path: &Path) -> Result<Frame> {
+/// Checks that `path` is an image Wayfarer can load, from its header only (no pixels are
+/// decoded): a regular, non-empty file in a known format within the size limits. What
+/// [`load_image`] would refuse at once is refused here; damage further into the file shows
+/// only when it is loaded.
+pub fn check_image(path: &Path) -> Result<()> {
+    match open_decoder(path)? {
+        Some(_) => Ok(()),
+        None => video::probe(path)
+            .map(|_| ())
+            .map_err(|_| corrupt(path, "unknown image format")),
+    }
+}
+
+/// The decoder for an image file after the file and header checks, or `None` when the
+/// format is not one the image decoders know.
+fn open_decoder(path: &Path) -> Result<Option<impl ImageDecoder>> {
     let meta = std::fs::metadata(path).map_err(|e| UserError::io("reading image", path, &e))?;
     if meta.is_dir() {
         return Err(UserError::input(format!(
@@ -37,12 +51,11 @@ pub fn load_image(path: &Path) -> Result<Frame> {
         .and_then(|r| r.with_guessed_format())
         .map_err(|e| UserError::io("reading image", path, &e))?;
     if reader.format().is_none() {
-        // Not a format the image decoders know: let libav try (e.g. a video's first frame).
-        return video::decode_first_frame(path).map_err(|_| corrupt(path, "unknown image format"));
+        return Ok(None);
     }
     let mut reader = reader;
     reader.limits(image_limits());
-    let mut decoder = reader.into_decoder().map_err(|e| match e {
+    let decoder = reader.into_decoder().map_err(|e| match e {
         image::ImageError::Limits(_) => too_large(path, None),
         e => corrupt(path, &e.to_string()),
     })?;
@@ -55,6 +68,15 @@ pub fn load_image(path: &Path) -> Result<Frame> {
     {
         return Err(too_large(path, Some((w, h))));
     }
+    Ok(Some(decoder))
+}
+
+/// Loads an image as RGB. EXIF orientation is applied; alpha is composited over black.
+pub fn load_image(path: &Path) -> Result<Frame> {
+    let Some(mut decoder) = open_decoder(path)? else {
+        // Not a format the image decoders know: let libav try (e.g. a video's first frame).
+        return video::decode_first_frame(path).map_err(|_| corrupt(path, "unknown image format"));
+    };
     let orientation = decoder
         .orientation()
         .map_err(|e| corrupt(path, &e.to_string()))?;

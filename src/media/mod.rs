@@ -9,5 +9,7 @@ pub mod video;
 
 pub use fit::{center_crop_rect, crop_fit};
 pub use frame::{Frame, psnr, resize_exact};
-pub use image_io::{decode_image_bytes, load_image};
-pub use video::{EncodeOptions, MediaInfo, VideoDecoder, VideoEncoder, decode_all, probe};
+pub use image_io::{check_image, decode_image_bytes, load_image};
+pub use video::{
+    EncodeOptions, MediaInfo, VideoDecoder, VideoEncoder, decode_all, decode_up_to, probe,
+};

@@ -264,6 +264,24 @@ pub fn decode_all(path: &Path) -> Result<Vec<Frame>> {
     VideoDecoder::open(path)?.collect()
 }
 
+/// Decodes at most `max` frames of `path`, each passed through `fit` as it arrives (so a
+/// large video is never held at its own size); also says whether more frames follow.
+pub fn decode_up_to(
+    path: &Path,
+    max: usize,
+    mut fit: impl FnMut(Frame) -> Frame,
+) -> Result<(Vec<Frame>, bool)> {
+    let mut decoder = VideoDecoder::open(path)?;
+    let mut frames = Vec::with_capacity(max.min(1024));
+    while let Some(frame) = decoder.next_frame()? {
+        if frames.len() == max {
+            return Ok((frames, true));
+        }
+        frames.push(fit(frame));
+    }
+    Ok((frames, false))
+}
+
 /// Decodes the first frame of `path` (any picture or video libav reads).
 pub fn decode_first_frame(path: &Path) -> Result<Frame> {
     VideoDecoder::open(path)?

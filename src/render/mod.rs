@@ -4,8 +4,10 @@
 //! Emits [`RenderEvent`]s for the CLI and the GUI and checks the cancel token between
 //! frames. Must not depend on the UI.
 
+mod anchors;
 pub mod cache;
 pub mod costs;
+pub mod memory;
 mod output;
 pub mod stitch;
 
@@ -311,17 +313,9 @@ pub fn render_with(
         snapped_keyframes: plan.snaps.len(),
     });
 
-    let mut anchor_frames = Vec::with_capacity(project.keyframes.len());
-    for k in 0..project.keyframes.len() {
-        if cancel.is_cancelled() {
-            return Err(UserError::cancelled());
-        }
-        let path = project.image_path(project_dir, k);
-        let image = media::load_image(&path).map_err(|mut e| {
-            e.message = format!("keyframes[{k}].image: {}", e.message);
-            e
-        })?;
-        anchor_frames.push(media::crop_fit(&image, plan.width, plan.height));
+    // Every keyframe image is checked now (its header); each is loaded when a call needs it.
+    let anchors = anchors::Anchors::new(project, project_dir, plan.width, plan.height);
+    anchors.check_all(cancel, &mut || {
         events(RenderEvent::Progress {
             stage: "loading".into(),
             call: 0,
@@ -329,8 +323,8 @@ pub fn render_with(
             fraction: 0.0,
             step: None,
             eta_secs: None,
-        });
-    }
+        })
+    })?;
 
     let motion = match (&project.structure_video, motion_tools) {
         (Some(sv), Some(tools)) => {
@@ -368,7 +362,7 @@ pub fn render_with(
             &Job {
                 plan: &plan,
                 project,
-                anchor_frames: &anchor_frames,
+                anchors: &anchors,
                 backend,
                 motion: motion_ref,
                 options,
@@ -406,7 +400,7 @@ pub fn render_with(
 struct Job<'a> {
     plan: &'a Plan,
     project: &'a Project,
-    anchor_frames: &'a [Frame],
+    anchors: &'a anchors::Anchors<'a>,
     backend: &'a dyn Backend,
     motion: Option<(&'a StructureMotion, &'a dyn crate::gpu::Compute)>,
     options: &'a RenderOptions,
@@ -624,8 +618,18 @@ fn run_chain(
             (Some(s), Lead::Context) => s.context(call.start, call.lead_frames)?,
             _ => Vec::new(),
         };
-        let mut guide =
-            CallGuide::build(call, job.anchor_frames, &context, plan.width, plan.height);
+        let mut held = std::collections::HashMap::new();
+        for a in &call.anchors {
+            held.insert(a.keyframe, job.anchors.get(a.keyframe)?);
+        }
+        let mut guide = CallGuide::build_from(
+            call,
+            |k| held.get(&k).map(|f| (**f).clone()),
+            &context,
+            plan.width,
+            plan.height,
+        );
+        drop(held);
         if let Some((m, compute)) = job.motion {
             m.apply(call, &mut guide, compute)?;
             for message in compute.take_notes() {

@@ -341,10 +341,19 @@ impl ComfyBackend {
             .unwrap_or_else(|| "mp4".into());
         let local = scratch.path().join(format!("output.{ext}"));
         std::fs::write(&local, &bytes).map_err(|e| UserError::io("writing", &local, &e))?;
-        let frames = if ext == "png" || ext == "webp" {
-            vec![media::load_image(&local)?]
+        let fit = |f: Frame| {
+            if (f.width, f.height) == (request.width, request.height) {
+                f
+            } else {
+                media::crop_fit(&f, request.width, request.height)
+            }
+        };
+        // The count is checked while decoding: a reply with far too many frames is not
+        // decoded whole, and each frame is fitted to the call size as it arrives.
+        let (frames, more) = if ext == "png" || ext == "webp" {
+            (vec![fit(media::load_image(&local)?)], false)
         } else {
-            media::decode_all(&local).map_err(|e| {
+            media::decode_up_to(&local, length as usize, fit).map_err(|e| {
                 client::network(
                     &client.base,
                     format!(
@@ -354,13 +363,17 @@ impl ComfyBackend {
                 )
             })?
         };
-        if frames.len() != length as usize {
+        if more || frames.len() != length as usize {
+            let got = if more {
+                format!("more than {length}")
+            } else {
+                frames.len().to_string()
+            };
             let mut e = UserError::new(
                 ErrorCategory::GenerationPipeline,
                 format!(
-                    "ComfyUI {}: the workflow returned {} frames, the call needs {length}",
-                    client.base,
-                    frames.len()
+                    "ComfyUI {}: the workflow returned {got} frames, the call needs {length}",
+                    client.base
                 ),
             )
             .hint("the template's length must come from {{length}}; check its trim and save nodes");
@@ -368,16 +381,7 @@ impl ComfyBackend {
             return Err(e);
         }
         progress(CallProgress::fraction(1.0));
-        Ok(frames
-            .into_iter()
-            .map(|f| {
-                if (f.width, f.height) == (request.width, request.height) {
-                    f
-                } else {
-                    media::crop_fit(&f, request.width, request.height)
-                }
-            })
-            .collect())
+        Ok(frames)
     }
 
     fn preflight_async(&self, shape: &super::modes::RequestShape) -> Vec<CheckItem> {
