@@ -52,12 +52,11 @@ impl<'a> Anchors<'a> {
     pub fn get(&self, k: usize) -> Result<Arc<Frame>> {
         if let Ok(mut kept) = self.kept.lock()
             && let Some(i) = kept.iter().position(|(j, _)| *j == k)
+            && let Some(entry) = kept.remove(i)
         {
-            if let Some(entry) = kept.remove(i) {
-                let frame = entry.1.clone();
-                kept.push_back(entry);
-                return Ok(frame);
-            }
+            let frame = entry.1.clone();
+            kept.push_back(entry);
+            return Ok(frame);
         }
         let path = self.project.image_path(self.project_dir, k);
         let image = media::load_image(&path).map_err(|e| named(k, e))?;
