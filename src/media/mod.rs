@@ -11,5 +11,6 @@ pub use fit::{center_crop_rect, crop_fit};
 pub use frame::{Frame, psnr, resize_exact};
 pub use image_io::{check_image, decode_image_bytes, load_image};
 pub use video::{
-    EncodeOptions, MediaInfo, VideoDecoder, VideoEncoder, decode_all, decode_up_to, probe,
+    EncodeOptions, MediaInfo, VideoDecoder, VideoEncoder, count_frames, decode_all, decode_up_to,
+    probe,
 };

@@ -259,6 +259,22 @@ impl Iterator for VideoDecoder {
     }
 }
 
+/// Counts the video frames of `path` from its packets, without decoding any.
+pub fn count_frames(path: &Path) -> Result<u32> {
+    init();
+    check_readable(path)?;
+    let (name, opened) = libav_name(path, false)?;
+    let mut input = ffmpeg::format::input(&name).map_err(|e| unreadable(path, e))?;
+    drop(opened);
+    let index = input
+        .streams()
+        .best(ffmpeg::media::Type::Video)
+        .ok_or_else(|| unreadable(path, "no video stream"))?
+        .index();
+    let count = input.packets().filter(|(s, _)| s.index() == index).count();
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}
+
 /// Decodes every frame of `path`.
 pub fn decode_all(path: &Path) -> Result<Vec<Frame>> {
     VideoDecoder::open(path)?.collect()

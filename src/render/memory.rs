@@ -28,10 +28,12 @@ pub fn estimate_peak_bytes(
         .unwrap_or(0);
     let calls = slots.max(1) as u64 * COPIES_PER_CALL_FRAME * longest * frame;
     let anchors = super::anchors::KEPT_ANCHORS.min(project.keyframes.len()) as u64 * frame;
-    // The structure video is held fitted to the render size, with one flow field (two
-    // floats a pixel) per timeline step.
+    // The structure video is streamed: a few frames in hand (one at its own size, taken
+    // as 4K at most), and its flows in memory up to their budget (the rest on disk).
     let structure = if project.structure_video.is_some() {
-        structure_frames * frame + u64::from(plan.total_frames) * pixels * 8
+        let flows = (structure_frames.min(u64::from(plan.total_frames)) * pixels * 8)
+            .min(crate::structure::FLOW_MEMORY_BUDGET);
+        4 * frame + 3840 * 2160 * 3 + flows
     } else {
         0
     };

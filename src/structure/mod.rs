@@ -8,6 +8,10 @@
 //! context are made by progressively warping the last kept frame along that flow, scaled
 //! by `motion_strength`. Must not know about the UI or the generator.
 
+mod flows;
+
+pub use flows::MEMORY_BUDGET as FLOW_MEMORY_BUDGET;
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
@@ -27,7 +31,7 @@ pub struct StructureMotion {
     /// Crop rectangle applied to the source frames `(x, y, w, h)`.
     pub crop: (u32, u32, u32, u32),
     /// Flows keyed by source pair `(i, j)`: `S_j(x) ~ S_i(x + F(x))`.
-    flows: HashMap<(u32, u32), FlowField>,
+    flows: flows::FlowStore,
     /// Distinct source pairs whose flow was needed.
     pub pairs_needed: usize,
     /// Flows the estimator computed in this render (the rest came from the cache).
@@ -99,41 +103,31 @@ impl StructureMotion {
         } else {
             f64::from(fps)
         };
-        // Decode the range, fitting each frame to the output as it arrives.
-        let mut decoder = media::VideoDecoder::open(&path).map_err(field)?;
-        let mut fitted: Vec<Frame> = Vec::new();
-        let mut crop = (0, 0, 0, 0);
-        let mut index = 0u32;
-        while let Some(frame) = decoder.next_frame().map_err(field)? {
-            if cancel.is_cancelled() {
-                return Err(UserError::cancelled());
-            }
-            if sv.end_frame.is_some_and(|end| index > end) {
-                break;
-            }
-            if index >= sv.start_frame {
-                crop = media::center_crop_rect(frame.width, frame.height, width, height);
-                fitted.push(tools.compute.crop_resize(&frame, crop, width, height)?);
-            }
-            index += 1;
-        }
-        if index == 1 {
+        // How many frames the range holds, from the packets (nothing decoded yet).
+        let count = media::count_frames(&path).map_err(field)?;
+        if count == 1 {
             return Err(UserError::input(format!(
                 "structure_video.path: {} holds a single picture, not a moving video",
                 path.display()
             ))
             .hint("choose a video whose motion the render should follow"));
         }
-        if fitted.is_empty() {
+        if count <= sv.start_frame {
             return Err(UserError::input(format!(
-                "structure_video.start_frame: {} is past the end of {} ({index} frames)",
+                "structure_video.start_frame: {} is past the end of {} ({count} frames)",
                 sv.start_frame,
                 path.display()
             ))
             .hint("choose a start frame inside the video"));
         }
         let first = sv.start_frame;
-        let last = first + fitted.len() as u32 - 1;
+        let last = sv.end_frame.map_or(count - 1, |e| e.min(count - 1));
+        if last < first {
+            return Err(UserError::input(format!(
+                "structure_video.end_frame: {last} is before start_frame {first}"
+            ))
+            .hint("choose an end frame after the start frame"));
+        }
         let source_index =
             source_indices(sv.treatment, first, last, total, source_fps, f64::from(fps));
         let pairs: BTreeSet<(u32, u32)> = source_index
@@ -141,30 +135,82 @@ impl StructureMotion {
             .filter(|w| w[0] != w[1])
             .map(|w| (w[0], w[1]))
             .collect();
+        // Each source frame is kept only while a pair that needs it waits for its other end.
+        let mut waiting: HashMap<u32, usize> = HashMap::new();
+        for &(i, j) in &pairs {
+            *waiting.entry(i).or_default() += 1;
+            *waiting.entry(j).or_default() += 1;
+        }
         let file_hash = hash_file(&path)?;
-        let frame = |i: u32| &fitted[(i - first) as usize];
-        let mut flows = HashMap::new();
-        let mut estimated = 0usize;
         let identity = tools.estimator.identity();
-        for (n, &(i, j)) in pairs.iter().enumerate() {
+        let mut flows = flows::FlowStore::default();
+        let mut estimated = 0usize;
+        let mut crop = (0, 0, 0, 0);
+        let mut held: HashMap<u32, Frame> = HashMap::new();
+        let mut done = 0usize;
+        // Decode the range in order, fitting each needed frame to the output as it arrives,
+        // and estimate every pair as soon as both of its frames are in hand.
+        let mut decoder = media::VideoDecoder::open(&path).map_err(field)?;
+        let mut index = 0u32;
+        while index <= last {
+            let Some(frame) = decoder.next_frame().map_err(field)? else {
+                break;
+            };
             if cancel.is_cancelled() {
                 return Err(UserError::cancelled());
             }
-            let mut compute = || {
-                estimated += 1;
-                tools.estimator.estimate(frame(j), frame(i))
-            };
-            let flow = match tools.cache {
-                Some(cache) => {
-                    let key = format!(
-                        "structure/{file_hash}/{i}-{j}/{width}x{height}/crop={crop:?}/{identity}"
-                    );
-                    cache.get_or_compute(&key, compute)?
+            crop = media::center_crop_rect(frame.width, frame.height, width, height);
+            if waiting.contains_key(&index) {
+                held.insert(
+                    index,
+                    tools.compute.crop_resize(&frame, crop, width, height)?,
+                );
+                let ready: Vec<(u32, u32)> = pairs
+                    .iter()
+                    .filter(|(i, j)| {
+                        (*i == index || *j == index) && held.contains_key(i) && held.contains_key(j)
+                    })
+                    .copied()
+                    .collect();
+                for (i, j) in ready {
+                    if cancel.is_cancelled() {
+                        return Err(UserError::cancelled());
+                    }
+                    let (a, b) = (&held[&j], &held[&i]);
+                    let mut compute = || {
+                        estimated += 1;
+                        tools.estimator.estimate(a, b)
+                    };
+                    let flow = match tools.cache {
+                        Some(cache) => {
+                            let key = format!(
+                                "structure/{file_hash}/{i}-{j}/{width}x{height}/crop={crop:?}/{identity}"
+                            );
+                            cache.get_or_compute(&key, compute)?
+                        }
+                        None => compute()?,
+                    };
+                    flows.insert((i, j), flow)?;
+                    done += 1;
+                    progress(done as f32 / pairs.len() as f32);
+                    for k in [i, j] {
+                        if let Some(n) = waiting.get_mut(&k) {
+                            *n -= 1;
+                            if *n == 0 {
+                                held.remove(&k);
+                            }
+                        }
+                    }
                 }
-                None => compute()?,
-            };
-            flows.insert((i, j), flow);
-            progress((n + 1) as f32 / pairs.len() as f32);
+            }
+            index += 1;
+        }
+        if index <= first {
+            return Err(UserError::input(format!(
+                "structure_video.path: no frame of {} from frame {first} on could be decoded",
+                path.display()
+            ))
+            .hint("check that the video is complete, or choose an earlier start frame"));
         }
         Ok(Self {
             source_index,
@@ -177,10 +223,19 @@ impl StructureMotion {
     }
 
     /// The backward-warp field that carries timeline frame `t` to `t + 1` (`None`: no motion).
-    pub fn step(&self, t: u32) -> Option<&FlowField> {
-        let i = *self.source_index.get(t as usize)?;
-        let j = *self.source_index.get(t as usize + 1)?;
-        self.flows.get(&(i, j))
+    pub fn step(&self, t: u32) -> Result<Option<std::sync::Arc<FlowField>>> {
+        let (Some(&i), Some(&j)) = (
+            self.source_index.get(t as usize),
+            self.source_index.get(t as usize + 1),
+        ) else {
+            return Ok(None);
+        };
+        self.flows.get((i, j))
+    }
+
+    /// Flows kept in a temporary file because they exceeded the memory budget.
+    pub fn flows_on_disk(&self) -> usize {
+        self.flows.spilled()
     }
 
     /// Replaces the guide of every frame to generate in `call` with the last kept frame
@@ -195,9 +250,9 @@ impl StructureMotion {
                 FrameClass::Transition | FrameClass::Free => {
                     if let Some(prev) = last.take() {
                         let t = call.start + offset as u32 - 1;
-                        let moved = match self.step(t) {
+                        let moved = match self.step(t)? {
                             Some(flow) if self.strength > 0.0 => {
-                                compute.warp(&prev, flow, self.strength)?
+                                compute.warp(&prev, &flow, self.strength)?
                             }
                             _ => prev,
                         };
