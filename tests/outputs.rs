@@ -100,3 +100,42 @@ fn every_input_is_refused_as_an_output() {
             .is_symlink()
     );
 }
+
+/// Paths that are not UTF-8 (a project folder, its images and structure video, the output)
+/// render and stream like any other: libav is given the process's own descriptor.
+#[cfg(target_os = "linux")]
+#[test]
+fn paths_that_are_not_utf8_work_everywhere() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9 \xff"));
+    std::fs::create_dir_all(&odd).unwrap();
+    let project = setup(&odd);
+    let root = project.parent().unwrap().to_path_buf();
+    let before = snapshot(&root);
+    for command in ["render", "stream"] {
+        let mut name = command.as_bytes().to_vec();
+        name.extend_from_slice(b"-\xfe.mp4");
+        let out = root.join(std::ffi::OsStr::from_bytes(&name));
+        let output = common::cli(dir.path())
+            .arg(command)
+            .arg(&project)
+            .arg("-o")
+            .arg(&out)
+            .env("WAYFARER_COMPUTE", "cpu")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let frames = wayfarer::media::decode_all(&out).unwrap();
+        assert_eq!(frames.len(), 17, "{command}");
+    }
+    for (name, bytes) in before {
+        assert_eq!(std::fs::read(root.join(&name)).unwrap(), bytes, "{name}");
+    }
+}
