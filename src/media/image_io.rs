@@ -60,12 +60,7 @@ fn open_decoder(path: &Path) -> Result<Option<impl ImageDecoder>> {
         e => corrupt(path, &e.to_string()),
     })?;
     let (w, h) = decoder.dimensions();
-    if w == 0
-        || h == 0
-        || w > video::MAX_SIDE
-        || h > video::MAX_SIDE
-        || decoder.total_bytes() > decode_budget()
-    {
+    if !within_limits(&decoder) {
         return Err(too_large(path, Some((w, h))));
     }
     Ok(Some(decoder))
@@ -97,12 +92,7 @@ pub fn decode_image_bytes(bytes: &[u8]) -> std::result::Result<Frame, String> {
     reader.limits(image_limits());
     let decoder = reader.into_decoder().map_err(|e| e.to_string())?;
     let (w, h) = decoder.dimensions();
-    if w == 0
-        || h == 0
-        || w > video::MAX_SIDE
-        || h > video::MAX_SIDE
-        || decoder.total_bytes() > decode_budget()
-    {
+    if !within_limits(&decoder) {
         return Err(format!("a picture of {w}x{h} is too large to decode"));
     }
     let img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
@@ -114,6 +104,17 @@ pub fn decode_image_bytes(bytes: &[u8]) -> std::result::Result<Frame, String> {
 pub fn decode_budget() -> u64 {
     let quarter = crate::sysmem::available_bytes().map_or(u64::MAX, |b| b / 4);
     quarter.clamp(256 << 20, 2 << 30)
+}
+
+/// Whether the picture a decoder announces is 1 to [`video::MAX_SIDE`] pixels a side and
+/// fits the decode budget.
+fn within_limits(decoder: &impl ImageDecoder) -> bool {
+    let (w, h) = decoder.dimensions();
+    w > 0
+        && h > 0
+        && w <= video::MAX_SIDE
+        && h <= video::MAX_SIDE
+        && decoder.total_bytes() <= decode_budget()
 }
 
 fn image_limits() -> image::Limits {
