@@ -79,13 +79,35 @@ pub fn save(project: &Project, path: &Path) -> Result<()> {
     write_atomic(path, text.as_bytes())
 }
 
+/// A temporary-file builder for a file that will replace `target`: named `prefix…suffix`
+/// and created with the permissions of the file it replaces, or read-write for everyone the
+/// umask allows (as a plain `File::create` gives), not a temporary file's owner-only mode.
+pub fn replacement_builder<'a>(
+    target: &Path,
+    prefix: &'a std::ffi::OsStr,
+    suffix: &'a str,
+) -> tempfile::Builder<'a, 'a> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix).suffix(suffix);
+    if let Ok(meta) = fs::metadata(target)
+        && meta.is_file()
+    {
+        builder.permissions(meta.permissions());
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(fs::Permissions::from_mode(0o666));
+        }
+    }
+    builder
+}
+
 /// Writes `bytes` to `path` through a synced, uniquely named temporary file in the same
 /// folder and a rename; the temporary file is removed on any failure.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let result = (|| {
-        let mut f = tempfile::Builder::new()
-            .prefix(".wayfarer-save-")
-            .suffix(".tmp")
+        let mut f = replacement_builder(path, ".wayfarer-save-".as_ref(), ".tmp")
             .tempfile_in(project_dir(path))?;
         f.write_all(bytes)?;
         f.as_file().sync_all()?;

@@ -176,9 +176,7 @@ impl PartialOutput {
         let folder = folder_of(output);
         let prefix = partial_prefix(output);
         for _ in 0..8 {
-            let file = tempfile::Builder::new()
-                .prefix(&prefix)
-                .suffix(PARTIAL_SUFFIX)
+            let file = crate::project::file::replacement_builder(output, &prefix, PARTIAL_SUFFIX)
                 .tempfile_in(&folder)
                 .map_err(|e| UserError::io("writing next to", output, &e))?;
             // A sweeper may have removed the file between its creation and the lock; then
@@ -308,6 +306,25 @@ mod tests {
         assert_eq!(std::fs::read(&out).unwrap(), b"whole");
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_published_video_gets_ordinary_permissions_or_keeps_the_old_ones() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("clip.mp4");
+        PartialOutput::begin(&out).unwrap().publish().unwrap();
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        // What File::create gives under the process's umask (not a temp file's 0600).
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let expected = std::fs::metadata(&plain).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, expected);
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o640)).unwrap();
+        PartialOutput::begin(&out).unwrap().publish().unwrap();
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
     }
 
     #[test]

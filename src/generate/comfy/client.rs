@@ -398,13 +398,21 @@ impl Client {
                     )
                 })?
                 .map_err(|e| network(&self.base, format!("/ws: {e}")))?;
-        Ok(Events { stream })
+        let mut events = Events { stream };
+        // ComfyUI registers the socket under its client id, then greets it with a `status`
+        // message: once the greeting is here, events of a prompt queued now reach this
+        // socket. A server that does not greet within the limit is used as it is.
+        let _ = tokio::time::timeout(WS_GREETING_TIMEOUT, events.next()).await;
+        Ok(events)
     }
 }
 
 /// How long the WebSocket connection and upgrade may take before the client goes on
 /// without live events (it follows the prompt through `/history` then).
 pub const WS_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the client waits for the server's greeting on a new socket.
+const WS_GREETING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The `/ws` event stream.
 pub struct Events {
