@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use wayfarer::generate::{Builtin, CancelToken};
 use wayfarer::media::{self, EncodeOptions, Frame, crop_fit, psnr};
@@ -102,8 +102,9 @@ fn rendered_video_has_the_planned_frames_and_its_anchors() {
     }
 }
 
-#[test]
-fn a_panic_during_a_render_leaves_no_partial_file() {
+/// A one-call project (64x64) in a fresh folder whose output already holds a previous
+/// render: what an interrupted render must leave as it was.
+fn interrupted_case() -> (tempfile::TempDir, Project, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
         common::demo_image("sintel_0016.png"),
@@ -117,6 +118,12 @@ fn a_panic_during_a_render_leaves_no_partial_file() {
     let project: Project = file::load(&project_path).unwrap();
     let out = dir.path().join("out.mp4");
     std::fs::write(&out, b"previous render").unwrap();
+    (dir, project, out)
+}
+
+#[test]
+fn a_panic_during_a_render_leaves_no_partial_file() {
+    let (dir, project, out) = interrupted_case();
     let mut saw_partial = false;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         render::render_opts(
@@ -143,19 +150,7 @@ fn a_panic_during_a_render_leaves_no_partial_file() {
 
 #[test]
 fn cancelled_render_leaves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        common::demo_image("sintel_0016.png"),
-        dir.path().join("a.png"),
-    )
-    .unwrap();
-    let project_path = common::write_project(
-        dir.path(),
-        &common::project_json(&["a.png", "a.png"], &[0, 40], (64, 64), "chained"),
-    );
-    let project: Project = file::load(&project_path).unwrap();
-    let out = dir.path().join("out.mp4");
-    std::fs::write(&out, b"previous render").unwrap();
+    let (dir, project, out) = interrupted_case();
     let cancel = CancelToken::new();
     let err = render::render_opts(
         &project,

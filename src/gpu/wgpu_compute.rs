@@ -175,7 +175,7 @@ impl WgpuCompute {
     ) -> Result<Vec<u32>> {
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let memory = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let result = self.run_unscoped(pipeline, params, src, extra, out_words, groups);
+        let result = self.dispatch(pipeline, params, src, extra, out_words, groups);
         let out_of_memory = pollster::block_on(memory.pop());
         let invalid = pollster::block_on(validation.pop());
         if let Some(e) = out_of_memory {
@@ -191,8 +191,9 @@ impl WgpuCompute {
         result
     }
 
-    /// Runs `pipeline` over `groups` workgroups and returns the `out_words` output words.
-    fn run_unscoped(
+    /// Runs `pipeline` over `groups` workgroups and returns the `out_words` output words
+    /// (called by [`Self::run`], inside its error scopes).
+    fn dispatch(
         &self,
         pipeline: &wgpu::ComputePipeline,
         params: Params,

@@ -272,9 +272,8 @@ fn try_lock(_file: &std::fs::File) -> bool {
 /// Whether the temporary file's path still names the file this process holds.
 #[cfg(unix)]
 fn still_named(file: &tempfile::NamedTempFile) -> bool {
-    use std::os::unix::fs::MetadataExt;
     match (file.as_file().metadata(), std::fs::metadata(file.path())) {
-        (Ok(held), Ok(named)) => held.dev() == named.dev() && held.ino() == named.ino(),
+        (Ok(held), Ok(named)) => same_file(&held, &named),
         _ => false,
     }
 }
