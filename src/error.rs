@@ -6,6 +6,17 @@
 use std::fmt;
 use std::path::Path;
 
+/// Text from elsewhere (a server, a library) on one line: trimmed, inner line breaks as
+/// " / ".
+pub fn one_line(text: &str) -> String {
+    text.trim()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
 /// The kind of failure, used for exit codes, retry policy and presentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -403,7 +403,7 @@ pub fn open_session(model: &Path, cuda: bool) -> Result<(Session, String)> {
         UserError::input(format!(
             "cannot load model {}: {}",
             model.display(),
-            crate::generate::comfy::one_line(&e.to_string())
+            crate::error::one_line(&e.to_string())
         ))
         .hint("check that `file` in the manifest names an ONNX model, or re-export it")
     };

@@ -308,7 +308,7 @@ fn round_trip(runtime: &tokio::runtime::Runtime, client: &Client) -> Result<(usi
                         ErrorCategory::GenerationPipeline,
                         format!(
                             "{node_type} failed: {exception_type}: {}",
-                            super::one_line(&message)
+                            crate::error::one_line(&message)
                         ),
                     ));
                 }

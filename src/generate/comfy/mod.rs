@@ -698,7 +698,7 @@ fn execution_error(base: &str, exception_type: &str, message: &str, node_type: &
             ErrorCategory::Memory,
             format!(
                 "ComfyUI {base}: out of GPU memory in {node_type}: {}",
-                one_line(message)
+                crate::error::one_line(message)
             ),
         )
         .hint("fewer steps, a lower resolution or no LoRAs need less memory (the retry ladder tries them)")
@@ -707,23 +707,13 @@ fn execution_error(base: &str, exception_type: &str, message: &str, node_type: &
             ErrorCategory::GenerationPipeline,
             format!(
                 "ComfyUI {base}: {node_type} failed: {exception_type}: {}",
-                one_line(message)
+                crate::error::one_line(message)
             ),
         )
         .hint("check the server's console for the traceback")
     };
     e.retryable = true;
     e
-}
-
-/// Server text on one line: trimmed, inner line breaks as " / ".
-pub(crate) fn one_line(text: &str) -> String {
-    text.trim()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" / ")
 }
 
 fn write_video(path: &std::path::Path, frames: &[Frame], fps: u32) -> Result<()> {
