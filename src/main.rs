@@ -747,25 +747,9 @@ fn quiet_vulkan_probe() {
     if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
         return;
     }
-    #[cfg(unix)]
-    // SAFETY: getuid has no preconditions.
-    let user = unsafe { libc::getuid() };
-    #[cfg(not(unix))]
-    let user = 0;
-    let dir = std::env::temp_dir().join(format!("wayfarer-runtime-{user}"));
-    if std::fs::create_dir_all(&dir).is_err() {
+    let Some(dir) = wayfarer::dirs::private_temp_folder("wayfarer-runtime") else {
         return;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-        // A folder someone else made under that name (or a link to one) is not used.
-        match std::fs::symlink_metadata(&dir) {
-            Ok(m) if m.is_dir() && m.uid() == user && m.mode() & 0o077 == 0 => {}
-            _ => return,
-        }
-    }
+    };
     // SAFETY: called at the start of main, before any other thread exists.
     unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
 }

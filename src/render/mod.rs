@@ -28,7 +28,7 @@ pub use cache::CallCache;
 pub use costs::CostStore;
 use output::check_output_path;
 pub use output::{PartialOutput, refuse_input_as_output, refuse_special_output, sweep_stale};
-use stitch::Stitcher;
+use stitch::{Discard, Stitcher};
 
 /// Progress and outcome of a render, in the order they happen.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -429,15 +429,6 @@ enum Msg {
     Failed(UserError),
 }
 
-/// A sink that drops frames: workers keep only the tail of their chain for context.
-struct Discard;
-
-impl stitch::FrameSink for Discard {
-    fn write(&mut self, _frame: &Frame) -> Result<()> {
-        Ok(())
-    }
-}
-
 /// Calls that depend on each other's output: a chain starts at each call that does not
 /// take context frames from the call before it.
 fn chains(plan: &Plan) -> Vec<Vec<usize>> {
@@ -720,7 +711,7 @@ fn run_chain(
         let stitcher = local.get_or_insert_with(|| {
             Stitcher::starting_at(Discard, hold, call.start, call.lead, call.lead_frames)
         });
-        stitcher.add(call, frames.clone())?;
+        stitcher.add_tail(call, &frames)?;
         let _ = tx.send(Msg::Done {
             call: index,
             frames,

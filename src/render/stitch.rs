@@ -29,6 +29,16 @@ impl FrameSink for Vec<Frame> {
     }
 }
 
+/// A sink that drops frames: a render's workers keep only the tail of their chain, for
+/// the context leads of the calls after it.
+pub struct Discard;
+
+impl FrameSink for Discard {
+    fn write(&mut self, _frame: &Frame) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// Cosine crossfade weight of the incoming call at lead frame `i` of `n`.
 pub fn crossfade_alpha(i: usize, n: usize) -> f32 {
     let t = (i + 1) as f32 / n as f32;
@@ -93,20 +103,18 @@ impl<S: FrameSink> Stitcher<S> {
             .collect())
     }
 
-    /// Adds the frames generated for `call`.
-    pub fn add(&mut self, call: &Call, frames: Vec<Frame>) -> Result<()> {
-        if frames.len() != call.len() as usize {
+    /// Checks that `count` frames for `call` continue the timeline held here.
+    fn check(&self, call: &Call, count: usize) -> Result<()> {
+        if count != call.len() as usize {
             return Err(UserError::new(
                 ErrorCategory::GenerationPipeline,
                 format!(
-                    "call {} returned {} frames, expected {}",
+                    "call {} returned {count} frames, expected {}",
                     call.index + 1,
-                    frames.len(),
                     call.len()
                 ),
             ));
         }
-        let lead = call.lead_frames as usize;
         let expected_start = match call.lead {
             Lead::Start => 0,
             Lead::SharedKeyframe | Lead::Context => self.next_frame() - call.lead_frames,
@@ -118,23 +126,36 @@ impl<S: FrameSink> Stitcher<S> {
                 call.start
             )));
         }
-        let mut frames = frames.into_iter();
+        Ok(())
+    }
+
+    /// Crossfades a context lead into the held frames; returns how many of the call's
+    /// frames the lead used (they are not appended).
+    fn join_lead(&mut self, call: &Call, frames: &[Frame]) -> Result<usize> {
+        let lead = call.lead_frames as usize;
         match call.lead {
-            Lead::Start => {}
-            Lead::SharedKeyframe => {
-                frames.nth(lead - 1);
-            }
+            Lead::Start => Ok(0),
+            Lead::SharedKeyframe => Ok(lead),
             Lead::Context => {
-                let base = self.pending.len() - lead;
-                for i in 0..lead {
-                    let incoming = frames.next().ok_or_else(|| internal("short call".into()))?;
+                let base =
+                    self.pending.len().checked_sub(lead).ok_or_else(|| {
+                        internal("context lead longer than the held frames".into())
+                    })?;
+                for (i, incoming) in frames.iter().take(lead).enumerate() {
                     let alpha = crossfade_alpha(i, lead);
                     let slot = &mut self.pending[base + i];
-                    *slot = Frame::lerp(slot, &incoming, alpha);
+                    *slot = Frame::lerp(slot, incoming, alpha);
                 }
+                Ok(lead)
             }
         }
-        self.pending.extend(frames);
+    }
+
+    /// Adds the frames generated for `call`.
+    pub fn add(&mut self, call: &Call, frames: Vec<Frame>) -> Result<()> {
+        self.check(call, frames.len())?;
+        let used = self.join_lead(call, &frames)?;
+        self.pending.extend(frames.into_iter().skip(used));
         while self.pending.len() > self.hold {
             if let Some(frame) = self.pending.pop_front() {
                 self.sink.write(&frame)?;
@@ -151,6 +172,24 @@ impl<S: FrameSink> Stitcher<S> {
             self.first_pending += 1;
         }
         Ok(self.sink)
+    }
+}
+
+impl Stitcher<Discard> {
+    /// Adds the frames generated for `call` without taking them: only the frames that stay
+    /// held (the last `hold` of the timeline) are copied, so a worker that hands the call's
+    /// output on keeps no second copy of it.
+    pub fn add_tail(&mut self, call: &Call, frames: &[Frame]) -> Result<()> {
+        self.check(call, frames.len())?;
+        let used = self.join_lead(call, frames)?;
+        let rest = &frames[used..];
+        let excess = (self.pending.len() + rest.len()).saturating_sub(self.hold);
+        let from_pending = excess.min(self.pending.len());
+        self.pending.drain(..from_pending);
+        self.pending
+            .extend(rest[excess - from_pending..].iter().cloned());
+        self.first_pending += excess as u32;
+        Ok(())
     }
 }
 
@@ -217,6 +256,40 @@ mod tests {
             "earlier call keeps the shared keyframe"
         );
         assert_eq!(out[13].pixel(0, 0)[0], 100);
+    }
+
+    #[test]
+    fn a_tail_kept_from_borrowed_frames_matches_the_whole_stitch() {
+        let calls = [
+            (call(0, 0, 8, 1, Lead::Start), ramp(0, 9)),
+            (call(1, 5, 12, 4, Lead::Context), ramp(100, 8)),
+            (call(2, 12, 16, 1, Lead::SharedKeyframe), ramp(150, 5)),
+            (call(3, 13, 20, 4, Lead::Context), ramp(200, 8)),
+        ];
+        let mut whole = Stitcher::new(Vec::new(), 4);
+        let mut tail = Stitcher::new(Discard, 4);
+        for (c, frames) in &calls {
+            whole.add(c, frames.clone()).unwrap();
+            tail.add_tail(c, frames).unwrap();
+            assert_eq!(whole.next_frame(), tail.next_frame());
+            assert!(tail.pending.len() <= 4, "holds no more than the tail");
+            let start = whole.next_frame() - 4;
+            let a = whole.context(start, 4).unwrap();
+            let b = tail.context(start, 4).unwrap();
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x.pixel(0, 0), y.pixel(0, 0));
+            }
+        }
+        assert!(tail.add_tail(&calls[0].0, &calls[0].1).is_err());
+    }
+
+    fn ramp(from: u8, n: u32) -> Vec<Frame> {
+        (0..n)
+            .map(|i| {
+                let v = from + i as u8 * 3;
+                Frame::filled(2, 2, [v, v, v])
+            })
+            .collect()
     }
 
     #[test]

@@ -41,7 +41,8 @@ pub struct StudioConfig {
 }
 
 impl StudioConfig {
-    /// The per-user cache and data folders (a temporary folder when there is no home).
+    /// The per-user cache and data folders; with no home folder, a private folder of this
+    /// user's in the system's temporary folder (never one another user could have planted).
     pub fn from_user_dirs() -> Self {
         match crate::dirs::project_dirs() {
             Some(d) => Self {
@@ -51,7 +52,17 @@ impl StudioConfig {
                 costs_file: d.data_dir().join("costs.json"),
             },
             None => {
-                let tmp = std::env::temp_dir().join("wayfarer");
+                let tmp = crate::dirs::private_temp_folder("wayfarer-studio")
+                    .or_else(|| {
+                        crate::dirs::scratch_dir("studio")
+                            .ok()
+                            .map(tempfile::TempDir::keep)
+                    })
+                    .unwrap_or_else(|| std::env::temp_dir().join("wayfarer-studio"));
+                tracing::warn!(
+                    "no home folder: autosaves and renders are kept in {}",
+                    tmp.display()
+                );
                 Self {
                     render_dir: tmp.join("renders"),
                     autosave_dir: tmp.join("autosave"),

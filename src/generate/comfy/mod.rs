@@ -93,9 +93,7 @@ impl std::fmt::Debug for ComfyBackend {
 
 /// A private folder (a fresh name, mode 0700) for temporary files; removed when dropped.
 pub(crate) fn scratch_dir(what: &str) -> Result<tempfile::TempDir> {
-    tempfile::Builder::new()
-        .prefix(&format!("wayfarer-{what}-"))
-        .tempdir()
+    crate::dirs::scratch_dir(what)
         .map_err(|e| UserError::io("creating a folder in", &std::env::temp_dir(), &e))
 }
 
@@ -833,6 +831,39 @@ impl Backend for ComfyBackend {
                     return Err(e);
                 }
             }
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    /// Scratch folders have fresh names and mode 0700: links planted under the names an
+    /// earlier design used (`wayfarer-comfy-PID-N`) are never followed.
+    #[test]
+    fn scratch_folders_are_private_and_never_planted_ones() {
+        use std::os::unix::fs::PermissionsExt;
+        let target = tempfile::tempdir().unwrap();
+        let planted: Vec<_> = (0..4)
+            .map(|n| {
+                let p =
+                    std::env::temp_dir().join(format!("wayfarer-comfy-{}-{n}", std::process::id()));
+                let _ = std::os::unix::fs::symlink(target.path(), &p);
+                p
+            })
+            .collect();
+        let a = super::scratch_dir("comfy").unwrap();
+        let b = super::scratch_dir("comfy").unwrap();
+        assert_ne!(a.path(), b.path());
+        for d in [&a, &b] {
+            let m = std::fs::symlink_metadata(d.path()).unwrap();
+            assert!(m.is_dir() && !m.file_type().is_symlink());
+            assert_eq!(m.permissions().mode() & 0o777, 0o700);
+            assert!(!planted.iter().any(|p| p == d.path()));
+        }
+        std::fs::write(a.path().join("call.mp4"), b"x").unwrap();
+        assert_eq!(std::fs::read_dir(target.path()).unwrap().count(), 0);
+        for p in planted {
+            let _ = std::fs::remove_file(p);
         }
     }
 }
