@@ -63,7 +63,7 @@ enum Command {
         /// to come back, in seconds (0 to 86400).
         #[arg(long, default_value_t = 120, value_parser = whole::<0, 86_400>)]
         reconnect_timeout: u64,
-        /// Re-roll segment N (0-based span index) with a new seed; repeatable.
+        /// Re-roll segment N (numbered from 1) with a new seed; repeatable.
         #[arg(long = "regenerate", value_name = "N")]
         regenerate: Vec<usize>,
         /// Generate every call again instead of reusing calls finished by an earlier render.
@@ -302,16 +302,14 @@ fn cmd_render(
             Some(project_path),
         )?;
         let spans = project.span_count();
-        if let Some(bad) = regenerate.iter().find(|&&n| n >= spans) {
+        if let Some(bad) = regenerate.iter().find(|&&n| n == 0 || n > spans) {
             return Err(UserError::input(format!(
-                "--regenerate {bad}: the project has {spans} segment(s), numbered 0 to {}",
-                spans.saturating_sub(1)
+                "--regenerate {bad}: the project has {spans} segment(s), numbered 1 to {spans}"
             ))
-            .hint(format!(
-                "give a segment number from 0 to {}",
-                spans.saturating_sub(1)
-            )));
+            .hint(format!("give a segment number from 1 to {spans}")));
         }
+        // Segments are numbered from 1 for people, from 0 inside.
+        let regenerate: Vec<usize> = regenerate.iter().map(|n| n - 1).collect();
         let dir = project_file::project_dir(project_path);
         let backend = generate::open_backend(config).map_err(|mut e| {
             e.message = format!("backend: {}", e.message);
@@ -329,7 +327,7 @@ fn cmd_render(
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
-        options.reseed = render::reroll_seeds(regenerate, stamp);
+        options.reseed = render::reroll_seeds(&regenerate, stamp);
         let cancel = CancelToken::new();
         {
             let cancel = cancel.clone();
@@ -438,7 +436,8 @@ fn cmd_render(
             }
             for (span, seed) in &options.reseed {
                 eprintln!(
-                    "segment {span} re-rolled with seed {seed}; to keep it, set its \"seed\" to {seed} in the project"
+                    "segment {} re-rolled with seed {seed}; to keep it, set its \"seed\" to {seed} in the project",
+                    span + 1
                 );
             }
         }

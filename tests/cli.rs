@@ -481,9 +481,9 @@ fn regenerating_two_segments_gives_two_seeds() {
         c.out.to_str().unwrap(),
         "--no-resume",
         "--regenerate",
-        "0",
-        "--regenerate",
         "1",
+        "--regenerate",
+        "2",
     ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
@@ -494,6 +494,19 @@ fn regenerating_two_segments_gives_two_seeds() {
         .collect();
     assert_eq!(seeds.len(), 2, "{stderr}");
     assert_ne!(seeds[0], seeds[1], "{stderr}");
+    assert!(stderr.contains("segment 1 re-rolled"), "{stderr}");
+    assert!(stderr.contains("segment 2 re-rolled"), "{stderr}");
+    let output = wayfarer(&[
+        "render",
+        c.project.to_str().unwrap(),
+        "-o",
+        c.out.to_str().unwrap(),
+        "--regenerate",
+        "0",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("numbered 1 to 2"), "{stderr}");
 }
 
 #[test]

@@ -597,14 +597,14 @@ fn a_killed_render_resumes_without_redoing_finished_calls() {
             .len() as u32,
         wayfarer::plan::plan(&p).unwrap().total_frames
     );
-    // A third run generates nothing; --regenerate 2 re-rolls segment 2 only: the test
+    // A third run generates nothing; --regenerate 3 re-rolls the third segment only: the test
     // server's output does not depend on the seed, so the chained call after it gets the
     // same context frames and is reused.
     let before = server.prompts();
     let out = cli(dir.path(), &server, &[]).wait_with_output().unwrap();
     assert!(out.status.success());
     assert_eq!(server.prompts(), before);
-    let out = cli(dir.path(), &server, &["--regenerate", "2"])
+    let out = cli(dir.path(), &server, &["--regenerate", "3"])
         .wait_with_output()
         .unwrap();
     assert!(
