@@ -68,15 +68,18 @@ fn time_render(
             ..RenderOptions::default()
         };
         let start = Instant::now();
-        let summary = render::render_opts(
-            project,
-            dir,
-            &out,
+        let summary = render::render(
+            &render::RenderRequest {
+                project: project,
+                project_dir: dir,
+                output: &out,
+                encode: EncodeOptions::default(),
+                options: &options,
+                motion: None,
+            },
             backend,
-            &EncodeOptions::default(),
             &mut |_| {},
             &CancelToken::new(),
-            &options,
         )
         .expect("render");
         times.push(start.elapsed().as_secs_f64());

@@ -74,6 +74,14 @@ impl UserError {
         self
     }
 
+    /// The same error with `prefix: ` before its message (what was being done, which
+    /// field or which server).
+    #[must_use]
+    pub fn context(mut self, prefix: impl fmt::Display) -> Self {
+        self.message = format!("{prefix}: {}", self.message);
+        self
+    }
+
     /// The user cancelled the work.
     pub fn cancelled() -> Self {
         Self::new(ErrorCategory::Cancelled, "cancelled")

@@ -22,6 +22,7 @@ pub mod render;
 pub mod stream;
 pub mod structure;
 pub mod sysmem;
+#[cfg(feature = "studio")]
 pub mod ui;
 
 pub use error::{ErrorCategory, Result, UserError};

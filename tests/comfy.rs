@@ -58,18 +58,21 @@ fn run(
 ) -> (wayfarer::Result<RenderSummary>, Vec<RenderEvent>) {
     let mut events = Vec::new();
     let out = dir.join("out.mp4");
-    let result = render::render_opts(
-        project,
-        dir,
-        &out,
+    let result = render::render(
+        &render::RenderRequest {
+            project: project,
+            project_dir: dir,
+            output: &out,
+            encode: EncodeOptions::default(),
+            options: options,
+            motion: None,
+        },
         backend,
-        &EncodeOptions::default(),
         &mut |e| {
             on_event(&e);
             events.push(e);
         },
         cancel,
-        options,
     );
     (result, events)
 }
@@ -633,15 +636,18 @@ fn image_to_video_and_text_to_video_route_to_one_call() {
     p.keyframes.truncate(1);
     p.length = Some(33);
     // The built-in generator only travels: the request is refused with the alternative.
-    let e = render::render_opts(
-        &p,
-        dir.path(),
-        &dir.path().join("builtin.mp4"),
+    let e = render::render(
+        &render::RenderRequest {
+            project: &p,
+            project_dir: dir.path(),
+            output: &dir.path().join("builtin.mp4"),
+            encode: EncodeOptions::default(),
+            options: &RenderOptions::default(),
+            motion: None,
+        },
         &wayfarer::generate::Builtin::default(),
-        &EncodeOptions::default(),
         &mut |_| {},
         &CancelToken::new(),
-        &RenderOptions::default(),
     )
     .unwrap_err();
     assert!(e.message.contains("does not support ti2v"), "{e}");

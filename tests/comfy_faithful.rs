@@ -60,15 +60,18 @@ fn render_cancellable(
         ..Default::default()
     };
     let mut events = Vec::new();
-    let result = render::render_opts(
-        project,
-        dir,
-        &dir.join("out.mp4"),
+    let result = render::render(
+        &render::RenderRequest {
+            project: project,
+            project_dir: dir,
+            output: &dir.join("out.mp4"),
+            encode: EncodeOptions::default(),
+            options: &options,
+            motion: None,
+        },
         backend,
-        &EncodeOptions::default(),
         &mut |e| events.push(e),
         cancel,
-        &options,
     );
     (result, events)
 }

@@ -105,12 +105,19 @@ fn a_render_records_its_timings_and_reports_predicted_vs_measured() {
     let project = file::load(&project(dir.path())).unwrap();
     let store = dir.path().join("costs.json");
     let mut done = None;
-    let summary = render::render_opts(
-        &project,
-        dir.path(),
-        &dir.path().join("out.mp4"),
+    let summary = render::render(
+        &render::RenderRequest {
+            project: &project,
+            project_dir: dir.path(),
+            output: &dir.path().join("out.mp4"),
+            encode: EncodeOptions::default(),
+            options: &RenderOptions {
+                costs: Some(CostStore::open(store.clone())),
+                ..Default::default()
+            },
+            motion: None,
+        },
         &wayfarer::generate::Builtin::from_env().unwrap(),
-        &EncodeOptions::default(),
         &mut |e| {
             if let RenderEvent::Done {
                 predicted_secs,
@@ -122,10 +129,6 @@ fn a_render_records_its_timings_and_reports_predicted_vs_measured() {
             }
         },
         &CancelToken::new(),
-        &RenderOptions {
-            costs: Some(CostStore::open(store.clone())),
-            ..Default::default()
-        },
     )
     .unwrap();
     let (predicted, measured) = done.expect("a done event");

@@ -12,15 +12,18 @@ use wayfarer::render::{self, RenderEvent};
 fn render_project(project_path: &Path, out: &Path) -> (render::RenderSummary, Vec<RenderEvent>) {
     let project = file::load(project_path).unwrap();
     let mut events = Vec::new();
-    let summary = render::render_opts(
-        &project,
-        &file::project_dir(project_path),
-        out,
+    let summary = render::render(
+        &render::RenderRequest {
+            project: &project,
+            project_dir: &file::project_dir(project_path),
+            output: out,
+            encode: EncodeOptions::default(),
+            options: &render::RenderOptions::default(),
+            motion: None,
+        },
         &Builtin::default(),
-        &EncodeOptions::default(),
         &mut |e| events.push(e),
         &CancelToken::new(),
-        &render::RenderOptions::default(),
     )
     .unwrap();
     (summary, events)
@@ -126,12 +129,16 @@ fn a_panic_during_a_render_leaves_no_partial_file() {
     let (dir, project, out) = interrupted_case();
     let mut saw_partial = false;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        render::render_opts(
-            &project,
-            dir.path(),
-            &out,
+        render::render(
+            &render::RenderRequest {
+                project: &project,
+                project_dir: dir.path(),
+                output: &out,
+                encode: EncodeOptions::default(),
+                options: &render::RenderOptions::default(),
+                motion: None,
+            },
             &Builtin::default(),
-            &EncodeOptions::default(),
             &mut |e| {
                 if matches!(e, RenderEvent::Progress { ref stage, .. } if stage == "generating") {
                     saw_partial = !common::partial_files(dir.path()).is_empty();
@@ -139,7 +146,6 @@ fn a_panic_during_a_render_leaves_no_partial_file() {
                 }
             },
             &CancelToken::new(),
-            &render::RenderOptions::default(),
         )
     }));
     assert!(result.is_err(), "the injected panic unwound");
@@ -152,19 +158,22 @@ fn a_panic_during_a_render_leaves_no_partial_file() {
 fn cancelled_render_leaves_nothing() {
     let (dir, project, out) = interrupted_case();
     let cancel = CancelToken::new();
-    let err = render::render_opts(
-        &project,
-        dir.path(),
-        &out,
+    let err = render::render(
+        &render::RenderRequest {
+            project: &project,
+            project_dir: dir.path(),
+            output: &out,
+            encode: EncodeOptions::default(),
+            options: &render::RenderOptions::default(),
+            motion: None,
+        },
         &Builtin::default(),
-        &EncodeOptions::default(),
         &mut |e| {
             if matches!(e, RenderEvent::Progress { ref stage, .. } if stage == "generating") {
                 cancel.cancel();
             }
         },
         &cancel,
-        &render::RenderOptions::default(),
     )
     .unwrap_err();
     assert_eq!(err.category, wayfarer::ErrorCategory::Cancelled);
@@ -222,15 +231,18 @@ fn merged_plan_renders_with_fewer_backend_calls() {
             inner: Builtin::default(),
             calls: Default::default(),
         };
-        let summary = render::render_opts(
-            &project,
-            dir.path(),
-            &out,
+        let summary = render::render(
+            &render::RenderRequest {
+                project: &project,
+                project_dir: dir.path(),
+                output: &out,
+                encode: EncodeOptions::default(),
+                options: &render::RenderOptions::default(),
+                motion: None,
+            },
             &backend,
-            &EncodeOptions::default(),
             &mut |_| {},
             &CancelToken::new(),
-            &render::RenderOptions::default(),
         )
         .unwrap();
         let calls = backend.calls.load(std::sync::atomic::Ordering::SeqCst);
@@ -293,15 +305,18 @@ fn a_second_render_hits_the_flow_cache() {
             1 << 30,
         ));
         let out = dir.path().join(format!("run{run}.mp4"));
-        render::render_opts(
-            &project,
-            dir.path(),
-            &out,
+        render::render(
+            &render::RenderRequest {
+                project: &project,
+                project_dir: dir.path(),
+                output: &out,
+                encode: EncodeOptions::default(),
+                options: &render::RenderOptions::default(),
+                motion: None,
+            },
             &backend,
-            &EncodeOptions::default(),
             &mut |_| {},
             &CancelToken::new(),
-            &render::RenderOptions::default(),
         )
         .unwrap();
         let (hits, misses) = backend.cache().unwrap().stats();
@@ -404,12 +419,19 @@ fn out_of_memory_is_retried_with_fewer_steps_then_lower_resolution() {
         seen: Default::default(),
     };
     let mut retries = Vec::new();
-    let summary = render::render_with(
-        &project,
-        dir.path(),
-        &out,
+    let summary = render::render(
+        &render::RenderRequest {
+            project: &project,
+            project_dir: dir.path(),
+            output: &out,
+            encode: EncodeOptions::default(),
+            options: &render::RenderOptions {
+                retry: policy,
+                ..Default::default()
+            },
+            motion: None,
+        },
         &backend,
-        &EncodeOptions::default(),
         &mut |e| {
             if let RenderEvent::Retry {
                 attempt, change, ..
@@ -419,11 +441,6 @@ fn out_of_memory_is_retried_with_fewer_steps_then_lower_resolution() {
             }
         },
         &CancelToken::new(),
-        None,
-        &render::RenderOptions {
-            retry: policy,
-            ..Default::default()
-        },
     )
     .unwrap();
     // Attempt 1 as planned; 2 with half the default steps; 3 also at 0.75x resolution.
@@ -452,19 +469,21 @@ fn out_of_memory_is_retried_with_fewer_steps_then_lower_resolution() {
         invalid: true,
         seen: Default::default(),
     };
-    let err = render::render_with(
-        &project,
-        dir.path(),
-        &out2,
+    let err = render::render(
+        &render::RenderRequest {
+            project: &project,
+            project_dir: dir.path(),
+            output: &out2,
+            encode: EncodeOptions::default(),
+            options: &render::RenderOptions {
+                retry: policy,
+                ..Default::default()
+            },
+            motion: None,
+        },
         &backend,
-        &EncodeOptions::default(),
         &mut |_| {},
         &CancelToken::new(),
-        None,
-        &render::RenderOptions {
-            retry: policy,
-            ..Default::default()
-        },
     )
     .unwrap_err();
     assert_eq!(err.category, wayfarer::ErrorCategory::InputValidation);
@@ -492,27 +511,29 @@ fn a_call_made_with_degraded_parameters_is_not_reused_by_a_later_render() {
             seen: Default::default(),
         };
         let mut notes = Vec::new();
-        let summary = render::render_with(
-            &project,
-            dir.path(),
-            &dir.path().join("out.mp4"),
+        let summary = render::render(
+            &render::RenderRequest {
+                project: &project,
+                project_dir: dir.path(),
+                output: &dir.path().join("out.mp4"),
+                encode: EncodeOptions::default(),
+                options: &render::RenderOptions {
+                    retry: wayfarer::generate::retry::RetryPolicy {
+                        max_attempts: 4,
+                        base_delay: std::time::Duration::from_millis(1),
+                    },
+                    cache: Some(render::CallCache::new(cache_dir.clone(), 1 << 30)),
+                    ..Default::default()
+                },
+                motion: None,
+            },
             &backend,
-            &EncodeOptions::default(),
             &mut |e| {
                 if let RenderEvent::Note { message, .. } = e {
                     notes.push(message);
                 }
             },
             &CancelToken::new(),
-            None,
-            &render::RenderOptions {
-                retry: wayfarer::generate::retry::RetryPolicy {
-                    max_attempts: 4,
-                    base_delay: std::time::Duration::from_millis(1),
-                },
-                cache: Some(render::CallCache::new(cache_dir.clone(), 1 << 30)),
-                ..Default::default()
-            },
         )
         .unwrap();
         (summary, backend.seen.lock().unwrap().len(), notes)

@@ -14,7 +14,7 @@ use wayfarer::gpu::{Compute, CpuCompute, FlowField};
 use wayfarer::media::{self, EncodeOptions, Frame, VideoEncoder, center_crop_rect, psnr};
 use wayfarer::project::file;
 use wayfarer::render::{self, RenderEvent};
-use wayfarer::structure::{MotionTools, StructureMotion};
+use wayfarer::structure::{MotionTools, StructureMotion, Timeline};
 
 struct Counting(Arc<AtomicUsize>);
 
@@ -78,20 +78,22 @@ fn structure_video_renders_without_stretching_and_caches_its_flows() {
     for run in 0..2 {
         let out = dir.path().join(format!("run{run}.mp4"));
         let mut stages = Vec::new();
-        let summary = render::render_with(
-            &project,
-            dir.path(),
-            &out,
+        let summary = render::render(
+            &render::RenderRequest {
+                project: &project,
+                project_dir: dir.path(),
+                output: &out,
+                encode: EncodeOptions::default(),
+                options: &render::RenderOptions::default(),
+                motion: Some(&tools),
+            },
             &Builtin::default(),
-            &EncodeOptions::default(),
             &mut |e| {
                 if let RenderEvent::Progress { stage, .. } = e {
                     stages.push(stage)
                 }
             },
             &CancelToken::new(),
-            Some(&tools),
-            &render::RenderOptions::default(),
         )
         .unwrap();
         assert!(stages.iter().any(|s| s == "structure"));
@@ -141,10 +143,12 @@ fn structure_frames_are_cropped_not_stretched_and_motion_is_followed() {
     let motion = StructureMotion::prepare(
         &sv,
         dir.path(),
-        58,
-        16,
-        256,
-        144,
+        &Timeline {
+            total: 58,
+            fps: 16,
+            width: 256,
+            height: 144,
+        },
         &tools,
         &mut |_| {},
         &CancelToken::new(),
@@ -280,10 +284,12 @@ fn guided_frame(strength: f32, offset: usize) -> (Frame, Frame) {
     let motion = StructureMotion::prepare(
         project.structure_video.as_ref().unwrap(),
         dir.path(),
-        plan.total_frames,
-        16,
-        w,
-        h,
+        &Timeline {
+            total: plan.total_frames,
+            fps: 16,
+            width: w,
+            height: h,
+        },
         &tools,
         &mut |_| {},
         &CancelToken::new(),

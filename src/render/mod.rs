@@ -9,6 +9,7 @@ pub mod cache;
 pub mod costs;
 pub mod memory;
 mod output;
+mod session;
 pub mod stitch;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub use cache::CallCache;
 pub use costs::CostStore;
 use output::check_output_path;
 pub use output::{PartialOutput, refuse_input_as_output, refuse_special_output, sweep_stale};
+pub use session::Session;
 use stitch::{Discard, Stitcher};
 
 /// Progress and outcome of a render, in the order they happen.
@@ -198,88 +200,94 @@ pub fn plan_for(
     plan::plan_with_costs(project, measured.as_ref())
 }
 
-/// Renders `project` (whose image paths are relative to `project_dir`) to the MP4 `output`,
-/// resuming from the per-user call cache.
+/// What to render and how: the project, where its files are, the output, the encoder's
+/// settings, the render's options and (optionally) the tools that analyse a structure video.
+pub struct RenderRequest<'a> {
+    /// The project.
+    pub project: &'a Project,
+    /// Folder the project's image and video paths are relative to.
+    pub project_dir: &'a Path,
+    /// The MP4 to write.
+    pub output: &'a Path,
+    /// Encoder settings.
+    pub encode: EncodeOptions,
+    /// Retries, resume cache, re-rolled seeds, cost store.
+    pub options: &'a RenderOptions,
+    /// Tools for the structure video; `None` opens them (GPU device, flow estimator, flow
+    /// cache) from the environment when the project has a structure video.
+    pub motion: Option<&'a MotionTools<'a>>,
+}
+
+impl<'a> RenderRequest<'a> {
+    /// A request with default encoding and the given options.
+    pub fn new(
+        project: &'a Project,
+        project_dir: &'a Path,
+        output: &'a Path,
+        options: &'a RenderOptions,
+    ) -> Self {
+        Self {
+            project,
+            project_dir,
+            output,
+            encode: EncodeOptions::default(),
+            options,
+            motion: None,
+        }
+    }
+
+    /// The same request with structure-video tools given explicitly.
+    #[must_use]
+    pub fn with_motion(mut self, tools: &'a MotionTools<'a>) -> Self {
+        self.motion = Some(tools);
+        self
+    }
+}
+
+/// Renders a request with `backend`: the project's image paths are relative to
+/// `request.project_dir`; events go to `events`; `cancel` stops it.
 ///
 /// Bad input is reported before anything is written; on any failure, cancel or panic the
-/// partial file ([`PartialOutput`]) is removed and `output` is left as it was.
+/// partial file ([`PartialOutput`]) is removed and the output is left as it was.
 pub fn render(
-    project: &Project,
-    project_dir: &Path,
-    output: &Path,
+    request: &RenderRequest<'_>,
     backend: &dyn Backend,
-    encode: &EncodeOptions,
     events: &mut dyn FnMut(RenderEvent),
     cancel: &CancelToken,
 ) -> Result<RenderSummary> {
-    render_opts(
-        project,
-        project_dir,
-        output,
-        backend,
-        encode,
-        events,
-        cancel,
-        &RenderOptions::user(),
-    )
+    match (request.motion, &request.project.structure_video) {
+        (None, Some(_)) => {
+            // The motion tools (GPU device, flow model) are opened only when a structure
+            // video needs them.
+            let compute = crate::gpu::select(crate::gpu::Choice::from_env()?)?;
+            let estimator = crate::flow::estimator_from_env()?;
+            let cache = crate::flow::FlowCache::user();
+            let tools = MotionTools {
+                compute: compute.as_ref(),
+                estimator: estimator.as_ref(),
+                cache: cache.as_ref(),
+            };
+            run_render(request, Some(&tools), backend, events, cancel)
+        }
+        (tools, _) => run_render(request, tools, backend, events, cancel),
+    }
 }
 
-/// [`render`] with explicit options; the motion tools are opened when a structure video
-/// needs them.
-#[allow(clippy::too_many_arguments)]
-pub fn render_opts(
-    project: &Project,
-    project_dir: &Path,
-    output: &Path,
-    backend: &dyn Backend,
-    encode: &EncodeOptions,
-    events: &mut dyn FnMut(RenderEvent),
-    cancel: &CancelToken,
-    options: &RenderOptions,
-) -> Result<RenderSummary> {
-    // The motion tools (GPU device, flow model) are opened only when a structure video
-    // needs them.
-    let owned = match project.structure_video {
-        Some(_) => Some((
-            crate::gpu::select(crate::gpu::Choice::from_env()?)?,
-            crate::flow::estimator_from_env()?,
-            crate::flow::FlowCache::user(),
-        )),
-        None => None,
-    };
-    let tools = owned
-        .as_ref()
-        .map(|(compute, estimator, cache)| MotionTools {
-            compute: compute.as_ref(),
-            estimator: estimator.as_ref(),
-            cache: cache.as_ref(),
-        });
-    render_with(
-        project,
-        project_dir,
-        output,
-        backend,
-        encode,
-        events,
-        cancel,
-        tools.as_ref(),
-        options,
-    )
-}
-
-/// [`render`] with the tools that analyse a structure video given explicitly.
-#[allow(clippy::too_many_arguments)]
-pub fn render_with(
-    project: &Project,
-    project_dir: &Path,
-    output: &Path,
-    backend: &dyn Backend,
-    encode: &EncodeOptions,
-    events: &mut dyn FnMut(RenderEvent),
-    cancel: &CancelToken,
+fn run_render(
+    request: &RenderRequest<'_>,
     motion_tools: Option<&MotionTools<'_>>,
-    options: &RenderOptions,
+    backend: &dyn Backend,
+    events: &mut dyn FnMut(RenderEvent),
+    cancel: &CancelToken,
 ) -> Result<RenderSummary> {
+    let RenderRequest {
+        project,
+        project_dir,
+        output,
+        ref encode,
+        options,
+        ..
+    } = *request;
     let started = Instant::now();
     let measured = options
         .costs
@@ -341,10 +349,7 @@ pub fn render_with(
             let m = StructureMotion::prepare(
                 sv,
                 project_dir,
-                plan.total_frames,
-                plan.fps,
-                plan.width,
-                plan.height,
+                &crate::structure::Timeline::of(&plan),
                 tools,
                 &mut progress,
                 cancel,

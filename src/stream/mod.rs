@@ -14,6 +14,7 @@
 //!
 //! Must not depend on the UI; frames go to a sink the caller gives (an encoder, a preview).
 
+mod session;
 mod sources;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
+pub use session::{InterpolatorChoice, KeyframeChoice, Session};
 pub use sources::{
     BuiltinInterpolator, BuiltinKeyframes, ComfyKeyframes, LinearInterpolator, OnnxInterpolator,
     OnnxKeyframes,

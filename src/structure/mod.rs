@@ -76,21 +76,48 @@ pub struct MotionTools<'a> {
     pub cache: Option<&'a FlowCache>,
 }
 
+/// The output a structure video is prepared for: its length, rate and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeline {
+    /// Frames of the timeline.
+    pub total: u32,
+    /// Frames per second.
+    pub fps: u32,
+    /// Output width in pixels.
+    pub width: u32,
+    /// Output height in pixels.
+    pub height: u32,
+}
+
+impl Timeline {
+    /// The timeline of a plan.
+    pub fn of(plan: &crate::plan::Plan) -> Self {
+        Self {
+            total: plan.total_frames,
+            fps: plan.fps,
+            width: plan.width,
+            height: plan.height,
+        }
+    }
+}
+
 impl StructureMotion {
-    /// Loads and analyses `sv` for a timeline of `total` frames at `fps`, output
-    /// `width` x `height`. `progress` receives the fraction of flows done.
-    #[allow(clippy::too_many_arguments)]
+    /// Loads and analyses `sv` for `timeline`. `progress` receives the fraction of flows
+    /// done.
     pub fn prepare(
         sv: &StructureVideo,
         project_dir: &Path,
-        total: u32,
-        fps: u32,
-        width: u32,
-        height: u32,
+        timeline: &Timeline,
         tools: &MotionTools<'_>,
         progress: &mut dyn FnMut(f32),
         cancel: &CancelToken,
     ) -> Result<Self> {
+        let Timeline {
+            total,
+            fps,
+            width,
+            height,
+        } = *timeline;
         let path = project_dir.join(&sv.path);
         let field = |e: UserError| {
             let mut e = e;

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use crate::error::{ErrorCategory, Result, UserError};
 use crate::generate::{self, CancelToken};
 use crate::guide::CallGuide;
-use crate::media::{self, EncodeOptions, Frame};
+use crate::media::{self, Frame};
 use crate::project::Project;
 use crate::render::{self, RenderEvent, RenderSummary};
 
@@ -105,7 +105,7 @@ impl RenderJob {
         options: render::RenderOptions,
         ctx: &egui::Context,
     ) -> Result<Self> {
-        let backend_box = generate::open_backend(backend)?;
+        let session = render::Session::open(backend)?;
         let cancel = CancelToken::new();
         let (tx, rx) = sync_channel::<RenderEvent>(64);
         let (job_cancel, job_output, job_ctx) = (cancel.clone(), output.clone(), ctx.clone());
@@ -114,31 +114,8 @@ impl RenderJob {
                 let _ = tx.send(e);
                 job_ctx.request_repaint();
             };
-            // Pre-flight first: nothing is generated when a check fails.
-            let report = generate::preflight::preflight_with(
-                &project,
-                &project_dir,
-                &job_output,
-                backend_box.as_ref(),
-            );
-            if let Some(e) = report.first_failure() {
-                let _ = tx.send(RenderEvent::from_error(&e));
-                job_ctx.request_repaint();
-                return Err(e);
-            }
-            let result = render::render_opts(
-                &project,
-                &project_dir,
-                &job_output,
-                backend_box.as_ref(),
-                &EncodeOptions::default(),
-                &mut on_event,
-                &job_cancel,
-                &options,
-            );
-            if let Err(e) = &result {
-                let _ = tx.send(RenderEvent::from_error(e));
-            }
+            let request = render::RenderRequest::new(&project, &project_dir, &job_output, &options);
+            let result = session.run(&request, &mut on_event, &job_cancel);
             job_ctx.request_repaint();
             result
         })?;
@@ -421,58 +398,38 @@ impl LiveJob {
         ctx: &egui::Context,
     ) -> Result<Self> {
         use crate::stream;
-        use std::sync::Arc;
         let plan = stream::StreamPlan::from_project(&project, &project_dir, 0.5, false)?;
-        let generator: Arc<dyn stream::KeyframeGenerator> =
-            match (backend.kind.as_str(), backend.servers.first()) {
-                ("comfyui", Some(server)) => Arc::new(stream::ComfyKeyframes::new(
-                    server,
-                    None,
-                    std::time::Duration::from_secs(backend.call_timeout_secs.max(1)),
-                )?),
-                _ => Arc::new(stream::BuiltinKeyframes::default()),
-            };
-        let interpolator = stream::BuiltinInterpolator(Arc::new(generate::Builtin::from_env()?));
+        let keyframes = match (backend.kind.as_str(), backend.servers.first()) {
+            ("comfyui", Some(server)) => stream::KeyframeChoice::ComfyUi {
+                server: server.clone(),
+                template: None,
+                timeout: std::time::Duration::from_secs(backend.call_timeout_secs.max(1)),
+            },
+            _ => stream::KeyframeChoice::Builtin {
+                latency: std::time::Duration::ZERO,
+            },
+        };
+        let session = stream::Session::open(&keyframes, &stream::InterpolatorChoice::Builtin)?;
         let cancel = CancelToken::new();
         let (tx, rx) = std::sync::mpsc::channel::<LiveMessage>();
         let (job_cancel, ctx) = (cancel.clone(), ctx.clone());
         spawn("wayfarer-live", move || {
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.send(LiveMessage::Finished(Err(UserError::new(
-                        ErrorCategory::SystemResource,
-                        format!("cannot start the runtime: {e}"),
-                    ))));
-                    return;
-                }
-            };
-            let result = runtime.block_on(async {
-                let source = stream::KeyframeSource::new(generator);
-                stream::run(
-                    &plan,
-                    &source,
-                    &interpolator,
-                    &stream::StreamConfig::default(),
-                    &mut |i, frame| {
-                        let _ = tx.send(LiveMessage::Frame(
-                            i,
-                            to_color_image(frame, PREVIEW_SIZE.0, PREVIEW_SIZE.1),
-                        ));
-                        ctx.request_repaint();
-                        Ok(())
-                    },
-                    &mut |e| {
-                        let _ = tx.send(LiveMessage::Event(e));
-                    },
-                    &job_cancel,
-                )
-                .await
-            });
+            let result = session.run(
+                &plan,
+                &stream::StreamConfig::default(),
+                &mut |i, frame| {
+                    let _ = tx.send(LiveMessage::Frame(
+                        i,
+                        to_color_image(frame, PREVIEW_SIZE.0, PREVIEW_SIZE.1),
+                    ));
+                    ctx.request_repaint();
+                    Ok(())
+                },
+                &mut |e| {
+                    let _ = tx.send(LiveMessage::Event(e));
+                },
+                &job_cancel,
+            );
             let _ = tx.send(LiveMessage::Finished(result));
             ctx.request_repaint();
         })?;

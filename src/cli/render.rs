@@ -1,0 +1,243 @@
+//! `wayfarer render`: a project to an MP4 (or only its pre-flight checks, `--check`).
+
+use std::path::PathBuf;
+
+use wayfarer::generate::{self, BackendConfig};
+use wayfarer::media::EncodeOptions;
+use wayfarer::project::file as project_file;
+use wayfarer::render::{self, RenderEvent, RenderRequest, RenderSummary};
+use wayfarer::{UserError, plan::cost};
+
+use super::BackendKind;
+use super::support::{crf_value, whole};
+
+/// Render a project to an MP4.
+#[derive(clap::Args)]
+pub struct RenderArgs {
+    /// Project file (JSON).
+    project: PathBuf,
+    /// Output MP4; written to a partial file next to it and renamed when complete.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Generator backend.
+    #[arg(long, value_enum, default_value_t = BackendKind::Builtin)]
+    backend: BackendKind,
+    /// ComfyUI server, e.g. http://127.0.0.1:8188 (repeat for several servers).
+    #[arg(long = "server")]
+    servers: Vec<String>,
+    /// ComfyUI API-format workflow template (default: the shipped Wan VACE template).
+    #[arg(long)]
+    template: Option<PathBuf>,
+    /// ONNX model manifest (TOML) for the onnx backend.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Longest one ComfyUI call may run, in seconds (1 to 2592000, 30 days).
+    #[arg(long, default_value_t = 3600, value_parser = whole::<1, 2_592_000>)]
+    call_timeout: u64,
+    /// Longest one HTTP request to a ComfyUI server may take (uploads and downloads
+    /// included), in seconds (1 to 86400).
+    #[arg(long, default_value_t = 120, value_parser = whole::<1, 86_400>)]
+    request_timeout: u64,
+    /// How long a call waits for a ComfyUI server that stopped answering (a restart)
+    /// to come back, in seconds (0 to 86400).
+    #[arg(long, default_value_t = 120, value_parser = whole::<0, 86_400>)]
+    reconnect_timeout: u64,
+    /// Re-roll segment N (numbered from 1) with a new seed; repeatable.
+    #[arg(long = "regenerate", value_name = "N")]
+    regenerate: Vec<usize>,
+    /// Generate every call again instead of reusing calls finished by an earlier render.
+    #[arg(long)]
+    no_resume: bool,
+    /// H.264 constant rate factor (0-51, lower is better).
+    #[arg(long, default_value_t = EncodeOptions::default().crf, value_parser = crf_value)]
+    crf: u8,
+    /// x264 preset (ultrafast … veryslow).
+    #[arg(long, default_value_t = EncodeOptions::default().preset)]
+    preset: String,
+    /// Print one JSON event per line (start/progress/done/error) instead of a progress bar.
+    #[arg(long)]
+    json_events: bool,
+    /// Run only the pre-flight checks and print their report.
+    #[arg(long)]
+    check: bool,
+}
+
+impl RenderArgs {
+    /// Renders the project, or runs its pre-flight checks with `--check`.
+    pub fn run(self) -> Result<(), UserError> {
+        let config = BackendConfig {
+            kind: self.backend.name().into(),
+            servers: self.servers.clone(),
+            template: self.template.clone(),
+            model: self.model.clone(),
+            call_timeout_secs: self.call_timeout,
+            request_timeout_secs: self.request_timeout,
+            reconnect_timeout_secs: self.reconnect_timeout,
+        };
+        if self.check {
+            return self.check(&config);
+        }
+        let json = self.json_events;
+        let mut rendered = false;
+        let result = self.render(&config, &mut rendered);
+        // A failure inside the session was already sent as an event.
+        if let (Err(e), true, false) = (&result, json, rendered) {
+            super::json_line(&RenderEvent::from_error(e));
+        }
+        result
+    }
+
+    /// `--check`: the pre-flight report; an error when a check fails.
+    fn check(&self, config: &BackendConfig) -> Result<(), UserError> {
+        let project = project_file::load(&self.project)?;
+        let report = generate::preflight(
+            &project,
+            &project_file::project_dir(&self.project),
+            &self.output,
+            config,
+        );
+        if self.json_events {
+            super::json_line(&report);
+        } else {
+            print!("{report}");
+        }
+        report.first_failure().map_or(Ok(()), Err)
+    }
+
+    /// Loads the project, opens a render session and runs it; `in_session` turns true
+    /// once the session reports its own failures.
+    fn render(&self, config: &BackendConfig, in_session: &mut bool) -> Result<(), UserError> {
+        let project = project_file::load(&self.project)?;
+        let dir = project_file::project_dir(&self.project);
+        render::refuse_input_as_output(&self.output, &project, &dir, Some(&self.project))?;
+        let spans = project.span_count();
+        if let Some(bad) = self.regenerate.iter().find(|&&n| n == 0 || n > spans) {
+            return Err(UserError::input(format!(
+                "--regenerate {bad}: the project has {spans} segment(s), numbered 1 to {spans}"
+            ))
+            .hint(format!("give a segment number from 1 to {spans}")));
+        }
+        // Segments are numbered from 1 for people, from 0 inside.
+        let regenerate: Vec<usize> = self.regenerate.iter().map(|n| n - 1).collect();
+        let session = render::Session::open(config)?;
+        let mut options = render::RenderOptions::user();
+        if self.no_resume {
+            options.cache = None;
+        }
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        options.reseed = render::reroll_seeds(&regenerate, stamp);
+        let mut request = RenderRequest::new(&project, &dir, &self.output, &options);
+        request.encode = EncodeOptions {
+            crf: self.crf,
+            preset: self.preset.clone(),
+        };
+        let cancel = super::cancel_on_signals();
+        let bar = super::progress_bar(
+            self.json_events,
+            1000,
+            "{spinner} {msg:<24} [{bar:40}] {percent:>3}% eta {eta}",
+        );
+        let json = self.json_events;
+        let mut on_event = |event: RenderEvent| {
+            if json {
+                super::json_line(&event);
+            }
+            show_event(&bar, &event, json);
+        };
+        *in_session = true;
+        let summary = session.run(&request, &mut on_event, &cancel)?;
+        bar.finish_and_clear();
+        if !json {
+            self.announce(&summary, &options.reseed);
+        }
+        Ok(())
+    }
+
+    /// What a finished render says on standard error.
+    fn announce(&self, summary: &RenderSummary, reseed: &[(usize, u64)]) {
+        for snap in &summary.plan.snaps {
+            eprintln!(
+                "note: keyframe {} moved {} -> {}: {}",
+                snap.keyframe, snap.from, snap.to, snap.reason
+            );
+        }
+        eprintln!(
+            "wrote {} ({} frames, {} calls generated, {} reused from earlier renders)",
+            self.output.display(),
+            summary.frames,
+            summary.backend_calls,
+            summary.cached_calls
+        );
+        if summary.backend_calls > 0 {
+            eprintln!(
+                "generation took {}, the plan predicted {} ({})",
+                cost::secs_text(summary.generation_secs),
+                cost::secs_text(summary.predicted_secs),
+                summary.plan.cost_model.source
+            );
+        }
+        for (span, seed) in reseed {
+            eprintln!(
+                "segment {} re-rolled with seed {seed}; to keep it, set its \"seed\" to {seed} in the project",
+                span + 1
+            );
+        }
+    }
+}
+
+/// One render event on the progress bar (notes and retries as lines above it).
+fn show_event(bar: &indicatif::ProgressBar, event: &RenderEvent, json: bool) {
+    match event {
+        RenderEvent::Start {
+            calls,
+            frames,
+            device,
+            ..
+        } => {
+            bar.suspend(|| eprintln!("generating on {device}"));
+            bar.set_message(format!("{calls} calls, {frames} frames"));
+        }
+        RenderEvent::Progress {
+            stage,
+            call,
+            calls,
+            fraction,
+            step,
+            ..
+        } => {
+            if stage == "generating" {
+                match step {
+                    Some((v, m)) => {
+                        bar.set_message(format!("call {}/{calls} step {v}/{m}", call + 1));
+                    }
+                    None => bar.set_message(format!("call {}/{calls}", call + 1)),
+                }
+            } else {
+                bar.set_message(stage.clone());
+            }
+            bar.set_position((fraction * 1000.0) as u64);
+        }
+        RenderEvent::Retry {
+            call,
+            attempt,
+            error,
+            change,
+            ..
+        } => {
+            bar.suspend(|| {
+                eprintln!(
+                    "retry: call {} attempt {attempt}: {error}; {change}",
+                    call + 1
+                );
+            });
+        }
+        RenderEvent::Note { call, message } => {
+            if !json {
+                bar.suspend(|| eprintln!("note: call {}: {message}", call + 1));
+            }
+        }
+        RenderEvent::Done { .. } | RenderEvent::Error { .. } => bar.finish_and_clear(),
+    }
+}

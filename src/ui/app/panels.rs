@@ -1,0 +1,443 @@
+//! The side panels: the inspector of the selected segment or keyframe, the structure video,
+//! the backend settings and the render panel.
+
+use super::*;
+
+impl StudioApp {
+    pub(super) fn inspector(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Segment");
+        let spans = self.project.span_count();
+        if spans == 0 {
+            ui.label(
+                "Add at least two keyframes (drop images on the timeline or Edit -> Add images…).",
+            );
+            return;
+        }
+        let span = self.selected_span.min(spans - 1);
+        ui.label(format!(
+            "Span {span}: keyframe {span} -> {} (frames {} to {})",
+            span + 1,
+            self.project.keyframes[span].frame,
+            self.project.keyframes[span + 1].frame
+        ));
+        if let Ok(plan) = &self.plan
+            && let Some(b) = plan.boundaries.get(span)
+        {
+            if b.differing_fields.is_empty() {
+                ui.colored_label(
+                    Color32::LIGHT_GREEN,
+                    "identical to the next span (mergeable)",
+                );
+            } else {
+                ui.label(format!(
+                    "differs from the next: {}",
+                    b.differing_fields.join(", ")
+                ));
+            }
+        }
+        let segment = self.project.segment_for_span(span).clone();
+        let (mut prompt, mut negative) = match &self.prompt_buffers {
+            Some((s, p, n)) if *s == span => (p.clone(), n.clone()),
+            _ => (segment.prompt.clone(), segment.negative_prompt.clone()),
+        };
+        let label = ui.label("Prompt");
+        let prompt_resp = ui
+            .add(egui::TextEdit::multiline(&mut prompt).desired_rows(3))
+            .labelled_by(label.id);
+        let label = ui.label("Negative prompt");
+        let negative_resp = ui
+            .add(egui::TextEdit::multiline(&mut negative).desired_rows(2))
+            .labelled_by(label.id);
+        if prompt_resp.lost_focus() || negative_resp.lost_focus() {
+            self.history.break_coalescing();
+        }
+        let mut edited = segment.clone();
+        edited.prompt = prompt.clone();
+        edited.negative_prompt = negative.clone();
+        ui.label("LoRAs");
+        let mut remove = None;
+        for (i, l) in edited.loras.iter_mut().enumerate() {
+            ui.horizontal(|ui| {
+                let label = ui.label(format!("LoRA {i}"));
+                ui.add(egui::TextEdit::singleline(&mut l.name).desired_width(150.0))
+                    .labelled_by(label.id);
+                let label = ui.label("strength");
+                ui.add(
+                    egui::DragValue::new(&mut l.strength)
+                        .range(-2.0..=2.0)
+                        .speed(0.01),
+                )
+                .labelled_by(label.id);
+                if ui.small_button("x").on_hover_text("remove").clicked() {
+                    remove = Some(i);
+                }
+            });
+        }
+        if let Some(i) = remove {
+            edited.loras.remove(i);
+        }
+        if ui.button("Add LoRA").clicked() {
+            edited.loras.push(crate::project::Lora {
+                name: "lora.safetensors".into(),
+                strength: 1.0,
+            });
+        }
+        ui.horizontal(|ui| {
+            let mut steps = edited.steps.unwrap_or(0);
+            let label = ui.label("Steps (0 = default)");
+            if ui
+                .add(egui::DragValue::new(&mut steps).range(0..=200))
+                .labelled_by(label.id)
+                .changed()
+            {
+                edited.steps = (steps > 0).then_some(steps);
+            }
+        });
+        self.prompt_buffers = Some((span, prompt, negative));
+        if edited != segment {
+            self.pending.push((
+                Edit::SetSegment {
+                    span,
+                    segment: edited,
+                },
+                Some(format!("segment {span}")),
+            ));
+        }
+    }
+
+    pub(super) fn structure_panel(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.heading("Structure video");
+        let mut p = self.project.clone();
+        match &mut p.structure_video {
+            None => {
+                ui.label("None: generated frames follow the anchors only.");
+                if ui.button("Choose video…").clicked()
+                    && let Some(path) = rfd::FileDialog::new()
+                        .add_filter("Video", &["mp4", "mkv", "mov", "webm", "avi"])
+                        .pick_file()
+                {
+                    self.set_structure_video(path);
+                }
+            }
+            Some(sv) => {
+                ui.label(sv.path.display().to_string());
+                let mut remove = false;
+                ui.horizontal(|ui| {
+                    if ui.button("Change…").clicked()
+                        && let Some(path) = rfd::FileDialog::new().pick_file()
+                    {
+                        sv.path = path;
+                    }
+                    remove = ui.button("Remove").clicked();
+                });
+                labelled_drag(ui, "Start frame", &mut sv.start_frame, 0..=1_000_000, 1.0);
+                let mut end = sv.end_frame.unwrap_or(0);
+                let label = ui.label("End frame (0 = to the end)");
+                if ui
+                    .add(egui::DragValue::new(&mut end).range(0..=1_000_000))
+                    .labelled_by(label.id)
+                    .changed()
+                {
+                    sv.end_frame = (end > 0).then_some(end.max(sv.start_frame));
+                }
+                ui.horizontal(|ui| {
+                    ui.label("Treatment");
+                    ui.selectable_value(
+                        &mut sv.treatment,
+                        crate::project::Treatment::Adjust,
+                        "Adjust",
+                    );
+                    ui.selectable_value(&mut sv.treatment, crate::project::Treatment::Clip, "Clip");
+                });
+                let label = ui.label("Motion strength");
+                ui.add(egui::Slider::new(&mut sv.motion_strength, 0.0..=2.0))
+                    .labelled_by(label.id);
+                if remove {
+                    p.structure_video = None;
+                }
+            }
+        }
+        if p != self.project {
+            self.pending
+                .push((Edit::Replace(Box::new(p)), Some("structure".into())));
+        }
+        // Previews follow the settings.
+        if self.project.structure_video != self.structure_key {
+            self.structure_key = self.project.structure_video.clone();
+            self.structure_preview = None;
+            self.structure_loading = match &self.structure_key {
+                Some(sv) => match jobs::structure_preview(
+                    sv.clone(),
+                    self.project_dir(),
+                    self.project.width,
+                    self.project.height,
+                    &ctx,
+                ) {
+                    Ok(rx) => Some(rx),
+                    Err(e) => {
+                        self.problems.push(e);
+                        None
+                    }
+                },
+                None => None,
+            };
+        }
+        if let Some(rx) = &self.structure_loading
+            && let Ok(result) = rx.try_recv()
+        {
+            self.structure_loading = None;
+            match result {
+                Ok(preview) => {
+                    let crop = ctx.load_texture(
+                        "structure crop",
+                        preview.crop,
+                        egui::TextureOptions::LINEAR,
+                    );
+                    let flow = ctx.load_texture(
+                        "structure flow",
+                        preview.flow,
+                        egui::TextureOptions::LINEAR,
+                    );
+                    self.structure_preview = Some((crop, flow, preview.info));
+                }
+                Err(e) => self.problems.push(e),
+            }
+        }
+        if self.structure_loading.is_some() {
+            ui.add(egui::Spinner::new());
+            ctx.request_repaint_after(Duration::from_millis(50));
+        }
+        if let Some((crop, flow, info)) = &self.structure_preview {
+            ui.label(info.as_str());
+            ui.horizontal(|ui| {
+                let size = crop.size_vec2() * (150.0 / crop.size_vec2().x);
+                let r = ui.image((crop.id(), size));
+                r.widget_info(|| {
+                    egui::WidgetInfo::labeled(Role::Image, true, "Structure crop preview")
+                });
+                let r = ui.image((flow.id(), size));
+                r.widget_info(|| {
+                    egui::WidgetInfo::labeled(Role::Image, true, "Structure flow preview")
+                });
+            });
+            ui.label("left: the crop used (never stretched); right: its motion (hue = direction)");
+        }
+    }
+
+    /// Backend choice and its settings: servers and template for ComfyUI, the model
+    /// manifest for ONNX.
+    pub(super) fn backend_settings(&mut self, ui: &mut egui::Ui) {
+        let mut test_servers = false;
+        let testing = self.preflight_loading.is_some();
+        let g = &mut self.settings.generator;
+        ui.horizontal(|ui| {
+            let label = ui.label("Backend");
+            egui::ComboBox::from_id_salt("backend")
+                .selected_text(g.kind.clone())
+                .show_ui(ui, |ui| {
+                    for b in generate::BACKENDS {
+                        ui.selectable_value(&mut g.kind, b.to_string(), *b);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+        match g.kind.as_str() {
+            "comfyui" => {
+                ui.horizontal(|ui| {
+                    let label = ui.label("Servers");
+                    let mut text = g.servers.join(", ");
+                    let edit = ui
+                        .add(
+                            egui::TextEdit::singleline(&mut text)
+                                .hint_text("http://127.0.0.1:8188, http://gpu2:8188"),
+                        )
+                        .labelled_by(label.id);
+                    if edit.changed() {
+                        g.servers = text
+                            .split([',', ' '])
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect();
+                    }
+                });
+                ui.horizontal(|ui| {
+                    let shown = g.template.as_ref().map_or_else(
+                        || "Wan VACE (shipped)".to_string(),
+                        |p| p.display().to_string(),
+                    );
+                    ui.label(format!("Template: {shown}"));
+                    if ui.button("Choose template…").clicked()
+                        && let Some(path) = rfd::FileDialog::new()
+                            .add_filter("ComfyUI API workflow", &["json"])
+                            .pick_file()
+                    {
+                        g.template = Some(path);
+                    }
+                    if g.template.is_some() && ui.button("Shipped template").clicked() {
+                        g.template = None;
+                    }
+                });
+                ui.horizontal(|ui| {
+                    let label = ui.label("Reconnect wait");
+                    ui.add(
+                        egui::DragValue::new(&mut g.reconnect_timeout_secs)
+                            .range(0..=3600)
+                            .suffix(" s"),
+                    )
+                    .labelled_by(label.id)
+                    .on_hover_text(
+                        "How long a call waits for a server that stopped answering (a restart) to come back",
+                    );
+                });
+                test_servers = ui
+                    .add_enabled(
+                        !testing && !g.servers.is_empty(),
+                        egui::Button::new("Test server connection"),
+                    )
+                    .on_hover_text(
+                        "Reachability, device, the template's nodes and model files, and a small round trip that uses no GPU time",
+                    )
+                    .clicked();
+            }
+            "onnx" => {
+                ui.horizontal(|ui| {
+                    let shown = g
+                        .model
+                        .as_ref()
+                        .map_or_else(|| "none".to_string(), |p| p.display().to_string());
+                    ui.label(format!("Model manifest: {shown}"));
+                    if ui.button("Choose model…").clicked()
+                        && let Some(path) = rfd::FileDialog::new()
+                            .add_filter("Model manifest", &["toml"])
+                            .pick_file()
+                    {
+                        g.model = Some(path);
+                    }
+                });
+            }
+            _ => {}
+        }
+        if test_servers {
+            self.start_server_test(ui.ctx());
+        }
+    }
+
+    pub(super) fn render_panel(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.heading("Render");
+        self.backend_settings(ui);
+        let can_render = self.plan.is_ok() && self.render.is_none();
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(can_render, egui::Button::new("Render"))
+                .clicked()
+            {
+                self.start_render(&ctx);
+            }
+            if ui
+                .add_enabled(self.render.is_some(), egui::Button::new("Cancel"))
+                .clicked()
+            {
+                self.cancel_render();
+            }
+            if ui
+                .add_enabled(self.preflight_loading.is_none(), egui::Button::new("Check"))
+                .on_hover_text("Pre-flight: check inputs, backend and disk before rendering")
+                .clicked()
+            {
+                self.start_preflight(&ctx);
+            }
+            if ui
+                .add_enabled(self.last_output.is_some(), egui::Button::new("Export MP4…"))
+                .clicked()
+            {
+                self.export_dialog();
+            }
+        });
+        if let Err(e) = &self.plan {
+            show_error(ui, Color32::LIGHT_RED, "cannot render", e);
+        }
+        if let (Some(p), Some(_job)) = (&self.progress, &self.render) {
+            let eta = match p.eta_secs {
+                Some(s) => format!("{s:.0} s left"),
+                None => "estimating…".into(),
+            };
+            let step = p
+                .step
+                .map(|(v, m)| format!(" · step {v}/{m}"))
+                .unwrap_or_default();
+            ui.add(egui::ProgressBar::new(p.fraction).text(format!(
+                "{} {}/{}{step} · {eta}",
+                p.stage,
+                p.call + 1,
+                p.calls.max(1)
+            )));
+            ui.label(format!(
+                "Rendering call {} of {}",
+                p.call + 1,
+                p.calls.max(1)
+            ));
+        }
+        if let Some(e) = &self.render_error {
+            let color = if e.category == ErrorCategory::Cancelled {
+                Color32::YELLOW
+            } else {
+                Color32::LIGHT_RED
+            };
+            show_error(ui, color, "Render", e);
+        }
+        if self.preflight_loading.is_some() {
+            ui.add(egui::Spinner::new());
+        }
+        if let Some(report) = &self.preflight {
+            for item in &report.items {
+                if item.passed && item.warning {
+                    ui.colored_label(
+                        Color32::YELLOW,
+                        format!("warning {}: {}", item.name, item.detail),
+                    );
+                    if let Some(s) = &item.suggestion {
+                        ui.label(format!("hint: {s}"));
+                    }
+                } else if item.passed {
+                    ui.label(format!("ok {}: {}", item.name, item.detail));
+                } else {
+                    ui.colored_label(
+                        Color32::LIGHT_RED,
+                        format!("FAIL {}: {}", item.name, item.detail),
+                    );
+                    if let Some(s) = &item.suggestion {
+                        ui.label(format!("hint: {s}"));
+                    }
+                }
+            }
+        }
+        for r in &self.retries {
+            ui.colored_label(Color32::YELLOW, format!("retry: {r}"));
+        }
+        for n in &self.notes {
+            ui.weak(n.as_str());
+        }
+        ui.separator();
+        self.live_panel(ui);
+        if let Some(out) = &self.last_output {
+            ui.label(format!("Last render: {}", out.display()));
+        }
+    }
+}
+
+/// A label and a number field announced under that label.
+pub(super) fn labelled_drag(
+    ui: &mut egui::Ui,
+    text: &str,
+    value: &mut u32,
+    range: std::ops::RangeInclusive<u32>,
+    speed: f64,
+) {
+    let label = ui.label(text);
+    ui.add(egui::DragValue::new(value).range(range).speed(speed))
+        .labelled_by(label.id);
+}

@@ -1,0 +1,243 @@
+//! The player and the live preview: decoded renders, guide previews, streamed frames.
+
+use super::*;
+
+impl StudioApp {
+    pub(super) fn player_view(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.horizontal(|ui| {
+            ui.heading("Player");
+            if ui
+                .add_enabled(self.last_output.is_some(), egui::Button::new("Output"))
+                .clicked()
+            {
+                self.show_in_player(PlayerSource::Output, &ctx);
+            }
+            if let Some(source) = self.player.source {
+                ui.label(match source {
+                    PlayerSource::Output => "showing the render".to_string(),
+                    PlayerSource::Guide(i) => format!("showing the guide of call {}", i + 1),
+                    PlayerSource::Mask(i) => format!("showing the mask of call {}", i + 1),
+                });
+            }
+        });
+        if self.player.loading.is_some() {
+            ui.add(egui::Spinner::new());
+            return;
+        }
+        let n = self.player.frames.len();
+        if n == 0 {
+            ui.label("Render, or click a call bar (guide) or its mask strip, to see frames here.");
+            return;
+        }
+        // Advance while playing at the project fps.
+        if self.player.playing {
+            let now = ui.input(|i| i.time);
+            let fps = f64::from(self.project.fps.max(1));
+            let last = *self.player.last_tick.get_or_insert(now);
+            let advance = ((now - last) * fps) as usize;
+            if advance > 0 {
+                self.player.current = (self.player.current + advance) % n;
+                self.player.last_tick = Some(last + advance as f64 / fps);
+            }
+        } else {
+            self.player.last_tick = None;
+        }
+        self.player.current = self.player.current.min(n - 1);
+        if self.player.shown != Some(self.player.current) {
+            let image = self.player.frames[self.player.current].clone();
+            match &mut self.player.texture {
+                Some(t) => t.set(image, egui::TextureOptions::LINEAR),
+                None => {
+                    self.player.texture =
+                        Some(ctx.load_texture("player", image, egui::TextureOptions::LINEAR));
+                }
+            }
+            self.player.shown = Some(self.player.current);
+        }
+        ui.horizontal(|ui| {
+            let label = if self.player.playing { "Pause" } else { "Play" };
+            if ui.button(label).clicked() {
+                self.player.playing = !self.player.playing;
+            }
+            let mut current = self.player.current;
+            let label = ui.label("Frame");
+            let slider = ui
+                .add(egui::Slider::new(&mut current, 0..=n - 1))
+                .labelled_by(label.id);
+            if slider.changed() {
+                self.player.current = current;
+                self.player.playing = false;
+            }
+            ui.label(format!("frame {} / {}", self.player.current, n));
+        });
+        if let Some(t) = &self.player.texture {
+            let avail = ui.available_size();
+            let size = t.size_vec2();
+            let scale = (avail.x / size.x).min(avail.y.max(120.0) / size.y).min(2.0);
+            ui.image((t.id(), size * scale));
+        }
+    }
+
+    /// Loads `source` into the player.
+    pub fn show_in_player(&mut self, source: PlayerSource, ctx: &egui::Context) {
+        let rx = match source {
+            PlayerSource::Output => match &self.last_output {
+                Some(path) => jobs::decode_preview(path, ctx),
+                None => return,
+            },
+            PlayerSource::Guide(i) | PlayerSource::Mask(i) => jobs::guide_preview(
+                self.project.clone(),
+                self.project_dir(),
+                i,
+                matches!(source, PlayerSource::Mask(_)),
+                self.last_output.clone(),
+                self.costs.clone(),
+                ctx,
+            ),
+        };
+        match rx {
+            Ok(rx) => {
+                self.player = Player {
+                    source: Some(source),
+                    loading: Some(rx),
+                    ..Player::default()
+                };
+            }
+            Err(e) => self.problems.push(e),
+        }
+    }
+
+    /// Starts streaming the project into the live preview.
+    pub fn start_live(&mut self, ctx: &egui::Context) {
+        if self.live.is_some() {
+            return;
+        }
+        self.live_view = LiveView::default();
+        match jobs::LiveJob::start(
+            self.project.clone(),
+            self.project_dir(),
+            &self.settings.generator,
+            ctx,
+        ) {
+            Ok(job) => self.live = Some(job),
+            Err(e) => self.live_view.finished = Some(Err(e)),
+        }
+    }
+
+    pub(super) fn poll_live(&mut self, ctx: &egui::Context) {
+        let Some(job) = &self.live else { return };
+        let mut latest = None;
+        let mut finished = None;
+        while let Ok(msg) = job.rx.try_recv() {
+            match msg {
+                jobs::LiveMessage::Frame(i, image) => {
+                    self.live_view.frames_shown = i + 1;
+                    latest = Some(image);
+                }
+                jobs::LiveMessage::Event(e) => match e {
+                    crate::stream::StreamEvent::Start { frames, .. } => {
+                        self.live_view.total = frames;
+                    }
+                    crate::stream::StreamEvent::Buffer {
+                        keyframes_ahead, ..
+                    } => self.live_view.ahead = keyframes_ahead,
+                    crate::stream::StreamEvent::Underrun { .. } => {
+                        self.live_view.underruns += 1;
+                    }
+                    crate::stream::StreamEvent::Fallback { keyframe, reason } => {
+                        self.live_view
+                            .fallbacks
+                            .push(format!("keyframe {keyframe}: {reason}"));
+                    }
+                    _ => {}
+                },
+                jobs::LiveMessage::Finished(r) => {
+                    finished = Some(r.map(|s| {
+                        format!(
+                            "{} frames in {:.1} s ({:.1} fps)",
+                            s.frames,
+                            s.elapsed.as_secs_f64(),
+                            f64::from(s.frames) / s.elapsed.as_secs_f64().max(1e-9)
+                        )
+                    }));
+                }
+            }
+        }
+        if let Some(image) = latest {
+            match &mut self.live_view.texture {
+                Some(t) => t.set(image, egui::TextureOptions::LINEAR),
+                None => {
+                    self.live_view.texture =
+                        Some(ctx.load_texture("live", image, egui::TextureOptions::LINEAR));
+                }
+            }
+        }
+        if let Some(r) = finished {
+            self.live_view.finished = Some(r);
+            self.live = None;
+        }
+    }
+
+    pub(super) fn live_panel(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(
+                    self.plan.is_ok() && self.live.is_none(),
+                    egui::Button::new("Live preview"),
+                )
+                .on_hover_text(
+                    "Stream the project: keyframes generated in the background, the frames between them interpolated and shown as they are made",
+                )
+                .clicked()
+            {
+                self.start_live(&ctx);
+            }
+            if ui
+                .add_enabled(self.live.is_some(), egui::Button::new("Stop live"))
+                .clicked()
+                && let Some(job) = &self.live
+            {
+                job.cancel.cancel();
+            }
+        });
+        let v = &self.live_view;
+        if self.live.is_some() || v.texture.is_some() {
+            ui.label(format!(
+                "Live: frame {} / {} · {} keyframe(s) ahead · {} underrun(s)",
+                v.frames_shown,
+                v.total.max(v.frames_shown),
+                v.ahead,
+                v.underruns
+            ));
+        }
+        if let Some(t) = &v.texture {
+            let size = t.size_vec2();
+            let scale = (ui.available_width() / size.x).min(1.0);
+            ui.image((t.id(), size * scale));
+        }
+        for f in &v.fallbacks {
+            ui.colored_label(Color32::YELLOW, format!("fallback: {f}"));
+        }
+        match &v.finished {
+            Some(Ok(text)) => {
+                ui.label(format!("Live preview finished: {text}"));
+            }
+            Some(Err(e)) => {
+                show_error(ui, Color32::LIGHT_RED, "Live preview", e);
+            }
+            None => {}
+        }
+    }
+
+    /// Whether the live preview is streaming.
+    pub fn is_streaming(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// Frames the live preview has shown so far.
+    pub fn live_frames_shown(&self) -> u32 {
+        self.live_view.frames_shown
+    }
+}

@@ -1,0 +1,452 @@
+//! The timeline: keyframe thumbnails on a ruler, the plan strip (calls) and the mask strip
+//! under them, drag and drop of keyframes and images.
+
+use super::*;
+
+impl StudioApp {
+    pub(super) fn timeline(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        let plan = self.plan.as_ref().ok().cloned();
+        let rows = plan.as_ref().map_or(0, call_rows);
+        let height = RULER + KEYFRAME_ROW + 8.0 + rows as f32 * (CALL_ROW + MASK_ROW + 4.0) + 24.0;
+        let (rect, response) = ui.allocate_exact_size(
+            Vec2::new(ui.available_width(), height),
+            Sense::click_and_drag(),
+        );
+        response.widget_info(|| egui::WidgetInfo::labeled(Role::Canvas, true, "Timeline"));
+        self.time.left_px = f64::from(rect.left());
+        if self.fit_pending {
+            let last = self.project.keyframes.last().map_or(64, |k| k.frame);
+            self.time.fit(last, f64::from(rect.width()));
+            self.fit_pending = false;
+        }
+        // Zoom (Ctrl+scroll) and pan (scroll or drag on empty space).
+        if response.hovered() {
+            let (scroll, zoom, hover) =
+                ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
+            if let Some(hp) = hover {
+                if zoom != 1.0 {
+                    self.time.zoom_at(f64::from(hp.x), f64::from(zoom));
+                }
+                let dx = if scroll.x != 0.0 { scroll.x } else { scroll.y };
+                if dx != 0.0 && zoom == 1.0 {
+                    self.time.pan_px(f64::from(dx));
+                }
+            }
+        }
+        if response.dragged() && self.drag.is_none() {
+            self.time.pan_px(f64::from(response.drag_delta().x));
+        }
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+        // Ruler: frames and seconds.
+        let fps = self.project.fps.max(1);
+        let step = self.time.tick_step(60.0);
+        let first = self.time.x_to_frame(f64::from(rect.left())).max(0.0) as u32 / step * step;
+        let mut f = first;
+        while self.time.frame_to_x(f64::from(f)) < f64::from(rect.right()) {
+            let x = self.time.frame_to_x(f64::from(f)) as f32;
+            painter.line_segment(
+                [Pos2::new(x, rect.top()), Pos2::new(x, rect.top() + 6.0)],
+                Stroke::new(1.0, Color32::GRAY),
+            );
+            painter.text(
+                Pos2::new(x + 2.0, rect.top() + 4.0),
+                egui::Align2::LEFT_TOP,
+                format!("{f} · {:.1}s", f64::from(f) / f64::from(fps)),
+                egui::FontId::proportional(10.0),
+                Color32::GRAY,
+            );
+            f += step;
+        }
+        let time = self.time;
+        let frame_x = move |f: u32| time.frame_to_x(f64::from(f)) as f32;
+        // Spans: click to select (inspector shows their parameters).
+        let key_top = rect.top() + RULER;
+        let keys: Vec<(usize, u32, PathBuf)> = self
+            .project
+            .keyframes
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (i, k.frame, k.image.clone()))
+            .collect();
+        for w in keys.windows(2) {
+            let span = w[0].0;
+            let r = Rect::from_min_max(
+                Pos2::new(frame_x(w[0].1), key_top + KEYFRAME_ROW - 10.0),
+                Pos2::new(frame_x(w[1].1), key_top + KEYFRAME_ROW - 2.0),
+            );
+            let id = ui.scope_id().with(("span", span));
+            let resp = ui.interact(r, id, Sense::click());
+            let mergeable = plan.as_ref().is_some_and(|p| {
+                p.boundaries
+                    .get(span)
+                    .is_some_and(|b| b.differing_fields.is_empty())
+            });
+            let label = format!(
+                "Span {span}{}",
+                if mergeable {
+                    " (identical to the next)"
+                } else {
+                    ""
+                }
+            );
+            resp.widget_info(|| egui::WidgetInfo::labeled(Role::Button, true, &label));
+            let selected = span == self.selected_span;
+            let color = if selected {
+                Color32::from_rgb(90, 140, 220)
+            } else {
+                Color32::from_gray(70)
+            };
+            painter.rect_filled(r, 2.0, color);
+            if mergeable {
+                painter.text(
+                    Pos2::new(r.right() - 2.0, r.center().y),
+                    egui::Align2::RIGHT_CENTER,
+                    "=",
+                    egui::FontId::monospace(10.0),
+                    Color32::WHITE,
+                );
+            }
+            if resp.clicked() {
+                self.selected_span = span;
+                self.prompt_buffers = None;
+            }
+        }
+        // Keyframes: thumbnails, drag to move with snapping.
+        for (i, frame, image) in keys {
+            let shown = match self.drag {
+                Some((d, snapped)) if d == i => snapped,
+                _ => frame,
+            };
+            let x = frame_x(shown);
+            let thumb_rect =
+                Rect::from_center_size(Pos2::new(x, key_top + 26.0), Vec2::new(72.0, 40.0));
+            let id = ui.scope_id().with(("keyframe", i));
+            let resp = ui.interact(thumb_rect, id, Sense::click_and_drag());
+            let label = format!("Keyframe {i} at frame {frame}");
+            resp.widget_info(|| egui::WidgetInfo::labeled(Role::Button, true, &label));
+            match self.thumb(&image, &ctx) {
+                Thumb::Ready(tex) => {
+                    painter.image(
+                        tex.id(),
+                        thumb_rect,
+                        Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+                        Color32::WHITE,
+                    );
+                }
+                Thumb::Loading => {
+                    painter.rect_filled(thumb_rect, 2.0, Color32::from_gray(50));
+                }
+                Thumb::Failed(e) => {
+                    painter.rect_filled(thumb_rect, 2.0, Color32::from_rgb(120, 30, 30));
+                    painter.text(
+                        thumb_rect.center(),
+                        egui::Align2::CENTER_CENTER,
+                        "!",
+                        egui::FontId::proportional(18.0),
+                        Color32::WHITE,
+                    );
+                    resp.clone().on_hover_text(format!(
+                        "{}\n{}",
+                        e.message,
+                        e.suggestions.join("\n")
+                    ));
+                }
+            }
+            let selected = self.selected_keyframe == Some(i);
+            painter.rect_stroke(
+                thumb_rect,
+                2.0,
+                Stroke::new(if selected { 2.0 } else { 1.0 }, Color32::WHITE),
+                StrokeKind::Outside,
+            );
+            painter.line_segment(
+                [
+                    Pos2::new(x, thumb_rect.bottom()),
+                    Pos2::new(x, key_top + KEYFRAME_ROW),
+                ],
+                Stroke::new(1.0, Color32::WHITE),
+            );
+            if resp.clicked() {
+                self.selected_keyframe = Some(i);
+                self.selected_span = i.min(self.project.span_count().saturating_sub(1));
+                self.prompt_buffers = None;
+            }
+            let count = self.project.keyframes.len();
+            resp.context_menu(|ui| {
+                if ui
+                    .add_enabled(i > 0, egui::Button::new("Move image earlier"))
+                    .clicked()
+                {
+                    self.pending
+                        .push((Edit::ReorderKeyframe { from: i, to: i - 1 }, None));
+                    ui.close();
+                }
+                if ui
+                    .add_enabled(i + 1 < count, egui::Button::new("Move image later"))
+                    .clicked()
+                {
+                    self.pending
+                        .push((Edit::ReorderKeyframe { from: i, to: i + 1 }, None));
+                    ui.close();
+                }
+                if ui.button("Delete keyframe").clicked() {
+                    self.pending.push((Edit::DeleteKeyframe { index: i }, None));
+                    ui.close();
+                }
+            });
+            if resp.dragged()
+                && i > 0
+                && let Some(p) = resp.interact_pointer_pos()
+            {
+                let wanted = self.time.x_to_whole_frame(f64::from(p.x));
+                self.drag = Some((i, snapped_position(&self.project, i, wanted)));
+            }
+            if resp.drag_stopped()
+                && let Some((d, snapped)) = self.drag.take()
+                && d == i
+            {
+                self.push_edit(Edit::MoveKeyframe {
+                    index: i,
+                    frame: snapped,
+                });
+            }
+            if let Some((d, snapped)) = self.drag
+                && d == i
+            {
+                painter.text(
+                    Pos2::new(x, thumb_rect.top() - 2.0),
+                    egui::Align2::CENTER_BOTTOM,
+                    format!("snaps to {snapped}"),
+                    egui::FontId::proportional(11.0),
+                    Color32::YELLOW,
+                );
+            }
+        }
+        // Plan view: calls as bars, context regions, snapped keyframes, mask strips.
+        let Some(plan) = plan else {
+            if let Err(e) = &self.plan {
+                painter.text(
+                    Pos2::new(rect.left() + 8.0, key_top + KEYFRAME_ROW + 12.0),
+                    egui::Align2::LEFT_TOP,
+                    format!("no plan: {}", e.message),
+                    egui::FontId::proportional(12.0),
+                    Color32::LIGHT_RED,
+                );
+            }
+            return;
+        };
+        let plan_top = key_top + KEYFRAME_ROW + 8.0;
+        for snap in &plan.snaps {
+            let x = frame_x(snap.to);
+            painter.circle_filled(
+                Pos2::new(x, key_top + KEYFRAME_ROW - 6.0),
+                4.0,
+                Color32::ORANGE,
+            );
+            let r = Rect::from_center_size(
+                Pos2::new(x, key_top + KEYFRAME_ROW - 6.0),
+                Vec2::splat(10.0),
+            );
+            let resp = ui.interact(
+                r,
+                ui.scope_id().with(("snap", snap.keyframe)),
+                Sense::hover(),
+            );
+            let label = format!(
+                "Keyframe {} snapped {} -> {}",
+                snap.keyframe, snap.from, snap.to
+            );
+            resp.widget_info(|| egui::WidgetInfo::labeled(Role::Image, true, &label));
+            resp.on_hover_text(&snap.reason);
+        }
+        for c in &plan.calls {
+            let row = (c.index % 2) as f32;
+            let top = plan_top + row * (CALL_ROW + MASK_ROW + 4.0);
+            let bar = Rect::from_min_max(
+                Pos2::new(frame_x(c.start), top),
+                Pos2::new(frame_x(c.end) + 1.0, top + CALL_ROW),
+            );
+            let color = if c.is_merged() {
+                Color32::from_rgb(70, 150, 90)
+            } else {
+                Color32::from_rgb(70, 100, 160)
+            };
+            painter.rect_filled(bar, 3.0, color);
+            if c.lead_frames > 0 && c.lead == plan::Lead::Context {
+                let ctx_rect = Rect::from_min_max(
+                    bar.min,
+                    Pos2::new(frame_x(c.start + c.lead_frames), bar.bottom()),
+                );
+                painter.rect_filled(ctx_rect, 3.0, Color32::from_rgba_unmultiplied(0, 0, 0, 110));
+            }
+            let spans = if c.is_merged() {
+                format!("spans {}–{} (merged)", c.first_span, c.last_span)
+            } else {
+                format!("span {}", c.first_span)
+            };
+            let label = format!(
+                "Call {}: {spans}, frames {} to {}",
+                c.index + 1,
+                c.start,
+                c.end
+            );
+            painter.text(
+                bar.left_center() + Vec2::new(4.0, 0.0),
+                egui::Align2::LEFT_CENTER,
+                format!("call {} · {} frames", c.index + 1, c.len()),
+                egui::FontId::proportional(11.0),
+                Color32::WHITE,
+            );
+            let resp = ui.interact(bar, ui.scope_id().with(("call", c.index)), Sense::click());
+            resp.widget_info(|| egui::WidgetInfo::labeled(Role::Button, true, &label));
+            let predicted = plan
+                .predicted_secs
+                .get(c.index)
+                .map_or_else(String::new, |s| {
+                    format!(
+                        "\npredicted time: {} ({})",
+                        crate::plan::cost::secs_text(*s),
+                        plan.cost_model.source
+                    )
+                });
+            let resp = resp.on_hover_text(format!(
+                "{label}\nlead: {:?} x{}\nanchors: {:?}{predicted}",
+                c.lead,
+                c.lead_frames,
+                c.anchors.iter().map(|a| a.keyframe).collect::<Vec<_>>()
+            ));
+            if resp.clicked() {
+                self.show_in_player(PlayerSource::Guide(c.index), &ctx);
+            }
+            // Mask strip: one cell per frame, coloured by class; the value on hover.
+            let strip_top = bar.bottom() + 2.0;
+            let strip = Rect::from_min_max(
+                Pos2::new(bar.left(), strip_top),
+                Pos2::new(bar.right(), strip_top + MASK_ROW),
+            );
+            let classes = c.frame_classes();
+            let mask = c.mask();
+            for (o, class) in classes.iter().enumerate() {
+                let f = c.start + o as u32;
+                let cell = Rect::from_min_max(
+                    Pos2::new(frame_x(f), strip_top),
+                    Pos2::new(frame_x(f + 1).max(frame_x(f) + 1.0), strip_top + MASK_ROW),
+                );
+                painter.rect_filled(cell, 0.0, class_color(*class));
+            }
+            let resp = ui.interact(strip, ui.scope_id().with(("mask", c.index)), Sense::click());
+            let label = format!("Mask of call {}", c.index + 1);
+            resp.widget_info(|| egui::WidgetInfo::labeled(Role::Image, true, &label));
+            if let Some(hp) = resp.hover_pos() {
+                let f = self.time.x_to_whole_frame(f64::from(hp.x));
+                if let Some(o) = f.checked_sub(c.start).map(|o| o as usize)
+                    && o < classes.len()
+                {
+                    resp.clone().on_hover_text(format!(
+                        "frame {f} (call frame {o}): {:?}, mask {:.2}",
+                        classes[o], mask[o]
+                    ));
+                }
+            }
+            if resp.clicked() {
+                self.show_in_player(PlayerSource::Mask(c.index), &ctx);
+            }
+        }
+        let summary = format!(
+            "{} calls ({} unmerged) · est. {:.0} s ({:.2}x) · blast radius {} frames · {} frames total",
+            plan.calls.len(),
+            plan.cost.unmerged_calls,
+            plan.cost.secs,
+            plan.cost.speedup,
+            plan.blast_radius_frames,
+            plan.total_frames
+        );
+        painter.text(
+            Pos2::new(rect.left() + 6.0, rect.bottom() - 4.0),
+            egui::Align2::LEFT_BOTTOM,
+            &summary,
+            egui::FontId::proportional(11.0),
+            Color32::LIGHT_GRAY,
+        );
+        // Playhead.
+        if !self.player.frames.is_empty() && self.player.source == Some(PlayerSource::Output) {
+            let x = frame_x(self.player.current as u32);
+            painter.line_segment(
+                [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
+                Stroke::new(1.5, Color32::RED),
+            );
+        }
+    }
+
+    pub(super) fn handle_dropped_files(&mut self, ctx: &egui::Context) {
+        let (dropped, pos) = ctx.input(|i| {
+            (
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .map(|f| f.path().to_path_buf())
+                    .collect::<Vec<_>>(),
+                i.pointer.hover_pos().or(i.pointer.interact_pos()),
+            )
+        });
+        if dropped.is_empty() {
+            return;
+        }
+        let at_frame = pos
+            .map(|p| self.time.x_to_whole_frame(f64::from(p.x)))
+            .unwrap_or_else(|| self.project.keyframes.last().map_or(0, |k| k.frame + 32));
+        self.push_edit(Edit::AddKeyframes {
+            images: dropped,
+            at_frame,
+        });
+    }
+
+    pub(super) fn thumb(&mut self, path: &Path, ctx: &egui::Context) -> Thumb {
+        if let Some(t) = self.thumbs.get(path) {
+            return t.clone();
+        }
+        self.thumbs.insert(path.to_path_buf(), Thumb::Loading);
+        self.loader.request(path.to_path_buf(), ctx);
+        Thumb::Loading
+    }
+}
+
+/// Where keyframe `index` lands if dragged to `wanted`: the planner's snapped position.
+pub fn snapped_position(project: &Project, index: usize, wanted: u32) -> u32 {
+    let mut trial = project.clone();
+    let low = trial.keyframes[index - 1].frame + 1;
+    let high = trial
+        .keyframes
+        .get(index + 1)
+        .map_or(crate::project::MAX_TIMELINE_FRAME, |k| {
+            k.frame.saturating_sub(1)
+        });
+    let wanted = wanted.clamp(low, high.max(low));
+    trial.keyframes[index].frame = wanted;
+    match plan::plan(&trial) {
+        Ok(p) => {
+            let snapped = p.positions[index];
+            if snapped >= low && snapped <= high {
+                snapped
+            } else {
+                wanted
+            }
+        }
+        Err(_) => wanted,
+    }
+}
+
+pub(super) fn call_rows(plan: &Plan) -> usize {
+    plan.calls.len().min(2)
+}
+
+pub(super) fn class_color(class: FrameClass) -> Color32 {
+    match class {
+        FrameClass::Anchor => Color32::from_rgb(240, 200, 60),
+        FrameClass::Context => Color32::from_rgb(150, 110, 210),
+        FrameClass::Transition => Color32::from_rgb(230, 130, 60),
+        FrameClass::Free => Color32::from_gray(90),
+    }
+}
