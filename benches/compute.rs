@@ -6,6 +6,10 @@
 //! Run: `OPENCV_PYTHON=/path/to/venv/bin/python cargo bench --bench compute`.
 //! Figures are the median of 15 runs (flow: 5), in milliseconds per frame. The wgpu figures
 //! include uploading the frame and reading the result back.
+#![expect(
+    clippy::expect_used,
+    reason = "test code: a failed expect is a failed test"
+)]
 
 use std::path::Path;
 use std::process::Command;
@@ -28,7 +32,7 @@ fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn opencv(python: &str, src: &Path, flow: &Path) -> Option<(f64, f64)> {
-    let script = r#"
+    let script = r"
 import sys, time, numpy as np, cv2
 cv2.setNumThreads(2)
 src = np.fromfile(sys.argv[1], np.uint8).reshape(436, 1024, 3)
@@ -44,7 +48,7 @@ def med(f, n=15):
 warp = med(lambda: cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
 resize = med(lambda: cv2.resize(src[:, 125:900], (1280, 720), interpolation=cv2.INTER_LINEAR))
 print(warp, resize)
-"#;
+";
     let out = Command::new(python)
         .args(["-c", script, src.to_str()?, flow.to_str()?])
         .output()
@@ -124,7 +128,7 @@ fn main() {
     let key = wayfarer::flow::cache::frame_pair_key(&a, &b, &est.identity());
     let _ = cache.get_or_compute(&key, || est.estimate(&a, &b));
     let hit_ms = median_ms(15, || {
-        drop(cache.get_or_compute(&key, || est.estimate(&a, &b)))
+        drop(cache.get_or_compute(&key, || est.estimate(&a, &b)));
     });
     println!(
         "flow cache hit 720p: {hit_ms:.1} ms (recompute {flow_ms:.0} ms, {:.0}x)",

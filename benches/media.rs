@@ -7,6 +7,10 @@
 //! Both sides convert RGB24 <-> yuv420p with swscale and let libx264 / the decoder pick
 //! their thread count. The `ffmpeg` figures include process start-up and reading the raw
 //! frames from the page cache; each figure is the best of three runs.
+#![expect(
+    clippy::expect_used,
+    reason = "test code: a failed expect is a failed test"
+)]
 
 use std::path::Path;
 use std::process::Command;
@@ -129,7 +133,7 @@ fn main() {
                 "-movflags",
                 "+faststart",
                 cli_out.to_str().unwrap_or_default(),
-            ])
+            ]);
         });
         println!(
             "{:<10} {:>14.1} {:>14.1} {:>8.2}x   encode",
@@ -155,7 +159,7 @@ fn main() {
                     "rgb24",
                     "-y",
                     "/dev/null",
-                ])
+                ]);
             });
             println!(
                 "{:<10} {:>14.1} {:>14.1} {:>8.2}x   decode to RGB24",

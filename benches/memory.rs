@@ -6,6 +6,10 @@
 //! Run: `cargo bench --bench memory` (`WAYFARER_BENCH_KEYFRAMES` and
 //! `WAYFARER_BENCH_STRUCTURE_FRAMES` make it smaller for a quick look). Figures go to
 //! BENCHMARKS.md.
+#![expect(
+    clippy::expect_used,
+    reason = "test code: a failed expect is a failed test"
+)]
 
 use std::path::Path;
 use std::time::Instant;
@@ -37,7 +41,10 @@ fn picture(w: u32, h: u32, seed: u32) -> Frame {
 
 /// Runs the CLI in `dir` and returns (peak resident MiB, seconds). The child is reaped by
 /// `wait4` (which also gives its peak), not by `Child::wait`.
-#[allow(clippy::zombie_processes)]
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which also gives its peak memory"
+)]
 fn peak_of(dir: &Path, args: &[&str]) -> (f64, f64) {
     let started = Instant::now();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"))
@@ -54,7 +61,7 @@ fn peak_of(dir: &Path, args: &[&str]) -> (f64, f64) {
     // SAFETY: plain wait4 on our own child; rusage is written by the kernel.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let waited = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
     assert_eq!(waited, pid, "wait4");
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,

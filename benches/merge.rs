@@ -12,9 +12,13 @@
 //! them (the same path a user's renders take). Everything else is real: guide and mask MP4
 //! encode and upload, WebSocket progress, download, decode, stitch and the final encode.
 //! Each figure is the median of 3 renders. Run: `cargo bench --bench merge`.
+#![expect(
+    clippy::expect_used,
+    reason = "test code: a failed expect is a failed test"
+)]
 
 #[path = "../tests/comfy_server/mod.rs"]
-mod comfy_server;
+pub mod comfy_server;
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -70,7 +74,7 @@ fn time_render(
         let start = Instant::now();
         let summary = render::render(
             &render::RenderRequest {
-                project: project,
+                project,
                 project_dir: dir,
                 output: &out,
                 encode: EncodeOptions::default(),

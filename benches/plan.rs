@@ -3,6 +3,14 @@
 //! Run: `cargo bench --bench plan`. Gaps between keyframes are 1..=120 frames (fixed
 //! pseudo-random sequence); segment parameters change every 1..=6 spans, so merging has
 //! real decisions to make. Each figure is the median of 21 runs.
+#![expect(
+    clippy::default_trait_access,
+    reason = "test setup fills fields with their defaults"
+)]
+#![expect(
+    clippy::expect_used,
+    reason = "test code: a failed expect is a failed test"
+)]
 
 use std::time::Instant;
 

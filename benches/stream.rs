@@ -5,6 +5,10 @@
 //! pipelined bound, side by side in one run; median of 5 runs.
 //!
 //! Run: `cargo bench --bench stream`.
+#![expect(
+    clippy::expect_used,
+    reason = "test code: a failed expect is a failed test"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,6 +4,10 @@
 //! Run: `cargo bench --bench ui`. Each figure is the median over 60 frames after the
 //! thumbnails have loaded: `step` is egui's frame (layout, painting, tessellation),
 //! `render` is drawing it to a 1280x800 texture and reading it back.
+#![expect(
+    clippy::expect_used,
+    reason = "test code: a failed expect is a failed test"
+)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -46,7 +50,7 @@ fn measure(keyframes: usize, render: bool) -> (f64, f64) {
     }
     let mut h = builder.build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
     let start = Instant::now();
-    while !h.state().thumbnails_settled() && start.elapsed() < Duration::from_secs(60) {
+    while !h.state().thumbnails_settled() && start.elapsed() < Duration::from_mins(1) {
         h.step();
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -22,7 +22,8 @@ pub fn private_temp_folder(name: &str) -> Option<PathBuf> {
         let dir = std::env::temp_dir().join(format!("{name}-{user}"));
         let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
         match std::fs::symlink_metadata(&dir) {
-            Ok(m) if m.is_dir() && m.uid() == user && m.mode() & 0o077 == 0 => Some(dir),
+            // No bit of the group's or others' permissions (0o077) set.
+            Ok(m) if m.is_dir() && m.uid() == user && m.mode().trailing_zeros() >= 6 => Some(dir),
             _ => None,
         }
     }

@@ -77,25 +77,22 @@ impl DiskCache {
     /// The entry for `key`: its three numbers and payload, when present and intact.
     pub fn get(&self, key: &str) -> Option<([u32; 3], Vec<u8>)> {
         let path = self.path(key);
-        match read_entry(&path, &self.magic) {
-            Some(entry) => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                if let Ok(f) = fs::File::options().append(true).open(&path) {
-                    let _ = f.set_modified(SystemTime::now());
-                }
-                Some(entry)
+        if let Some(entry) = read_entry(&path, self.magic) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            if let Ok(f) = fs::File::options().append(true).open(&path) {
+                let _ = f.set_modified(SystemTime::now());
             }
-            None => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-                None
-            }
+            Some(entry)
+        } else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            None
         }
     }
 
     /// Stores an entry; a cache that cannot be written is skipped (returns false).
     pub fn put(&self, key: &str, numbers: [u32; 3], payload: &[u8]) -> bool {
         let ok = fs::create_dir_all(&self.dir).is_ok()
-            && write_entry(&self.path(key), &self.magic, numbers, payload).is_ok();
+            && write_entry(&self.path(key), self.magic, numbers, payload).is_ok();
         if ok {
             self.evict();
         }
@@ -157,16 +154,11 @@ impl DiskCache {
     }
 }
 
-fn write_entry(
-    path: &Path,
-    magic: &[u8; 8],
-    numbers: [u32; 3],
-    body: &[u8],
-) -> std::io::Result<()> {
+fn write_entry(path: &Path, magic: [u8; 8], numbers: [u32; 3], body: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
-        f.write_all(magic)?;
+        f.write_all(&magic)?;
         for n in numbers {
             f.write_all(&n.to_le_bytes())?;
         }
@@ -183,10 +175,10 @@ fn write_entry(
 
 /// The entry at `path` if it is complete and its checksum matches; a damaged entry is
 /// deleted.
-fn read_entry(path: &Path, magic: &[u8; 8]) -> Option<([u32; 3], Vec<u8>)> {
+fn read_entry(path: &Path, magic: [u8; 8]) -> Option<([u32; 3], Vec<u8>)> {
     let mut bytes = fs::read(path).ok()?;
     let parsed = (|| {
-        if bytes.len() < HEADER || &bytes[..8] != magic {
+        if bytes.len() < HEADER || bytes[..8] != magic {
             return None;
         }
         let n = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
@@ -196,14 +188,11 @@ fn read_entry(path: &Path, magic: &[u8; 8]) -> Option<([u32; 3], Vec<u8>)> {
         }
         Some(numbers)
     })();
-    match parsed {
-        Some(numbers) => {
-            bytes.drain(..HEADER);
-            Some((numbers, bytes))
-        }
-        None => {
-            let _ = fs::remove_file(path);
-            None
-        }
+    if let Some(numbers) = parsed {
+        bytes.drain(..HEADER);
+        Some((numbers, bytes))
+    } else {
+        let _ = fs::remove_file(path);
+        None
     }
 }

@@ -57,7 +57,7 @@ pub fn run() -> DoctorReport {
     ]
     .iter()
     .filter(|n| ffmpeg::encoder::find_by_name(n).is_some())
-    .map(|n| n.to_string())
+    .map(std::string::ToString::to_string)
     .collect();
     let (onnx_runtime, onnx_runtime_info, onnx_providers) = probe_onnx_runtime();
     let dirs = crate::dirs::project_dirs();
@@ -70,12 +70,10 @@ pub fn run() -> DoctorReport {
         cuda: crate::onnx::cuda_status().clone(),
         wgpu_adapters: wgpu_adapters(),
         flow: crate::flow::estimator_from_env()
-            .map(|e| e.describe())
-            .unwrap_or_else(|e| format!("unavailable: {}", e.message)),
+            .map_or_else(|e| format!("unavailable: {}", e.message), |e| e.describe()),
         compute: crate::gpu::Choice::from_env()
             .and_then(crate::gpu::select)
-            .map(|c| c.name())
-            .unwrap_or_else(|e| format!("unavailable: {}", e.message)),
+            .map_or_else(|e| format!("unavailable: {}", e.message), |c| c.name()),
         config_dir: dirs.as_ref().map(|d| d.config_dir().to_path_buf()),
         cache_dir: dirs.as_ref().map(|d| d.cache_dir().to_path_buf()),
         data_dir: dirs.as_ref().map(|d| d.data_dir().to_path_buf()),
@@ -110,7 +108,7 @@ pub fn onnx_providers() -> Vec<String> {
     let mut count: std::ffi::c_int = 0;
     // SAFETY: out-pointers are valid; on success the library returns `count` C strings
     // that we release with ReleaseAvailableProviders below.
-    let status = unsafe { (api.GetAvailableProviders)(&mut list, &mut count) };
+    let status = unsafe { (api.GetAvailableProviders)(&raw mut list, &raw mut count) };
     if !status.0.is_null() || list.is_null() {
         return Vec::new();
     }
@@ -150,9 +148,10 @@ impl std::fmt::Display for DoctorReport {
             }
         };
         let path = |p: &Option<PathBuf>| {
-            p.as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "unknown (no home folder)".into())
+            p.as_ref().map_or_else(
+                || "unknown (no home folder)".into(),
+                |p| p.display().to_string(),
+            )
         };
         writeln!(f, "libav:          {}", self.libav.join(", "))?;
         let x264 = if self.h264_encoders.iter().any(|e| e == "libx264") {

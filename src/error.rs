@@ -69,6 +69,7 @@ impl UserError {
     }
 
     /// Adds a suggestion.
+    #[must_use]
     pub fn hint(mut self, suggestion: impl Into<String>) -> Self {
         self.suggestions.push(suggestion.into());
         self

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return command_line_error(e),
+        Err(e) => return command_line_error(&e),
     };
     if cli.command.is_some() {
         quiet_vulkan_probe();

@@ -1,7 +1,11 @@
 //! The `wayfarer` binary on bad input: a one-line cause with a hint, exit code 2, nothing
 //! written at the output path, the project file untouched.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod common;
+pub mod common;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -533,7 +537,7 @@ fn pre_flight_never_touches_a_file_it_did_not_make() {
     );
     let left: Vec<_> = std::fs::read_dir(c.dir.path())
         .unwrap()
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with(".wayfarer-probe-"))
         .collect();

@@ -2,9 +2,17 @@
 //! WebSocket): success with step progress, the OOM retry ladder, validation errors,
 //! dropped sockets, slow and malformed replies, hostile file names, failover, parallel
 //! servers, cancel, pre-flight, and resume after a killed render.
+#![expect(
+    clippy::disallowed_methods,
+    reason = "test servers and watchdogs run on plain threads and channels"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod comfy_server;
-mod common;
+pub mod comfy_server;
+pub mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -60,11 +68,11 @@ fn run(
     let out = dir.join("out.mp4");
     let result = render::render(
         &render::RenderRequest {
-            project: project,
+            project,
             project_dir: dir,
             output: &out,
             encode: EncodeOptions::default(),
-            options: options,
+            options,
             motion: None,
         },
         backend,
@@ -542,13 +550,11 @@ fn cli(dir: &Path, server: &ComfyTestServer, extra: &[&str]) -> std::process::Ch
 }
 
 fn cached_calls(dir: &Path) -> usize {
-    std::fs::read_dir(dir.join("cache/wayfarer/calls"))
-        .map(|r| {
-            r.flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x == "call"))
-                .count()
-        })
-        .unwrap_or(0)
+    std::fs::read_dir(dir.join("cache/wayfarer/calls")).map_or(0, |r| {
+        r.flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "call"))
+            .count()
+    })
 }
 
 #[test]

@@ -4,9 +4,17 @@
 //! that validated, model files listed in `/object_info` in both combo encodings, a CPU
 //! server's `/system_stats`, exception text ending in a newline, and a server that
 //! restarts in the middle of a render.
+#![expect(
+    clippy::disallowed_methods,
+    reason = "test servers and watchdogs run on plain threads and channels"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod comfy_server;
-mod common;
+pub mod comfy_server;
+pub mod common;
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -62,7 +70,7 @@ fn render_cancellable(
     let mut events = Vec::new();
     let result = render::render(
         &render::RenderRequest {
-            project: project,
+            project,
             project_dir: dir,
             output: &dir.join("out.mp4"),
             encode: EncodeOptions::default(),

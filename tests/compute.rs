@@ -2,8 +2,12 @@
 //! OpenCV's reference values (`scripts/golden_opencv.py`), and the two devices against
 //! each other. Tolerance: one 8-bit level (both round f32 results half up; the last bit
 //! of a float sum may differ).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod common;
+pub mod common;
 
 use wayfarer::gpu::{Compute, CpuCompute, FlowField, WgpuCompute, resize_flow};
 use wayfarer::media::Frame;

@@ -2,8 +2,12 @@
 //! predicts a saving and declines where calls grow quadratically; `wayfarer plan` and a
 //! render use the law measured on their backend; renders record their calls' timings and
 //! report predicted vs measured.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod common;
+pub mod common;
 
 use std::path::Path;
 

@@ -2,8 +2,16 @@
 //! random moments. Every time the output path holds nothing or the complete previous video,
 //! the project file is byte-identical, and the next run completes, leaves no partial file and
 //! writes a video equal in frame count and anchors to an undisturbed render.
+#![expect(
+    clippy::unreadable_literal,
+    reason = "seeds and byte values copied as they appear elsewhere"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod common;
+pub mod common;
 
 use std::path::Path;
 use std::process::Stdio;

@@ -1,5 +1,9 @@
 //! The built-in flow estimator on real frames: synthetic translations and rotations (known
 //! ground truth) and consecutive Sintel frames (photometric error after warping).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
 use wayfarer::flow::{FlowEstimator, PyramidalLucasKanade, mean_epe};
 use wayfarer::gpu::{Compute, CpuCompute, FlowField};

@@ -2,6 +2,10 @@
 //! insertions, deletions, repeats, extreme numbers spliced in) go through parsing,
 //! validation, planning and decoding. Bounded: a fixed number of cases per run (proptest),
 //! so it runs in CI with the other tests.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
 use proptest::prelude::*;
 

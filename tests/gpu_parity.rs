@@ -5,7 +5,7 @@
 //! them with `--ignored` on a GPU machine, with `WAYFARER_GPU_CHECK=1`, where an unusable
 //! CUDA is a failure. Run by hand elsewhere, they say why CUDA is not usable and pass.
 
-mod common;
+pub mod common;
 
 use std::path::{Path, PathBuf};
 

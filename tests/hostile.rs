@@ -4,9 +4,17 @@
 //! bound, exit 0 or 2 (2 where the case is surely bad input) with `error:` and `hint:`,
 //! nothing at the output path after a failure, no partial file left, every input file
 //! byte-identical.
+#![expect(
+    clippy::disallowed_methods,
+    reason = "test servers and watchdogs run on plain threads and channels"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod common;
-mod hostile_cases;
+pub mod common;
+pub mod hostile_cases;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

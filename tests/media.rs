@@ -1,6 +1,6 @@
 //! Image loading (formats, bit depths, alpha, EXIF orientation) and libav video round trips.
 
-mod common;
+pub mod common;
 
 use image::{ImageBuffer, ImageEncoder, Luma, LumaA, Rgb, Rgba};
 use wayfarer::media::{self, EncodeOptions, Frame, VideoEncoder, load_image, psnr};

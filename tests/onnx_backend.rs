@@ -1,8 +1,20 @@
 //! The ONNX Runtime backend with the two tiny test models (scripts/make_tiny_generators.py):
 //! the interpolator contract fills generated frames from the kept frames on either side,
 //! the video contract maps the whole guide and mask; the CPU fallback is reported.
+#![expect(
+    clippy::items_after_statements,
+    reason = "helpers are declared next to the step that uses them"
+)]
+#![expect(
+    clippy::unreadable_literal,
+    reason = "seeds and byte values copied as they appear elsewhere"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod common;
+pub mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -174,7 +186,7 @@ fn edited_manifest(dir: &Path, edit: impl Fn(&str) -> String) -> PathBuf {
 #[test]
 fn the_identity_follows_the_model_and_manifest_contents() {
     let dir = tempfile::tempdir().unwrap();
-    let path = edited_manifest(dir.path(), |t| t.to_string());
+    let path = edited_manifest(dir.path(), std::string::ToString::to_string);
     let first = OnnxBackend::load(&path, false).unwrap().identity();
     assert_eq!(first, OnnxBackend::load(&path, false).unwrap().identity());
     // Same name, contract and numbers; another manifest text: another identity.
@@ -286,7 +298,7 @@ fn bad_manifests_and_models_are_bad_input_with_a_hint() {
     std::fs::write(m.join("noise.toml"), &noise).unwrap();
     cases.push((m.join("noise.toml"), "model manifest"));
     let noisy = tempfile::tempdir().unwrap();
-    let noisy_manifest = edited_manifest(noisy.path(), |t| t.to_string());
+    let noisy_manifest = edited_manifest(noisy.path(), std::string::ToString::to_string);
     std::fs::write(noisy.path().join("tiny_interpolator.onnx"), &noise).unwrap();
     cases.push((noisy_manifest, "cannot load model"));
     for (i, (path, expect)) in cases.iter().enumerate() {

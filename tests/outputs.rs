@@ -2,8 +2,12 @@
 //! the project file and its autosave are refused by file identity (a symlink, a `..` path
 //! or a hard link to them too) in `render` and `stream`, with exit 2 and every file
 //! byte-identical.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod common;
+pub mod common;
 
 use std::path::Path;
 use std::process::Output;
@@ -44,7 +48,7 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 fn snapshot(root: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(root)
         .unwrap()
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| {
             (

@@ -5,6 +5,10 @@
 //! not `4n+1`. Each test states the note's figure, ours, and why they differ. In our model
 //! a call covering timeline frames `a..=b` has `b - a + 1` frames, neighbouring calls share
 //! the keyframe frame, and positions that give invalid lengths snap (reported).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
 use wayfarer::plan::{self, FrameClass, Lead, Plan};
 use wayfarer::project::{MergePolicy, Project};
@@ -27,7 +31,7 @@ fn project(frames: &[u32], policy: &str, cap: Option<u32>, transition_frames: u3
 }
 
 fn lengths(plan: &Plan) -> Vec<u32> {
-    plan.calls.iter().map(|c| c.len()).collect()
+    plan.calls.iter().map(wayfarer::plan::Call::len).collect()
 }
 
 fn ranges(plan: &Plan) -> Vec<(u32, u32)> {

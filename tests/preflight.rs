@@ -1,9 +1,17 @@
 //! Pre-flight catches each class of invalid input before any generation starts: the CLI
 //! exits 2 naming the failing check, writes nothing, and the ComfyUI test server receives
 //! no prompt.
+#![expect(
+    clippy::items_after_statements,
+    reason = "helpers are declared next to the step that uses them"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod comfy_server;
-mod common;
+pub mod comfy_server;
+pub mod common;
 
 use std::path::Path;
 use std::sync::atomic::Ordering;

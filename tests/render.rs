@@ -1,6 +1,14 @@
 //! End to end: render a project and check the decoded MP4 with Wayfarer's own decoder.
+#![expect(
+    clippy::default_trait_access,
+    reason = "test setup fills fields with their defaults"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod common;
+pub mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -188,7 +196,7 @@ struct Counting {
 }
 
 impl wayfarer::generate::Backend for Counting {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "counting"
     }
     fn capabilities(&self) -> &wayfarer::generate::Capabilities {
@@ -347,7 +355,7 @@ struct Flaky {
 }
 
 impl wayfarer::generate::Backend for Flaky {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "flaky"
     }
     fn capabilities(&self) -> &wayfarer::generate::Capabilities {
@@ -454,7 +462,7 @@ fn out_of_memory_is_retried_with_fewer_steps_then_lower_resolution() {
     );
     assert_eq!(retries.len(), 2);
     assert_eq!(retries[0].0, 2);
-    assert!(retries[1].1.contains("resolution"), "{:?}", retries);
+    assert!(retries[1].1.contains("resolution"), "{retries:?}");
     assert_eq!(summary.retries.len(), 2);
     // The lower-resolution call is scaled back: the video keeps its size and length.
     let info = media::probe(&out).unwrap();

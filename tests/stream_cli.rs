@@ -1,8 +1,12 @@
 //! `wayfarer stream` end to end: the builtin source and flow morph, and img2img keyframes
 //! on the ComfyUI test server; the MP4 is decoded and checked.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod comfy_server;
-mod common;
+pub mod comfy_server;
+pub mod common;
 
 use std::path::Path;
 

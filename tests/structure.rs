@@ -1,8 +1,12 @@
 //! Structure video end to end: a panning clip of a different aspect (Sintel, 1024x436)
 //! guides a render; nothing is stretched; each distinct frame pair's flow is estimated
 //! once per render; a second render takes every flow from the cache.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod common;
+pub mod common;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -90,7 +94,7 @@ fn structure_video_renders_without_stretching_and_caches_its_flows() {
             &Builtin::default(),
             &mut |e| {
                 if let RenderEvent::Progress { stage, .. } = e {
-                    stages.push(stage)
+                    stages.push(stage);
                 }
             },
             &CancelToken::new(),

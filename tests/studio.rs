@@ -1,8 +1,16 @@
 //! The studio driven through egui_kittest: drop images, drag and snap, edit, plan view,
 //! render and player, cancel, undo/redo, errors, and low-resolution snapshots.
+#![expect(
+    clippy::default_trait_access,
+    reason = "test setup fills fields with their defaults"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
-mod comfy_server;
-mod common;
+pub mod comfy_server;
+pub mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -68,7 +76,7 @@ fn wait_for(h: &mut Harness<'static, StudioApp>, what: &str, done: impl Fn(&Stud
     let start = Instant::now();
     while !done(h.state()) {
         assert!(
-            start.elapsed() < Duration::from_secs(60),
+            start.elapsed() < Duration::from_mins(1),
             "timed out waiting for {what}"
         );
         h.step();

@@ -96,7 +96,7 @@ impl StreamArgs {
                 template: self.template.clone(),
                 timeout: Duration::from_secs(self.timeout.max(1)),
             },
-            Source::Onnx => KeyframeChoice::Onnx(need(&self.model, "--model")?),
+            Source::Onnx => KeyframeChoice::Onnx(need(self.model.as_ref(), "--model")?),
         })
     }
 
@@ -123,9 +123,10 @@ impl StreamArgs {
         )?;
         let interpolator = match self.interpolator {
             Interpolator::Builtin => InterpolatorChoice::Builtin,
-            Interpolator::Onnx => {
-                InterpolatorChoice::Onnx(need(&self.interpolator_model, "--interpolator-model")?)
-            }
+            Interpolator::Onnx => InterpolatorChoice::Onnx(need(
+                self.interpolator_model.as_ref(),
+                "--interpolator-model",
+            )?),
         };
         let session = stream::Session::open(&self.keyframes()?, &interpolator)?;
         let config = stream::StreamConfig {
@@ -196,8 +197,8 @@ impl StreamArgs {
 }
 
 /// The manifest a flag names, or an error naming the flag.
-fn need(what: &Option<PathBuf>, flag: &str) -> Result<PathBuf, UserError> {
-    what.clone().ok_or_else(|| {
+fn need(what: Option<&PathBuf>, flag: &str) -> Result<PathBuf, UserError> {
+    what.cloned().ok_or_else(|| {
         UserError::input(format!("{flag} is needed here")).hint("see models/*.toml for manifests")
     })
 }

@@ -65,7 +65,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// A command-line mistake said the Wayfarer way: `error:` and the cause on one line, then
 /// `hint:` lines (clap's tips and where the options are described); exit code 2. Help and
 /// version requests print as clap prints them.
-pub fn command_line_error(e: clap::Error) -> ExitCode {
+pub fn command_line_error(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(
         e.kind(),

@@ -100,12 +100,11 @@ impl RaftOnnx {
 
     /// Size fed to the model for a `w` x `h` frame.
     fn model_size(&self, w: u32, h: u32) -> (u32, u32) {
-        match self.manifest.fixed_size {
-            Some([fh, fw]) => (fw, fh),
-            None => {
-                let m = self.manifest.size_multiple;
-                (w.div_ceil(m) * m, h.div_ceil(m) * m)
-            }
+        if let Some([fh, fw]) = self.manifest.fixed_size {
+            (fw, fh)
+        } else {
+            let m = self.manifest.size_multiple;
+            (w.div_ceil(m) * m, h.div_ceil(m) * m)
         }
     }
 

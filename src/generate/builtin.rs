@@ -98,6 +98,7 @@ impl Builtin {
     }
 
     /// Keeps estimated flows in `cache` (a re-render then estimates nothing it did before).
+    #[must_use]
     pub fn with_cache(mut self, cache: FlowCache) -> Self {
         self.cache = Some(cache);
         self
@@ -156,15 +157,14 @@ impl Builtin {
                 .filter(|(k, _)| *k == key)
                 .map(|(_, j)| j.clone())
         });
-        let join = match cached {
-            Some(j) => j,
-            None => {
-                let j = std::sync::Arc::new(self.join(a, b)?);
-                if let Ok(mut g) = self.last_join.lock() {
-                    *g = Some((key, j.clone()));
-                }
-                j
+        let join = if let Some(j) = cached {
+            j
+        } else {
+            let j = std::sync::Arc::new(self.join(a, b)?);
+            if let Ok(mut g) = self.last_join.lock() {
+                *g = Some((key, j.clone()));
             }
+            j
         };
         self.between(a, b, &join, t)
     }
@@ -210,7 +210,7 @@ pub(super) fn identity(estimator: &dyn FlowEstimator) -> String {
 }
 
 impl Backend for Builtin {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "builtin"
     }
 

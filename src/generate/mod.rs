@@ -31,7 +31,7 @@ use crate::project::Segment;
 /// The moment `after` from now, however long `after` is (capped at 100 years, never an
 /// overflow).
 pub fn deadline_after(after: std::time::Duration) -> std::time::Instant {
-    const CAP: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+    const CAP: std::time::Duration = std::time::Duration::from_hours(876_000);
     let now = std::time::Instant::now();
     now.checked_add(after.min(CAP)).unwrap_or(now)
 }

@@ -222,7 +222,13 @@ impl RequestShape {
         let has_text = project.segments.iter().any(|s| !s.prompt.trim().is_empty());
         Self {
             mode: Mode::route(project.keyframes.len(), has_text),
-            frames: plan.map_or(0, |p| p.calls.iter().map(|c| c.len()).max().unwrap_or(0)),
+            frames: plan.map_or(0, |p| {
+                p.calls
+                    .iter()
+                    .map(super::super::plan::Call::len)
+                    .max()
+                    .unwrap_or(0)
+            }),
             width: project.width,
             height: project.height,
             steps: project

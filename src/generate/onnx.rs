@@ -324,7 +324,7 @@ impl OnnxBackend {
 }
 
 impl Backend for OnnxBackend {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "onnx"
     }
 

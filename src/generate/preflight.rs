@@ -174,12 +174,7 @@ pub fn preflight(
     config: &super::BackendConfig,
 ) -> PreflightReport {
     let backend = super::open_backend(config);
-    checks(
-        project,
-        project_dir,
-        output,
-        backend.as_deref().map_err(Clone::clone),
-    )
+    checks(project, project_dir, output, backend.as_deref())
 }
 
 /// [`preflight`] with a backend that is already open (the one the render will use).
@@ -196,7 +191,7 @@ fn checks(
     project: &Project,
     project_dir: &Path,
     output: &Path,
-    backend: Result<&dyn super::Backend>,
+    backend: Result<&dyn super::Backend, &UserError>,
 ) -> PreflightReport {
     let mut items = Vec::new();
     let plan = crate::plan::plan(project);
@@ -205,7 +200,7 @@ fn checks(
         backend
             .as_ref()
             .map(|b| format!("{} opened", b.identity()))
-            .map_err(Clone::clone),
+            .map_err(|e| (*e).clone()),
     ));
     if let Ok(backend) = backend {
         let shape = super::modes::RequestShape::of(project, plan.as_ref().ok());
@@ -343,9 +338,12 @@ fn free_bytes(folder: &Path) -> Option<u64> {
     // SAFETY: statvfs is plain old data; all-zero is a valid value to overwrite.
     let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `path` is NUL-terminated and `stat` is a valid out-pointer.
-    let rc = unsafe { libc::statvfs(path.as_ptr(), &mut stat) };
+    let rc = unsafe { libc::statvfs(path.as_ptr(), &raw mut stat) };
     // The field types differ between platforms (u32 on some), hence the conversion.
-    #[allow(clippy::useless_conversion)]
+    #[cfg_attr(
+        target_pointer_width = "64",
+        expect(clippy::useless_conversion, reason = "u32 on other platforms")
+    )]
     let free = u64::from(stat.f_bavail) * u64::from(stat.f_frsize);
     (rc == 0).then_some(free)
 }

@@ -169,7 +169,7 @@ mod tests {
         assert_eq!(r1.delay, Duration::from_millis(500));
         let r2 = p.next(2, 2, &r1.knobs, &oom).unwrap();
         assert_eq!(r2.knobs.scale, 0.75);
-        assert_eq!(r2.delay, Duration::from_millis(1000));
+        assert_eq!(r2.delay, Duration::from_secs(1));
         let r3 = p.next(3, 3, &r2.knobs, &oom).unwrap();
         assert!(r3.knobs.segment.loras.is_empty());
         assert!(
@@ -197,7 +197,7 @@ mod tests {
         let r = p.next(1, 1, &knobs(), &net).unwrap();
         assert_eq!(r.knobs, knobs());
         let r = p.next(3, 3, &knobs(), &net).unwrap();
-        assert_eq!(r.delay, Duration::from_millis(2000));
+        assert_eq!(r.delay, Duration::from_secs(2));
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub struct Params {
     /// Warp: flow multiplier; blend: weight of the second frame.
     pub amount: f32,
     /// Padding to 16 bytes.
-    pub _pad: [f32; 3],
+    pub padding: [f32; 3],
 }
 
 /// Image operations with one meaning on every device.
@@ -153,7 +153,7 @@ impl Choice {
     /// Reads `WAYFARER_COMPUTE` (`cpu`, `wgpu`, or unset for automatic).
     pub fn from_env() -> Result<Self> {
         match std::env::var("WAYFARER_COMPUTE").as_deref() {
-            Err(_) | Ok("") | Ok("auto") => Ok(Choice::Auto),
+            Err(_) | Ok("" | "auto") => Ok(Choice::Auto),
             Ok("cpu") => Ok(Choice::Cpu),
             Ok("wgpu") => Ok(Choice::Wgpu),
             Ok(other) => Err(UserError::input(format!(

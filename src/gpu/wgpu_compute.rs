@@ -99,7 +99,7 @@ impl WgpuCompute {
                 layout: None,
                 module: &module,
                 entry_point: Some("main"),
-                compilation_options: Default::default(),
+                compilation_options: wgpu::PipelineCompilationOptions::default(),
                 cache: None,
             })
         };
@@ -163,7 +163,6 @@ impl WgpuCompute {
 
     /// Runs `pipeline` inside error scopes: a validation or out-of-memory error of the
     /// device becomes an error of the operation.
-    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         pipeline: &wgpu::ComputePipeline,
@@ -258,9 +257,9 @@ impl WgpuCompute {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        let mut encoder = d.create_command_encoder(&Default::default());
+        let mut encoder = d.create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
         {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind, &[]);
             pass.dispatch_workgroups(groups.0, groups.1, 1);
@@ -268,7 +267,7 @@ impl WgpuCompute {
         encoder.copy_buffer_to_buffer(&dst, 0, &readback, 0, size);
         self.queue.submit([encoder.finish()]);
         let slice = readback.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
@@ -299,7 +298,7 @@ fn params(src: &Frame, dst_w: u32, dst_h: u32) -> Params {
         crop_w: src.width,
         crop_h: src.height,
         amount: 0.0,
-        _pad: [0.0; 3],
+        padding: [0.0; 3],
     }
 }
 
@@ -387,7 +386,7 @@ impl Compute for WgpuCompute {
             crop_w: flow.width,
             crop_h: flow.height,
             amount: 0.0,
-            _pad: [0.0; 3],
+            padding: [0.0; 3],
         };
         let words = self.run(
             &self.flow_resize,

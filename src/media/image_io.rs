@@ -48,7 +48,7 @@ fn open_decoder(path: &Path) -> Result<Option<impl ImageDecoder>> {
         .hint("the file was not written completely; export the image again"));
     }
     let reader = ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
+        .and_then(image::ImageReader::with_guessed_format)
         .map_err(|e| UserError::io("reading image", path, &e))?;
     if reader.format().is_none() {
         return Ok(None);
@@ -80,7 +80,7 @@ pub fn load_image(path: &Path) -> Result<Frame> {
         e => corrupt(path, &e.to_string()),
     })?;
     img.apply_orientation(orientation);
-    Ok(to_rgb_over_black(img))
+    Ok(to_rgb_over_black(&img))
 }
 
 /// Decodes an image held in memory (e.g. a server's reply) with the same size and memory
@@ -96,7 +96,7 @@ pub fn decode_image_bytes(bytes: &[u8]) -> std::result::Result<Frame, String> {
         return Err(format!("a picture of {w}x{h} is too large to decode"));
     }
     let img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
-    Ok(to_rgb_over_black(img))
+    Ok(to_rgb_over_black(&img))
 }
 
 /// The most memory one decoded image may take: a quarter of the memory available now, at
@@ -143,7 +143,7 @@ fn corrupt(path: &Path, why: &str) -> UserError {
         .hint("the file may be damaged or not an image; re-export it as PNG or JPEG")
 }
 
-fn to_rgb_over_black(img: DynamicImage) -> Frame {
+fn to_rgb_over_black(img: &DynamicImage) -> Frame {
     if !img.color().has_alpha() {
         return Frame::from_rgb_image(img.to_rgb8());
     }

@@ -210,19 +210,16 @@ impl VideoDecoder {
                 self.finished = true;
                 return Ok(None);
             }
-            match self
+            if let Some((_, packet)) = self
                 .input
                 .packets()
                 .find(|(s, _)| s.index() == self.stream_index)
             {
-                Some((_, packet)) => {
-                    // A damaged packet is skipped, as players do; the frame count shows it.
-                    let _ = self.decoder.send_packet(&packet);
-                }
-                None => {
-                    self.draining = true;
-                    let _ = self.decoder.send_eof();
-                }
+                // A damaged packet is skipped, as players do; the frame count shows it.
+                let _ = self.decoder.send_packet(&packet);
+            } else {
+                self.draining = true;
+                let _ = self.decoder.send_eof();
             }
         }
     }
@@ -467,8 +464,7 @@ impl VideoEncoder {
         // The muxer picks its own stream time base at write_header().
         let stream_time_base = output
             .stream(0)
-            .map(|s| s.time_base())
-            .unwrap_or(encoder_time_base);
+            .map_or(encoder_time_base, |s| s.time_base());
         let scaler = scaling::Context::get(
             Pixel::RGB24,
             width,

@@ -303,6 +303,10 @@ pub fn resolve_profile(project: &Project) -> Result<ModelProfile> {
     })
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one pass over the keyframes; its steps share the snapped positions"
+)]
 fn plan_with_policy(
     project: &Project,
     policy: MergePolicy,
@@ -451,22 +455,19 @@ fn plan_with_policy(
                 } else {
                     None
                 };
-                match fits {
-                    Some(end) => {
-                        group = Some((m, end));
-                        candidates.push((m, end));
-                    }
-                    None => {
-                        let len = rule.lead_at(0) + wanted[m + 1].saturating_sub(p_k);
-                        boundary(
-                            &mut boundaries,
-                            m,
-                            format!(
-                                "a merged call would need about {len} frames, over the cap of {cap}"
-                            ),
-                        );
-                        break;
-                    }
+                if let Some(end) = fits {
+                    group = Some((m, end));
+                    candidates.push((m, end));
+                } else {
+                    let len = rule.lead_at(0) + wanted[m + 1].saturating_sub(p_k);
+                    boundary(
+                        &mut boundaries,
+                        m,
+                        format!(
+                            "a merged call would need about {len} frames, over the cap of {cap}"
+                        ),
+                    );
+                    break;
                 }
                 m += 1;
             }
@@ -812,8 +813,8 @@ mod tests {
         let mut state = 12345u64;
         let mut rnd = |m: u32| {
             state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             ((state >> 33) as u32) % m
         };
         for _ in 0..300 {

@@ -93,9 +93,7 @@ impl fmt::Display for Plan {
                 format!("{}-{}", c.start, c.end),
                 c.len(),
                 format!("{:?} x{}", c.lead, c.lead_frames),
-                c.after
-                    .map(|a| (a + 1).to_string())
-                    .unwrap_or_else(|| "-".into()),
+                c.after.map_or_else(|| "-".into(), |a| (a + 1).to_string()),
                 anchors,
                 self.predicted_secs
                     .get(c.index)

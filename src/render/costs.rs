@@ -48,7 +48,10 @@ impl CostStore {
 
     /// The cost law fitted for `backend` (its identity), once there are enough samples.
     pub fn model(&self, backend: &str) -> Option<CostModel> {
-        let data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        let data = self
+            .data
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let samples = data.backends.get(backend)?;
         CostModel::fit(
             samples,
@@ -62,7 +65,10 @@ impl CostStore {
         if !(sample.secs.is_finite() && sample.secs >= 0.0) {
             return;
         }
-        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        let mut data = self
+            .data
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         data.version = 1;
         let list = data.backends.entry(backend.to_string()).or_default();
         list.push(sample);

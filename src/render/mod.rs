@@ -331,7 +331,7 @@ fn run_render(
             fraction: 0.0,
             step: None,
             eta_secs: None,
-        })
+        });
     })?;
 
     let motion = match (&project.structure_video, motion_tools) {
@@ -344,7 +344,7 @@ fn run_render(
                     fraction: 0.0,
                     step: None,
                     eta_secs: None,
-                })
+                });
             };
             let m = StructureMotion::prepare(
                 sv,
@@ -477,11 +477,14 @@ fn run_calls(
     };
     let mut failure: Option<UserError> = None;
     let mut stitcher = Stitcher::new(encoder, hold);
-    let mut waiting: std::collections::BTreeMap<usize, Vec<Frame>> = Default::default();
+    let mut waiting: std::collections::BTreeMap<usize, Vec<Frame>> =
+        std::collections::BTreeMap::new();
     let mut next_to_stitch = 0usize;
     let mut fractions = vec![0.0f32; calls];
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::channel::<Msg>();
+        // Bounded: a worker waits while the stitcher is behind, so finished calls do not pile
+        // up in memory.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(64);
         for _ in 0..slots {
             let tx = tx.clone();
             let (chains, next_chain, stop) = (&chains, &next_chain, &stop);
@@ -599,7 +602,7 @@ fn run_calls(
 fn run_chain(
     job: &Job<'_>,
     chain: &[usize],
-    tx: &std::sync::mpsc::Sender<Msg>,
+    tx: &std::sync::mpsc::SyncSender<Msg>,
     stop: &CancelToken,
 ) -> Result<()> {
     let plan = job.plan;
@@ -666,52 +669,49 @@ fn run_chain(
                 }),
             _ => None,
         };
-        let (frames, generation_secs) = match cached {
-            Some(frames) => {
-                let _ = tx.send(Msg::Event(RenderEvent::Note {
-                    call: index,
-                    message: "finished in an earlier render; reused".into(),
-                }));
-                (frames, None)
-            }
-            None => {
-                let began = Instant::now();
-                let Generated {
-                    frames,
-                    attempts,
-                    degraded,
-                } = generate_with_retries(job, &request, tx, stop)?;
-                let secs = began.elapsed().as_secs_f64();
-                // A call made with degraded parameters is not what the project asks for: it
-                // is not kept for resume, so a later render makes it again as planned.
-                match (&job.options.cache, &key, degraded) {
-                    (Some(cache), Some(key), None) => {
-                        cache.put(key, &frames);
-                    }
-                    (Some(_), Some(_), Some(changes)) => {
-                        let _ = tx.send(Msg::Event(RenderEvent::Note {
-                            call: index,
-                            message: format!(
-                                "made with degraded parameters ({changes}); not kept for \
-                                 resume, the next render makes this call again as planned"
-                            ),
-                        }));
-                    }
-                    _ => {}
+        let (frames, generation_secs) = if let Some(frames) = cached {
+            let _ = tx.send(Msg::Event(RenderEvent::Note {
+                call: index,
+                message: "finished in an earlier render; reused".into(),
+            }));
+            (frames, None)
+        } else {
+            let began = Instant::now();
+            let Generated {
+                frames,
+                attempts,
+                degraded,
+            } = generate_with_retries(job, &request, tx, stop)?;
+            let secs = began.elapsed().as_secs_f64();
+            // A call made with degraded parameters is not what the project asks for: it
+            // is not kept for resume, so a later render makes it again as planned.
+            match (&job.options.cache, &key, degraded) {
+                (Some(cache), Some(key), None) => {
+                    cache.put(key, &frames);
                 }
-                // Only first attempts describe the backend's cost law (a retry degrades).
-                if let (Some(costs), 1) = (&job.options.costs, attempts) {
-                    costs.record(
-                        &job.backend.identity(),
-                        crate::plan::CostSample {
-                            frames: call.len(),
-                            megapixels: crate::plan::cost::megapixels(plan.width, plan.height),
-                            secs,
-                        },
-                    );
+                (Some(_), Some(_), Some(changes)) => {
+                    let _ = tx.send(Msg::Event(RenderEvent::Note {
+                        call: index,
+                        message: format!(
+                            "made with degraded parameters ({changes}); not kept for \
+                             resume, the next render makes this call again as planned"
+                        ),
+                    }));
                 }
-                (frames, Some(secs))
+                _ => {}
             }
+            // Only first attempts describe the backend's cost law (a retry degrades).
+            if let (Some(costs), 1) = (&job.options.costs, attempts) {
+                costs.record(
+                    &job.backend.identity(),
+                    crate::plan::CostSample {
+                        frames: call.len(),
+                        megapixels: crate::plan::cost::megapixels(plan.width, plan.height),
+                        secs,
+                    },
+                );
+            }
+            (frames, Some(secs))
         };
         let stitcher = local.get_or_insert_with(|| {
             Stitcher::starting_at(Discard, hold, call.start, call.lead, call.lead_frames)
@@ -739,7 +739,7 @@ struct Generated {
 fn generate_with_retries(
     job: &Job<'_>,
     request: &GenerationRequest<'_>,
-    tx: &std::sync::mpsc::Sender<Msg>,
+    tx: &std::sync::mpsc::SyncSender<Msg>,
     stop: &CancelToken,
 ) -> Result<Generated> {
     let plan = job.plan;
@@ -820,16 +820,14 @@ fn generate_with_retries(
             Err(e) => e,
         };
         failures += 1;
-        let same_kind = match per_kind.iter_mut().find(|(c, _)| *c == error.category) {
-            Some((_, n)) => {
+        let same_kind =
+            if let Some((_, n)) = per_kind.iter_mut().find(|(c, _)| *c == error.category) {
                 *n += 1;
                 *n
-            }
-            None => {
+            } else {
                 per_kind.push((error.category, 1));
                 1
-            }
-        };
+            };
         let Some(retry) = job.options.retry.next(failures, same_kind, &knobs, &error) else {
             let mut error = error;
             if failures > 1 {

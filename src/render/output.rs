@@ -352,7 +352,7 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
         let err = PartialOutput::begin(&fifo).err().unwrap();
         assert!(err.message.contains("named pipe"), "{}", err.message);
-        use std::os::unix::fs::FileTypeExt;
-        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        let kind = std::fs::metadata(&fifo).unwrap().file_type();
+        assert!(std::os::unix::fs::FileTypeExt::is_fifo(&kind));
     }
 }

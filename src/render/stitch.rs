@@ -88,7 +88,7 @@ impl<S: FrameSink> Stitcher<S> {
     /// The rendered frames at timeline `start..start + count`, which must still be held.
     pub fn context(&self, start: u32, count: u32) -> Result<Vec<Frame>> {
         if start < self.first_pending || start + count > self.next_frame() {
-            return Err(internal(format!(
+            return Err(internal(&format!(
                 "context frames {start}..{} are not held (held: {}..{})",
                 start + count,
                 self.first_pending,
@@ -120,7 +120,7 @@ impl<S: FrameSink> Stitcher<S> {
             Lead::SharedKeyframe | Lead::Context => self.next_frame() - call.lead_frames,
         };
         if call.start != expected_start || (call.lead == Lead::Start && self.next_frame() != 0) {
-            return Err(internal(format!(
+            return Err(internal(&format!(
                 "call {} starts at {}, the stitch expected {expected_start}",
                 call.index + 1,
                 call.start
@@ -137,10 +137,11 @@ impl<S: FrameSink> Stitcher<S> {
             Lead::Start => Ok(0),
             Lead::SharedKeyframe => Ok(lead),
             Lead::Context => {
-                let base =
-                    self.pending.len().checked_sub(lead).ok_or_else(|| {
-                        internal("context lead longer than the held frames".into())
-                    })?;
+                let base = self
+                    .pending
+                    .len()
+                    .checked_sub(lead)
+                    .ok_or_else(|| internal("context lead longer than the held frames"))?;
                 for (i, incoming) in frames.iter().take(lead).enumerate() {
                     let alpha = crossfade_alpha(i, lead);
                     let slot = &mut self.pending[base + i];
@@ -193,7 +194,7 @@ impl Stitcher<Discard> {
     }
 }
 
-fn internal(message: String) -> UserError {
+fn internal(message: &str) -> UserError {
     UserError::new(
         ErrorCategory::GenerationPipeline,
         format!("internal stitch error: {message}"),

@@ -121,7 +121,9 @@ impl KeyframeSource {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Ticket, Entry>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Starts generating `request` in the background and returns at once.
@@ -215,12 +217,11 @@ impl KeyframeSource {
     ) -> Result<Option<Frame>> {
         let cancel = CancelToken::new();
         let future = self.generator.generate(request, cancel.clone());
-        match tokio::time::timeout(timeout, future).await {
-            Ok(r) => r.map(Some),
-            Err(_) => {
-                cancel.cancel();
-                Ok(None)
-            }
+        if let Ok(r) = tokio::time::timeout(timeout, future).await {
+            r.map(Some)
+        } else {
+            cancel.cancel();
+            Ok(None)
         }
     }
 }
@@ -331,7 +332,7 @@ impl Default for StreamConfig {
     fn default() -> Self {
         Self {
             lookahead: 2,
-            keyframe_timeout: Duration::from_secs(60),
+            keyframe_timeout: Duration::from_mins(1),
             underrun_threshold: Duration::from_millis(1),
         }
     }
@@ -522,7 +523,7 @@ impl Keyframes<'_> {
         let started = Instant::now();
         let waited = tokio::select! {
             r = self.source.wait(ticket, self.config.keyframe_timeout) => r,
-            _ = cancelled(cancel) => return Err(UserError::cancelled()),
+            () = cancelled(cancel) => return Err(UserError::cancelled()),
         };
         let (frame, fallback) = match waited {
             Ok(Some(f)) => {
@@ -551,7 +552,7 @@ impl Keyframes<'_> {
                 });
                 let again = tokio::select! {
                     r = self.source.generate_now(self.request(j), self.config.keyframe_timeout) => r,
-                    _ = cancelled(cancel) => return Err(UserError::cancelled()),
+                    () = cancelled(cancel) => return Err(UserError::cancelled()),
                 };
                 match again {
                     Ok(Some(f)) => (Arc::new(f), false),

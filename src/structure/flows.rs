@@ -24,7 +24,7 @@ pub struct FlowStore {
     file_len: u64,
 }
 
-fn spill_error(e: std::io::Error) -> UserError {
+fn spill_error(e: &std::io::Error) -> UserError {
     UserError::new(
         ErrorCategory::FileSystem,
         format!("cannot keep the structure video's motion in a temporary file: {e}"),
@@ -60,16 +60,18 @@ impl FlowStore {
             return Ok(());
         }
         if self.file.is_none() {
-            self.file = Some(Mutex::new(tempfile::tempfile().map_err(spill_error)?));
+            self.file = Some(Mutex::new(
+                tempfile::tempfile().map_err(|e| spill_error(&e))?,
+            ));
         }
         let offset = self.file_len;
         if let Some(file) = &self.file {
             let mut file = file
                 .lock()
-                .map_err(|_| spill_error(std::io::Error::other("lock poisoned")))?;
+                .map_err(|_| spill_error(&std::io::Error::other("lock poisoned")))?;
             let floats: &[f32] = bytemuck::cast_slice(&flow.data);
             file.write_all(bytemuck::cast_slice(floats))
-                .map_err(spill_error)?;
+                .map_err(|e| spill_error(&e))?;
         }
         self.file_len += bytes;
         self.on_disk.insert(pair, (offset, flow.width, flow.height));
@@ -91,11 +93,12 @@ impl FlowStore {
             use std::io::{Read, Seek, SeekFrom};
             let mut file = file
                 .lock()
-                .map_err(|_| spill_error(std::io::Error::other("lock poisoned")))?;
-            file.seek(SeekFrom::Start(offset)).map_err(spill_error)?;
+                .map_err(|_| spill_error(&std::io::Error::other("lock poisoned")))?;
+            file.seek(SeekFrom::Start(offset))
+                .map_err(|e| spill_error(&e))?;
             file.read_exact(bytemuck::cast_slice_mut(&mut floats))
-                .map_err(spill_error)?;
-            file.seek(SeekFrom::End(0)).map_err(spill_error)?;
+                .map_err(|e| spill_error(&e))?;
+            file.seek(SeekFrom::End(0)).map_err(|e| spill_error(&e))?;
         }
         let data = floats.chunks_exact(2).map(|v| [v[0], v[1]]).collect();
         Ok(Some(Arc::new(FlowField {

@@ -53,31 +53,30 @@ impl StudioConfig {
     /// The per-user cache and data folders; with no home folder, a private folder of this
     /// user's in the system's temporary folder (never one another user could have planted).
     pub fn from_user_dirs() -> Self {
-        match crate::dirs::project_dirs() {
-            Some(d) => Self {
+        if let Some(d) = crate::dirs::project_dirs() {
+            Self {
                 render_dir: d.cache_dir().join("renders"),
                 autosave_dir: d.data_dir().join("autosave"),
                 call_cache_dir: d.cache_dir().join("calls"),
                 costs_file: d.data_dir().join("costs.json"),
-            },
-            None => {
-                let tmp = crate::dirs::private_temp_folder("wayfarer-studio")
-                    .or_else(|| {
-                        crate::dirs::scratch_dir("studio")
-                            .ok()
-                            .map(tempfile::TempDir::keep)
-                    })
-                    .unwrap_or_else(|| std::env::temp_dir().join("wayfarer-studio"));
-                tracing::warn!(
-                    "no home folder: autosaves and renders are kept in {}",
-                    tmp.display()
-                );
-                Self {
-                    render_dir: tmp.join("renders"),
-                    autosave_dir: tmp.join("autosave"),
-                    call_cache_dir: tmp.join("calls"),
-                    costs_file: tmp.join("costs.json"),
-                }
+            }
+        } else {
+            let tmp = crate::dirs::private_temp_folder("wayfarer-studio")
+                .or_else(|| {
+                    crate::dirs::scratch_dir("studio")
+                        .ok()
+                        .map(tempfile::TempDir::keep)
+                })
+                .unwrap_or_else(|| std::env::temp_dir().join("wayfarer-studio"));
+            tracing::warn!(
+                "no home folder: autosaves and renders are kept in {}",
+                tmp.display()
+            );
+            Self {
+                render_dir: tmp.join("renders"),
+                autosave_dir: tmp.join("autosave"),
+                call_cache_dir: tmp.join("calls"),
+                costs_file: tmp.join("costs.json"),
             }
         }
     }
@@ -253,7 +252,7 @@ impl StudioApp {
             path,
             start_frame: 0,
             end_frame: None,
-            treatment: Default::default(),
+            treatment: crate::project::Treatment::default(),
             motion_strength: 1.0,
         });
         self.push_edit(Edit::Replace(Box::new(p)));
@@ -449,8 +448,7 @@ impl StudioApp {
     fn project_dir(&self) -> PathBuf {
         self.path
             .as_deref()
-            .map(file::project_dir)
-            .unwrap_or_else(|| PathBuf::from("."))
+            .map_or_else(|| PathBuf::from("."), file::project_dir)
     }
 
     /// Starts a render of the current project with the chosen backend.
@@ -467,12 +465,10 @@ impl StudioApp {
             .path
             .as_deref()
             .and_then(|p| p.file_stem())
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "untitled".into());
+            .map_or_else(|| "untitled".into(), |s| s.to_string_lossy().into_owned());
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
+            .map_or(0, |d| d.as_millis());
         let output = self.config.render_dir.join(format!("{stem}-{stamp}.mp4"));
         match RenderJob::start(
             self.project.clone(),
@@ -716,9 +712,9 @@ fn empty_project() -> Project {
         overlap: 8,
         seed: 789,
         keyframes: Vec::new(),
-        segments: vec![Default::default()],
-        merge: Default::default(),
-        mask: Default::default(),
+        segments: vec![crate::project::Segment::default()],
+        merge: crate::project::MergeSettings::default(),
+        mask: crate::project::MaskSettings::default(),
         profile: None,
         structure_video: None,
         length: None,
@@ -730,7 +726,10 @@ fn empty_project() -> Project {
 pub fn autosave_path(config: &StudioConfig, project: Option<&Path>) -> PathBuf {
     match project {
         Some(p) => {
-            let mut name = p.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+            let mut name = p
+                .file_name()
+                .map(std::ffi::OsStr::to_os_string)
+                .unwrap_or_default();
             name.push(".autosave");
             p.with_file_name(name)
         }
@@ -764,8 +763,7 @@ fn probe_compute() -> std::sync::Arc<std::sync::Mutex<Option<String>>> {
     let _ = jobs::spawn("wayfarer-compute-probe", move || {
         let name = crate::gpu::Choice::from_env()
             .and_then(crate::gpu::select)
-            .map(|c| c.name())
-            .unwrap_or_else(|e| format!("unavailable: {}", e.message));
+            .map_or_else(|e| format!("unavailable: {}", e.message), |c| c.name());
         if let Ok(mut s) = out.lock() {
             *s = Some(name);
         }

@@ -392,13 +392,13 @@ impl LiveJob {
     /// Streams `project`: keyframes from ComfyUI (img2img on the first server) when the
     /// backend is `comfyui`, else the keyframe images themselves; the built-in morph between.
     pub fn start(
-        project: Project,
-        project_dir: PathBuf,
+        project: &Project,
+        project_dir: &Path,
         backend: &generate::BackendConfig,
         ctx: &egui::Context,
     ) -> Result<Self> {
         use crate::stream;
-        let plan = stream::StreamPlan::from_project(&project, &project_dir, 0.5, false)?;
+        let plan = stream::StreamPlan::from_project(project, project_dir, 0.5, false)?;
         let keyframes = match (backend.kind.as_str(), backend.servers.first()) {
             ("comfyui", Some(server)) => stream::KeyframeChoice::ComfyUi {
                 server: server.clone(),
@@ -411,7 +411,8 @@ impl LiveJob {
         };
         let session = stream::Session::open(&keyframes, &stream::InterpolatorChoice::Builtin)?;
         let cancel = CancelToken::new();
-        let (tx, rx) = std::sync::mpsc::channel::<LiveMessage>();
+        // Bounded: the stream waits for the studio to show its frames.
+        let (tx, rx) = sync_channel::<LiveMessage>(32);
         let (job_cancel, ctx) = (cancel.clone(), ctx.clone());
         spawn("wayfarer-live", move || {
             let result = session.run(

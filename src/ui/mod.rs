@@ -89,7 +89,11 @@ impl eframe::App for ScreenshotApp {
             let inner = ctx.clone();
             ctx.request_screenshot(move |image| {
                 let [w, h] = image.size;
-                let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
+                let bytes: Vec<u8> = image
+                    .pixels
+                    .iter()
+                    .flat_map(egui::Color32::to_array)
+                    .collect();
                 let saved = image::RgbaImage::from_raw(w as u32, h as u32, bytes)
                     .map(|img| img.save(&path));
                 if !matches!(saved, Some(Ok(()))) {

@@ -6,7 +6,31 @@
 //!
 //! Its "model" keeps the frames the mask keeps and dissolves between them; the output is a
 //! real H.264 MP4 written by Wayfarer's encoder, `length` frames long.
-#![allow(dead_code)]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "test servers and watchdogs run on plain threads and channels"
+)]
+#![expect(
+    clippy::expect_used,
+    reason = "test code: a failed expect is a failed test"
+)]
+#![expect(
+    clippy::needless_pass_by_value,
+    reason = "test helpers take owned values to keep call sites short"
+)]
+#![expect(
+    clippy::too_many_lines,
+    reason = "a table of cases, or the test server's routes, reads best in one place"
+)]
+#![expect(
+    clippy::unreadable_literal,
+    reason = "seeds and byte values copied as they appear elsewhere"
+)]
+#![expect(clippy::unused_async, reason = "axum handlers are async functions")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -359,8 +383,7 @@ async fn queue_prompt(State(s): State<Arc<Shared>>, body: String) -> Response {
     let prompt_id = body
         .get("prompt_id")
         .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| next_id(&s, "prompt"));
+        .map_or_else(|| next_id(&s, "prompt"), str::to_string);
     let client_id = body
         .get("client_id")
         .and_then(Value::as_str)
@@ -472,7 +495,7 @@ async fn ws(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if s.behaviour.stall_ws_upgrade.load(Ordering::SeqCst) {
-        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        tokio::time::sleep(std::time::Duration::from_hours(1)).await;
     }
     let client_id = q
         .get("clientId")

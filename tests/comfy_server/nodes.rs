@@ -1,6 +1,18 @@
 //! The test server's node classes: their inputs and limits, combo options (model files
 //! in both of ComfyUI's encodings), `/object_info`, and prompt validation as ComfyUI's
 //! `execution.py` does it.
+#![expect(
+    clippy::needless_pass_by_value,
+    reason = "test helpers take owned values to keep call sites short"
+)]
+#![expect(
+    clippy::unreadable_literal,
+    reason = "seeds and byte values copied as they appear elsewhere"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
 use std::sync::Arc;
 
@@ -128,7 +140,7 @@ fn combo(s: &Shared, class: &str, input: &str) -> Option<Vec<String>> {
         ("SaveVideo", "codec") => &["auto", "h264"],
         _ => return None,
     };
-    Some(list.iter().map(|v| v.to_string()).collect())
+    Some(list.iter().map(std::string::ToString::to_string).collect())
 }
 
 /// Classes of ComfyUI's newer node API write combos as `["COMBO", {"options": […]}]`; the
@@ -185,7 +197,10 @@ pub(super) fn node_error(id: &str, class: &str, kind: &str, message: &str, detai
 }
 
 /// Validates a prompt the way ComfyUI does (classes, required inputs, links, min/max).
-#[allow(clippy::result_large_err)]
+#[expect(
+    clippy::result_large_err,
+    reason = "axum handlers return the response as the error"
+)]
 pub(super) fn validate(s: &Shared, prompt: &Value) -> Result<(), Response> {
     let Some(graph) = prompt.as_object() else {
         return Err(invalid(

@@ -1,5 +1,16 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)]
+#![expect(
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "test files are named by the tests themselves"
+)]
+#![expect(
+    clippy::needless_pass_by_value,
+    reason = "test helpers take owned values to keep call sites short"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -87,7 +98,6 @@ pub fn first_call(
 }
 
 /// Partial outputs (`.NAME.wayfarer-*.part`) left in `dir`: none once a render has ended.
-#[allow(dead_code)]
 pub fn partial_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -104,7 +114,6 @@ pub fn partial_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// The `wayfarer` binary with its own per-user folders under `home/.xdg` (cache, data,
 /// configuration), logs off, and the ONNX Runtime library this test run found.
-#[allow(dead_code)]
 pub fn cli(home: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_wayfarer"));
     let xdg = home.join(".xdg");
@@ -125,7 +134,6 @@ pub fn cli(home: &Path) -> std::process::Command {
 /// printed, appended to the file `WAYFARER_TEST_SKIP_LOG` names (`./setup test` lists them
 /// after the run), and a failure instead when `WAYFARER_TEST_NO_SKIPS=1` (CI, where the
 /// software adapter is installed and every check must run).
-#[allow(dead_code)]
 pub fn skip(test: &str, why: &str) {
     assert!(
         std::env::var("WAYFARER_TEST_NO_SKIPS").as_deref() != Ok("1"),

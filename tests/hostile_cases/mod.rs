@@ -1,4 +1,20 @@
 //! The cases of the hostile-input suite (`tests/hostile.rs`) and the files they use.
+#![expect(
+    clippy::expect_used,
+    reason = "test code: a failed expect is a failed test"
+)]
+#![expect(
+    clippy::needless_pass_by_value,
+    reason = "test helpers take owned values to keep call sites short"
+)]
+#![expect(
+    clippy::too_many_lines,
+    reason = "a table of cases, or the test server's routes, reads best in one place"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
 use serde_json::{Value, json};
 
@@ -128,7 +144,7 @@ fn base_project() -> Value {
 fn render_args() -> Vec<String> {
     ["render", "project.json", "-o", "out.mp4"]
         .iter()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect()
 }
 
@@ -148,7 +164,8 @@ fn with(mut c: Case, f: Fixture) -> Case {
 }
 
 fn args(mut c: Case, extra: &[&str]) -> Case {
-    c.args.extend(extra.iter().map(|s| s.to_string()));
+    c.args
+        .extend(extra.iter().map(std::string::ToString::to_string));
     c
 }
 
@@ -157,20 +174,19 @@ fn set(path: &[&str], v: Value) -> Value {
     let mut at = &mut p;
     for (i, key) in path.iter().enumerate() {
         let last = i + 1 == path.len();
-        at = match key.parse::<usize>() {
-            Ok(n) => &mut at[n],
-            Err(_) => {
-                if at.is_null() {
-                    *at = json!({});
-                }
-                if last {
-                    at.as_object_mut()
-                        .unwrap()
-                        .insert(key.to_string(), v.clone());
-                    return p;
-                }
-                &mut at[*key]
+        at = if let Ok(n) = key.parse::<usize>() {
+            &mut at[n]
+        } else {
+            if at.is_null() {
+                *at = json!({});
             }
+            if last {
+                at.as_object_mut()
+                    .unwrap()
+                    .insert(key.to_string(), v.clone());
+                return p;
+            }
+            &mut at[*key]
         };
     }
     *at = v;
@@ -673,7 +689,7 @@ pub fn cases() -> Vec<Case> {
         ("cache with an unknown action", vec!["cache", "burn"]),
     ] {
         let mut c = case(format!("command line: {what}"), base_project(), BadInput);
-        c.args = line.iter().map(|s| s.to_string()).collect();
+        c.args = line.iter().map(std::string::ToString::to_string).collect();
         out.push(c);
     }
 

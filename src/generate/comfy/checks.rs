@@ -122,7 +122,7 @@ pub(super) fn check_model_files(
         ))
         .hint("put each file in the named folder under the server's ComfyUI folder and restart it, or change the template");
         if !bad_values.is_empty() {
-            e.message.push_str(&format!("; {}", bad_values.join("; ")));
+            e.message = format!("{}; {}", e.message, bad_values.join("; "));
         }
         return Err(e);
     }
@@ -145,7 +145,7 @@ fn shorten(options: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     if options.len() > 5 {
-        s.push_str(&format!(" and {} more", options.len() - 5));
+        s = format!("{s} and {} more", options.len() - 5);
     }
     s
 }
@@ -253,7 +253,10 @@ pub fn test_connection(
         &format!("template {} model files", template.source),
         check_model_files(&template, &[], &info),
     ));
-    let round_trip_classes = ROUND_TRIP_CLASSES.iter().map(|c| c.to_string()).collect();
+    let round_trip_classes = ROUND_TRIP_CLASSES
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     if let Err(e) = check_classes(&round_trip_classes, &info) {
         items.push(item("round trip", Err(e)));
         return Ok(PreflightReport { items });
@@ -288,7 +291,7 @@ fn round_trip(runtime: &tokio::runtime::Runtime, client: &Client) -> Result<(usi
             let name = client
                 .upload(bytes, "connection_test.mp4", &super::upload_folder())
                 .await?;
-            let deadline = Instant::now() + Duration::from_secs(120);
+            let deadline = Instant::now() + Duration::from_mins(2);
             let (queued, outcome) = super::run_prompt(
                 &client,
                 &invert_workflow(&name),
@@ -369,7 +372,7 @@ fn round_trip(runtime: &tokio::runtime::Runtime, client: &Client) -> Result<(usi
 
 fn invert(f: &Frame) -> Frame {
     let mut out = f.clone();
-    for v in out.data.iter_mut() {
+    for v in &mut out.data {
         *v = 255 - *v;
     }
     out

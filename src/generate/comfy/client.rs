@@ -228,6 +228,7 @@ impl Client {
     /// This server with a new client id: events for prompts queued through the copy go
     /// only to sockets the copy opens. ComfyUI keeps one socket per client id (the newest),
     /// so every prompt in flight needs its own id.
+    #[must_use]
     pub fn for_prompt(&self) -> Self {
         Self {
             client_id: format!("wayfarer-{}-{:x}", std::process::id(), unique()),
@@ -456,9 +457,8 @@ impl Events {
     /// The next event; `None` when the socket closed.
     pub async fn next(&mut self) -> Option<Event> {
         loop {
-            let message = match self.stream.next().await? {
-                Ok(m) => m,
-                Err(_) => return None,
+            let Ok(message) = self.stream.next().await? else {
+                return None;
             };
             match message {
                 Message::Text(text) => return Some(parse_event(text.as_str())),
@@ -656,7 +656,10 @@ fn urlencode_path(s: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            {
+                use std::fmt::Write as _;
+                let _ = write!(out, "%{b:02X}");
+            }
         }
     }
     out

@@ -155,7 +155,9 @@ impl ComfyBackend {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<ServerState>> {
-        self.servers.lock().unwrap_or_else(|p| p.into_inner())
+        self.servers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Takes an idle healthy server (waiting while all healthy ones are busy); probes
@@ -215,7 +217,7 @@ impl ComfyBackend {
             let _unused = self
                 .freed
                 .wait_timeout(servers, Duration::from_millis(100))
-                .unwrap_or_else(|p| p.into_inner());
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
     }
 
@@ -608,15 +610,14 @@ pub(crate) async fn follow<P: FnMut(CallProgress) + ?Sized>(
                 format!("prompt {prompt_id} gave no result in time"),
             ));
         }
-        let event = match events {
-            Some(stream) => tokio::select! {
+        let event = if let Some(stream) = events {
+            tokio::select! {
                 e = stream.next() => Some(e),
                 _ = tick.tick() => None,
-            },
-            None => {
-                tick.tick().await;
-                None
             }
+        } else {
+            tick.tick().await;
+            None
         };
         match event {
             Some(None) => {
@@ -642,10 +643,9 @@ pub(crate) async fn follow<P: FnMut(CallProgress) + ?Sized>(
                     note: None,
                 });
             }
-            Some(Some(Event::Finished(id) | Event::Interrupted(id)))
-            | Some(Some(Event::Error { prompt_id: id, .. }))
-                if mine(&id) =>
-            {
+            Some(Some(
+                Event::Finished(id) | Event::Interrupted(id) | Event::Error { prompt_id: id, .. },
+            )) if mine(&id) => {
                 // The history has the authoritative outcome and the output names.
                 for _ in 0..50 {
                     if let Some(outcome) = client.history(prompt_id).await? {
@@ -730,7 +730,7 @@ fn write_video(path: &std::path::Path, frames: &[Frame], fps: u32) -> Result<()>
 }
 
 impl Backend for ComfyBackend {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "comfyui"
     }
 

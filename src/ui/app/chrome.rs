@@ -1,7 +1,10 @@
 //! The window chrome: menu bar, settings bar, status bar, keyboard shortcuts and the
 //! dialogs (open, save, add images, export, restore, confirm).
 
-use super::*;
+use super::{
+    Color32, Edit, Key, MergePolicy, Mode, Modifiers, PathBuf, Pending, StudioApp, Vec2,
+    autosave_path, export, labelled_drag, plan, show_error,
+};
 
 impl StudioApp {
     pub(super) fn menu_bar(&mut self, ui: &mut egui::Ui) {
@@ -112,8 +115,7 @@ impl StudioApp {
             let name = self
                 .path
                 .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "untitled".into());
+                .map_or_else(|| "untitled".into(), |p| p.display().to_string());
             let dirty = if self.is_dirty() { " • unsaved" } else { "" };
             ui.label(format!("{name}{dirty}"));
             ui.separator();

@@ -1,7 +1,7 @@
 //! The side panels: the inspector of the selected segment or keyframe, the structure video,
 //! the backend settings and the render panel.
 
-use super::*;
+use super::{Color32, Duration, Edit, ErrorCategory, Role, StudioApp, generate, jobs, show_error};
 
 impl StudioApp {
     pub(super) fn inspector(&mut self, ui: &mut egui::Ui) {
@@ -52,8 +52,8 @@ impl StudioApp {
             self.history.break_coalescing();
         }
         let mut edited = segment.clone();
-        edited.prompt = prompt.clone();
-        edited.negative_prompt = negative.clone();
+        edited.prompt.clone_from(&prompt);
+        edited.negative_prompt.clone_from(&negative);
         ui.label("LoRAs");
         let mut remove = None;
         for (i, l) in edited.loras.iter_mut().enumerate() {

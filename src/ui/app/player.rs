@@ -1,6 +1,6 @@
 //! The player and the live preview: decoded renders, guide previews, streamed frames.
 
-use super::*;
+use super::{Color32, LiveView, Player, PlayerSource, StudioApp, jobs, show_error};
 
 impl StudioApp {
     pub(super) fn player_view(&mut self, ui: &mut egui::Ui) {
@@ -115,8 +115,8 @@ impl StudioApp {
         }
         self.live_view = LiveView::default();
         match jobs::LiveJob::start(
-            self.project.clone(),
-            self.project_dir(),
+            &self.project,
+            &self.project_dir(),
             &self.settings.generator,
             ctx,
         ) {

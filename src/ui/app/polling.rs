@@ -1,7 +1,7 @@
 //! Background work the studio polls each frame: renders, previews, pre-flight reports,
 //! server tests, cost laws.
 
-use super::*;
+use super::{ErrorCategory, PlayerSource, RenderEvent, StudioApp, Thumb, UserError, jobs};
 
 impl StudioApp {
     pub(super) fn poll_jobs(&mut self, ctx: &egui::Context) {
@@ -44,7 +44,7 @@ impl StudioApp {
                     p.fraction = *fraction;
                     p.call = *call;
                     p.calls = *calls;
-                    p.stage = stage.clone();
+                    p.stage.clone_from(stage);
                     p.step = *step;
                     if eta_secs.is_some() {
                         p.eta_secs = *eta_secs;
@@ -88,13 +88,13 @@ impl StudioApp {
                         self.show_in_player(PlayerSource::Output, ctx);
                     }
                     Err(e) => {
-                        if e.category != ErrorCategory::Cancelled {
-                            self.render_error = Some(e);
-                        } else {
+                        if e.category == ErrorCategory::Cancelled {
                             self.render_error = Some(
                                 UserError::cancelled()
                                     .hint("nothing was written; render again when ready"),
                             );
+                        } else {
+                            self.render_error = Some(e);
                         }
                     }
                 }

@@ -1,9 +1,16 @@
 //! The timeline: keyframe thumbnails on a ruler, the plan strip (calls) and the mask strip
 //! under them, drag and drop of keyframes and images.
 
-use super::*;
+use super::{
+    CALL_ROW, Color32, Edit, FrameClass, KEYFRAME_ROW, MASK_ROW, Path, PathBuf, Plan, PlayerSource,
+    Pos2, Project, RULER, Rect, Role, Sense, Stroke, StrokeKind, StudioApp, Thumb, Vec2, plan,
+};
 
 impl StudioApp {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one egui pass: ruler, thumbnails, strips and drags share the layout"
+    )]
     pub(super) fn timeline(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         let plan = self.plan.as_ref().ok().cloned();
@@ -28,7 +35,7 @@ impl StudioApp {
                 if zoom != 1.0 {
                     self.time.zoom_at(f64::from(hp.x), f64::from(zoom));
                 }
-                let dx = if scroll.x != 0.0 { scroll.x } else { scroll.y };
+                let dx = if scroll.x == 0.0 { scroll.y } else { scroll.x };
                 if dx != 0.0 && zoom == 1.0 {
                     self.time.pan_px(f64::from(dx));
                 }
@@ -394,9 +401,10 @@ impl StudioApp {
         if dropped.is_empty() {
             return;
         }
-        let at_frame = pos
-            .map(|p| self.time.x_to_whole_frame(f64::from(p.x)))
-            .unwrap_or_else(|| self.project.keyframes.last().map_or(0, |k| k.frame + 32));
+        let at_frame = pos.map_or_else(
+            || self.project.keyframes.last().map_or(0, |k| k.frame + 32),
+            |p| self.time.x_to_whole_frame(f64::from(p.x)),
+        );
         self.push_edit(Edit::AddKeyframes {
             images: dropped,
             at_frame,
