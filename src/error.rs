@@ -50,6 +50,10 @@ pub struct UserError {
     pub suggestions: Vec<String>,
     /// Whether trying the same thing again may succeed.
     pub retryable: bool,
+    /// The lower-level errors behind this one, outermost first (for logs, not for the
+    /// person reading the message).
+    #[serde(skip)]
+    pub causes: Vec<String>,
 }
 
 impl UserError {
@@ -60,6 +64,7 @@ impl UserError {
             message: message.into(),
             suggestions: Vec::new(),
             retryable: false,
+            causes: Vec::new(),
         }
     }
 
@@ -83,6 +88,17 @@ impl UserError {
         self
     }
 
+    /// The same error with `source` and its own sources recorded as causes (for logs).
+    #[must_use]
+    pub fn caused_by(mut self, source: &(dyn std::error::Error + 'static)) -> Self {
+        let mut next = Some(source);
+        while let Some(e) = next {
+            self.causes.push(e.to_string());
+            next = e.source();
+        }
+        self
+    }
+
     /// The user cancelled the work.
     pub fn cancelled() -> Self {
         Self::new(ErrorCategory::Cancelled, "cancelled")
@@ -90,6 +106,10 @@ impl UserError {
 
     /// An I/O failure on `path`; `doing` says what was being attempted ("reading", "writing").
     pub fn io(doing: &str, path: &Path, err: &std::io::Error) -> Self {
+        Self::io_described(doing, path, err).caused_by(err)
+    }
+
+    fn io_described(doing: &str, path: &Path, err: &std::io::Error) -> Self {
         use std::io::ErrorKind;
         let shown = path.display();
         match err.kind() {

@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return command_line_error(&e),
     };
+    init_logging();
     if cli.command.is_some() {
         quiet_vulkan_probe();
     }
@@ -62,6 +63,19 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => cli::report_error(&e),
     }
+}
+
+/// Logs on standard error: Wayfarer's warnings by default; `WAYFARER_LOG` (e.g. `debug`,
+/// `wayfarer=debug,wgpu=warn`) chooses others, with the causes behind an error at `debug`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WAYFARER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("wayfarer=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .try_init();
 }
 
 /// Opens the studio on `project` (or on the last session).

@@ -41,6 +41,9 @@ impl BackendKind {
 /// Prints `error:` and `hint:` lines (clipped to 1,000 characters each) and gives the exit
 /// code of the error's category.
 pub fn report_error(e: &UserError) -> ExitCode {
+    for cause in &e.causes {
+        tracing::debug!("caused by: {cause}");
+    }
     eprintln!("error: {}", support::clipped(&e.message));
     for hint in &e.suggestions {
         eprintln!("hint: {}", support::clipped(hint));

@@ -57,10 +57,7 @@ pub fn load(path: &Path) -> Result<Project> {
         ))
         .hint("a project file is JSON text; give the path of the project's .json file")
     })?;
-    Project::from_json_str(&text).map_err(|mut e| {
-        e.message = format!("{}: {}", path.display(), e.message);
-        e
-    })
+    Project::from_json_str(&text).map_err(|e| e.context(path.display()))
 }
 
 /// The folder that image paths of the project at `path` are relative to.

@@ -71,9 +71,8 @@ impl<'a> Anchors<'a> {
     }
 }
 
-fn named(k: usize, mut e: UserError) -> UserError {
-    e.message = format!("keyframes[{k}].image: {}", e.message);
-    e
+fn named(k: usize, e: UserError) -> UserError {
+    e.context(format!("keyframes[{k}].image"))
 }
 
 #[cfg(test)]

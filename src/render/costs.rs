@@ -77,10 +77,16 @@ impl CostStore {
             list.drain(..extra);
         }
         if let Ok(text) = serde_json::to_vec_pretty(&*data) {
-            if let Some(parent) = self.path.parent() {
-                let _ = std::fs::create_dir_all(parent);
+            // Timings only inform later plans: a failure to keep them is logged, and the
+            // render goes on.
+            if let Some(parent) = self.path.parent()
+                && let Err(e) = std::fs::create_dir_all(parent)
+            {
+                tracing::warn!("cannot keep call timings in {}: {e}", parent.display());
             }
-            let _ = crate::project::file::write_atomic(&self.path, &text);
+            if let Err(e) = crate::project::file::write_atomic(&self.path, &text) {
+                tracing::warn!("cannot keep call timings: {}", e.message);
+            }
         }
     }
 }

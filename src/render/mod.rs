@@ -829,13 +829,11 @@ fn generate_with_retries(
                 1
             };
         let Some(retry) = job.options.retry.next(failures, same_kind, &knobs, &error) else {
-            let mut error = error;
             if failures > 1 {
-                error.message = format!(
-                    "call {} failed after {failures} attempts: {}",
-                    call.index + 1,
-                    error.message
-                );
+                return Err(error.context(format!(
+                    "call {} failed after {failures} attempts",
+                    call.index + 1
+                )));
             }
             return Err(error);
         };

@@ -291,10 +291,8 @@ impl StreamPlan {
         let mut keyframes = Vec::new();
         for (k, kf) in project.keyframes.iter().enumerate() {
             let path = project.image_path(project_dir, k);
-            let image = crate::media::load_image(&path).map_err(|mut e| {
-                e.message = format!("keyframes[{k}].image: {}", e.message);
-                e
-            })?;
+            let image = crate::media::load_image(&path)
+                .map_err(|e| e.context(format!("keyframes[{k}].image")))?;
             let segment = project.segment_for_span(k.min(project.span_count().saturating_sub(1)));
             keyframes.push(KeyframeSpec {
                 frame: kf.frame,

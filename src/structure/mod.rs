@@ -119,11 +119,7 @@ impl StructureMotion {
             height,
         } = *timeline;
         let path = project_dir.join(&sv.path);
-        let field = |e: UserError| {
-            let mut e = e;
-            e.message = format!("structure_video.path: {}", e.message);
-            e
-        };
+        let field = |e: UserError| e.context("structure_video.path");
         let info = media::probe(&path).map_err(field)?;
         let source_fps = if info.fps.1 > 0 && info.fps.0 > 0 {
             f64::from(info.fps.0) / f64::from(info.fps.1)

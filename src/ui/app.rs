@@ -519,7 +519,14 @@ impl StudioApp {
 
     /// Runs the pre-flight checks of the current project in the background.
     pub fn start_preflight(&mut self, ctx: &egui::Context) {
-        let _ = std::fs::create_dir_all(&self.config.render_dir);
+        if let Err(e) = std::fs::create_dir_all(&self.config.render_dir) {
+            self.problems.push(UserError::io(
+                "creating the render folder",
+                &self.config.render_dir,
+                &e,
+            ));
+            return;
+        }
         let output = self.config.render_dir.join("preflight-check.mp4");
         match jobs::preflight_check(
             self.project.clone(),
@@ -594,8 +601,12 @@ impl StudioApp {
         }
         self.last_autosave = Instant::now();
         let target = autosave_path(&self.config, self.path.as_deref());
-        if let Some(dir) = target.parent() {
-            let _ = std::fs::create_dir_all(dir);
+        if let Some(dir) = target.parent()
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            self.problems
+                .push(UserError::io("creating the autosave folder", dir, &e));
+            return;
         }
         match self.project.to_json_string() {
             Ok(text) => {
