@@ -31,7 +31,7 @@ fn make_frames() -> Vec<Frame> {
         .iter()
         .map(|n| {
             let img = media::load_image(&dir.join(n)).expect("demo image");
-            media::crop_fit(&img, WIDTH, HEIGHT)
+            media::crop_fit(&img, WIDTH, HEIGHT).expect("fit")
         })
         .collect();
     (0..FRAMES)

@@ -15,6 +15,24 @@ use std::time::SystemTime;
 
 use crate::error::{Result, UserError};
 
+/// A cache's size limit in bytes from the environment variable `var` (whole MiB), or
+/// `default` when it is unset; a value that is not a whole number is logged and ignored.
+pub fn limit_from_env(var: &str, default: u64) -> u64 {
+    let Ok(text) = std::env::var(var) else {
+        return default;
+    };
+    match text.trim().parse::<u64>() {
+        Ok(mib) => mib.saturating_mul(1 << 20),
+        Err(_) => {
+            tracing::warn!(
+                "{var}={text:?} is not a whole number of MiB; the default ({} MiB) is used",
+                default >> 20
+            );
+            default
+        }
+    }
+}
+
 /// Bytes before the payload: magic, three numbers, checksum.
 pub const HEADER: usize = 8 + 12 + 32;
 

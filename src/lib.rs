@@ -1,7 +1,7 @@
 #![warn(missing_docs)]
 //! Wayfarer: travel videos from keyframe images on a timeline.
 //!
-//! Rooms (see `DESIGN.md` of the team): [`project`] (the document), [`plan`] (pure frame
+//! Rooms (see `docs/ARCHITECTURE.md` §1): [`project`] (the document), [`plan`] (pure frame
 //! arithmetic), [`media`] (libav and image I/O), [`guide`] (guide and mask frames of a
 //! call), [`generate`] (generators), [`render`] (executing a plan, stitching, export),
 //! [`ui`] (the studio).

@@ -394,6 +394,63 @@ fn explain_cuda_failure(error: &str, preload_failures: &[String]) -> String {
     format!("CUDA failed: {error}")
 }
 
+/// A model manifest of one kind (flow, generator): what the one loader needs to know of it.
+pub trait ModelManifest: serde::de::DeserializeOwned {
+    /// Where a person finds the fields (a shipped manifest), for parse errors.
+    const FIELDS_HINT: &'static str;
+    /// The ONNX file, relative to the manifest.
+    fn model_file(&self) -> &Path;
+    /// Value range, size multiple and fixed input size (`[height, width]`), checked alike
+    /// for every kind.
+    fn numbers(&self) -> ([f32; 2], u32, Option<[u32; 2]>);
+    /// Checks of this kind of manifest beyond the numbers.
+    fn check(&self, _path: &Path) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads, parses and checks the manifest at `path`: the manifest, its model's path and the
+/// manifest's text (for the model's digest).
+pub fn load_manifest<M: ModelManifest>(path: &Path) -> Result<(M, std::path::PathBuf, String)> {
+    let text = read_manifest(path)?;
+    let manifest: M = parse_manifest(path, &text, M::FIELDS_HINT)?;
+    let (value_range, size_multiple, fixed_size) = manifest.numbers();
+    check_manifest_numbers(path, value_range, size_multiple, fixed_size)?;
+    manifest.check(path)?;
+    let model = path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(manifest.model_file());
+    Ok((manifest, model, text))
+}
+
+/// A model loaded from its manifest: the session, the execution provider in use and the
+/// digest of manifest and model (part of the identity of what it makes).
+pub struct LoadedModel<M> {
+    /// The manifest.
+    pub manifest: M,
+    /// The ONNX Runtime session.
+    pub session: Session,
+    /// Execution provider in use, e.g. `cuda` or `cpu (CUDA failed: ...)`.
+    pub provider: String,
+    /// BLAKE3 digest of the manifest's text and the model file.
+    pub digest: String,
+}
+
+/// Loads the model the manifest at `path` describes; `cuda` asks for the CUDA execution
+/// provider (a failure falls back to the CPU, said in `provider`).
+pub fn load_model<M: ModelManifest>(path: &Path, cuda: bool) -> Result<LoadedModel<M>> {
+    let (manifest, model, text) = load_manifest::<M>(path)?;
+    let (session, provider) = open_session(&model, cuda)?;
+    let digest = model_digest(&text, &model)?;
+    Ok(LoadedModel {
+        manifest,
+        session,
+        provider,
+        digest,
+    })
+}
+
 /// Opens `model`, on CUDA when `cuda` is asked for and works, else on the CPU. Returns the
 /// session and the provider that runs it, e.g. `cpu` or `cpu (CUDA failed: ...)`.
 pub fn open_session(model: &Path, cuda: bool) -> Result<(Session, String)> {

@@ -113,7 +113,8 @@ fn check_output_at(dir: &Path, summary: &RenderSummary, min_db: f64) {
             &media::load_image(&dir.join(IMAGES[k % 3])).unwrap(),
             256,
             144,
-        );
+        )
+        .unwrap();
         let db = psnr(&frames[pos as usize], &anchor);
         assert!(db >= min_db, "keyframe {k}: {db:.1} dB");
     }

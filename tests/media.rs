@@ -101,7 +101,8 @@ fn video_round_trip_and_first_frame_as_image() {
         &load_image(&common::demo_image("sintel_0016.png")).unwrap(),
         320,
         176,
-    );
+    )
+    .unwrap();
     let mut enc = VideoEncoder::create(&out, 320, 176, 24, &EncodeOptions::default()).unwrap();
     for i in 0..30u8 {
         let mut f = src.clone();

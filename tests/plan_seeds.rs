@@ -1,5 +1,5 @@
 //! Every worked example of the two merging design notes (frame consolidation, batch
-//! optimisation), planned under Wayfarer's frame model (DESIGN.md §3).
+//! optimisation), planned under Wayfarer's frame model (`docs/ARCHITECTURE.md` §3).
 //!
 //! The notes count loosely: "frames 0-65 (65 frames)" is 66 frames, and several totals are
 //! not `4n+1`. Each test states the note's figure, ours, and why they differ. In our model

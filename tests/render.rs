@@ -94,7 +94,8 @@ fn rendered_video_has_the_planned_frames_and_its_anchors() {
                 &media::load_image(&dir.path().join(images[k])).unwrap(),
                 416,
                 240,
-            );
+            )
+            .unwrap();
             let db = psnr(&frames[pos as usize], &anchor);
             eprintln!("{mode} keyframe {k}: {db:.1} dB");
             assert!(
@@ -263,7 +264,8 @@ fn merged_plan_renders_with_fewer_backend_calls() {
                 &media::load_image(&dir.path().join(images[k])).unwrap(),
                 256,
                 144,
-            );
+            )
+            .unwrap();
             let db = psnr(&frames[pos as usize], &anchor);
             assert!(db >= 33.0, "{policy}: keyframe {k}: {db:.1} dB");
         }

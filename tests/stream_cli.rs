@@ -37,7 +37,7 @@ fn stream(dir: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn anchor(dir: &Path, name: &str) -> Frame {
-    crop_fit(&media::load_image(&dir.join(name)).unwrap(), 256, 144)
+    crop_fit(&media::load_image(&dir.join(name)).unwrap(), 256, 144).unwrap()
 }
 
 #[test]

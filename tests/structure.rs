@@ -123,7 +123,8 @@ fn structure_video_renders_without_stretching_and_caches_its_flows() {
                 &media::load_image(&dir.path().join(name)).unwrap(),
                 256,
                 144,
-            );
+            )
+            .unwrap();
             let pos = summary.plan.positions[k] as usize;
             assert!(psnr(&frames[pos], &anchor) >= 33.0, "keyframe {k}");
         }

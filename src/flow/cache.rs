@@ -38,10 +38,7 @@ impl FlowCache {
     /// `WAYFARER_FLOW_CACHE_MB` when set.
     pub fn user() -> Option<Self> {
         let dirs = crate::dirs::project_dirs()?;
-        let limit = std::env::var("WAYFARER_FLOW_CACHE_MB")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(DEFAULT_LIMIT_BYTES, |mb| mb << 20);
+        let limit = crate::diskcache::limit_from_env("WAYFARER_FLOW_CACHE_MB", DEFAULT_LIMIT_BYTES);
         Some(Self::new(dirs.cache_dir().join("flows"), limit))
     }
 

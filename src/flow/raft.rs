@@ -41,21 +41,19 @@ pub struct FlowManifest {
 impl FlowManifest {
     /// Reads a manifest; errors name the field.
     pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
-        Self::load_text(path).map(|(m, model, _)| (m, model))
+        crate::onnx::load_manifest::<Self>(path).map(|(m, model, _)| (m, model))
+    }
+}
+
+impl crate::onnx::ModelManifest for FlowManifest {
+    const FIELDS_HINT: &'static str = "see models/raft_small.toml for the fields";
+
+    fn model_file(&self) -> &Path {
+        &self.file
     }
 
-    fn load_text(path: &Path) -> Result<(Self, PathBuf, String)> {
-        let text = crate::onnx::read_manifest(path)?;
-        let manifest: FlowManifest =
-            crate::onnx::parse_manifest(path, &text, "see models/raft_small.toml for the fields")?;
-        crate::onnx::check_manifest_numbers(
-            path,
-            manifest.value_range,
-            manifest.size_multiple,
-            manifest.fixed_size,
-        )?;
-        let model = path.parent().unwrap_or(Path::new(".")).join(&manifest.file);
-        Ok((manifest, model, text))
+    fn numbers(&self) -> ([f32; 2], u32, Option<[u32; 2]>) {
+        (self.value_range, self.size_multiple, self.fixed_size)
     }
 }
 
@@ -82,9 +80,12 @@ impl RaftOnnx {
     /// Loads the model a manifest describes; `cuda` asks for the CUDA execution provider
     /// (a failure falls back to the CPU, reported by [`Self::provider`]).
     pub fn load(manifest_path: &Path, cuda: bool) -> Result<Self> {
-        let (manifest, model, text) = FlowManifest::load_text(manifest_path)?;
-        let (session, provider) = crate::onnx::open_session(&model, cuda)?;
-        let digest = crate::onnx::model_digest(&text, &model)?;
+        let crate::onnx::LoadedModel {
+            manifest,
+            session,
+            provider,
+            digest,
+        } = crate::onnx::load_model::<FlowManifest>(manifest_path, cuda)?;
         Ok(Self {
             manifest,
             session: Mutex::new(session),

@@ -52,27 +52,21 @@ pub struct GeneratorManifest {
     pub size_multiple: u32,
 }
 
-fn model_error(message: String) -> UserError {
-    UserError::new(ErrorCategory::ModelLoading, message)
-}
+impl crate::onnx::ModelManifest for GeneratorManifest {
+    const FIELDS_HINT: &'static str =
+        "see models/tiny_interpolator.toml and models/tiny_video.toml for the fields";
 
-fn pipeline(message: String) -> UserError {
-    UserError::new(ErrorCategory::GenerationPipeline, message)
-}
-
-impl GeneratorManifest {
-    /// Reads a manifest and checks it; returns it, the model path and the manifest's text.
-    pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
-        Self::load_text(path).map(|(m, model, _)| (m, model))
+    fn model_file(&self) -> &Path {
+        &self.file
     }
 
-    fn load_text(path: &Path) -> Result<(Self, PathBuf, String)> {
-        let text = crate::onnx::read_manifest(path)?;
-        let m: GeneratorManifest = crate::onnx::parse_manifest(
-            path,
-            &text,
-            "see models/tiny_interpolator.toml and models/tiny_video.toml for the fields",
-        )?;
+    fn numbers(&self) -> ([f32; 2], u32, Option<[u32; 2]>) {
+        (self.value_range, self.size_multiple, None)
+    }
+
+    /// The inputs the contract needs.
+    fn check(&self, path: &Path) -> Result<()> {
+        let m = self;
         let want = match m.contract {
             Contract::Interpolator => 3,
             Contract::Video => 2,
@@ -92,9 +86,22 @@ impl GeneratorManifest {
                 Contract::Video => "inputs = [\"guide\", \"mask\"]",
             }));
         }
-        crate::onnx::check_manifest_numbers(path, m.value_range, m.size_multiple, None)?;
-        let model = path.parent().unwrap_or(Path::new(".")).join(&m.file);
-        Ok((m, model, text))
+        Ok(())
+    }
+}
+
+fn model_error(message: String) -> UserError {
+    UserError::new(ErrorCategory::ModelLoading, message)
+}
+
+fn pipeline(message: String) -> UserError {
+    UserError::new(ErrorCategory::GenerationPipeline, message)
+}
+
+impl GeneratorManifest {
+    /// Reads a manifest and checks it; returns it, the model path and the manifest's text.
+    pub fn load(path: &Path) -> Result<(Self, PathBuf)> {
+        crate::onnx::load_manifest::<Self>(path).map(|(m, model, _)| (m, model))
     }
 }
 
@@ -124,9 +131,12 @@ impl OnnxBackend {
     /// Loads the model; `cuda` asks for the CUDA execution provider (a failure falls back
     /// to the CPU, reported by [`Self::provider`]).
     pub fn load(manifest_path: &Path, cuda: bool) -> Result<Self> {
-        let (manifest, model, text) = GeneratorManifest::load_text(manifest_path)?;
-        let (session, provider) = crate::onnx::open_session(&model, cuda)?;
-        let digest = crate::onnx::model_digest(&text, &model)?;
+        let crate::onnx::LoadedModel {
+            manifest,
+            session,
+            provider,
+            digest,
+        } = crate::onnx::load_model::<GeneratorManifest>(manifest_path, cuda)?;
         let caps = super::modes::shipped(match manifest.contract {
             Contract::Interpolator => "onnx-interpolator",
             Contract::Video => "onnx-video",

@@ -1,4 +1,4 @@
-//! Retries that degrade parameters, by error category (DESIGN.md §6).
+//! Retries that degrade parameters, by error category (`docs/ARCHITECTURE.md` §6).
 //!
 //! Out of memory: fewer steps, then a lower resolution, then no LoRAs. Pipeline errors:
 //! gentler guidance, then the backend's defaults. Network errors: the same call again.

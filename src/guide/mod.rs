@@ -1,4 +1,4 @@
-//! Guide and mask frames for one generation call (DESIGN.md §4).
+//! Guide and mask frames for one generation call (`docs/ARCHITECTURE.md` §4).
 //!
 //! Guide: the crop-fitted keyframe image at anchors and at the transition frames next to
 //! them, rendered output at context frames, neutral gray (0.5) elsewhere. Mask: 0 = keep,

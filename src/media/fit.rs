@@ -1,7 +1,5 @@
 //! Fitting pictures to the output size without distortion.
 
-use image::imageops::{self, FilterType};
-
 use super::Frame;
 
 /// The centered crop of a `src_w` x `src_h` picture that has the aspect of `dst_w` x `dst_h`:
@@ -21,21 +19,14 @@ pub fn center_crop_rect(src_w: u32, src_h: u32, dst_w: u32, dst_h: u32) -> (u32,
     }
 }
 
-/// Center-crops `frame` to the aspect of `width` x `height`, then resizes it (Lanczos3):
-/// never stretched.
-pub fn crop_fit(frame: &Frame, width: u32, height: u32) -> Frame {
+/// Center-crops `frame` to the aspect of `width` x `height`, then resizes it (area average
+/// when shrinking, bilinear when enlarging): never stretched. The one crop-fit of the
+/// program: the CPU path of [`crate::gpu::Compute::crop_fit`].
+pub fn crop_fit(frame: &Frame, width: u32, height: u32) -> crate::error::Result<Frame> {
     if (frame.width, frame.height) == (width, height) {
-        return frame.clone();
+        return Ok(frame.clone());
     }
-    let (x, y, w, h) = center_crop_rect(frame.width, frame.height, width, height);
-    let img = frame.clone().into_rgb_image();
-    let cropped = imageops::crop_imm(&img, x, y, w, h).to_image();
-    Frame::from_rgb_image(imageops::resize(
-        &cropped,
-        width,
-        height,
-        FilterType::Lanczos3,
-    ))
+    crate::gpu::Compute::crop_fit(&crate::gpu::CpuCompute, frame, width, height)
 }
 
 #[cfg(test)]

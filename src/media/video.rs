@@ -282,7 +282,7 @@ pub fn decode_all(path: &Path) -> Result<Vec<Frame>> {
 pub fn decode_up_to(
     path: &Path,
     max: usize,
-    mut fit: impl FnMut(Frame) -> Frame,
+    mut fit: impl FnMut(Frame) -> Result<Frame>,
 ) -> Result<(Vec<Frame>, bool)> {
     let mut decoder = VideoDecoder::open(path)?;
     let mut frames = Vec::with_capacity(max.min(1024));
@@ -290,7 +290,7 @@ pub fn decode_up_to(
         if frames.len() == max {
             return Ok((frames, true));
         }
-        frames.push(fit(frame));
+        frames.push(fit(frame)?);
     }
     Ok((frames, false))
 }

@@ -1,6 +1,6 @@
 //! Pure planning: turns a [`Project`] into the generation calls that render it.
 //!
-//! Owns the frame model of DESIGN.md §3: spans between keyframes, model profiles, snapping
+//! Owns the frame model of `docs/ARCHITECTURE.md` §3: spans between keyframes, model profiles, snapping
 //! of keyframe positions that give invalid call lengths (always reported), chained and
 //! independent calls, sliding windows for spans longer than one call allows,
 //! identical-parameter detection, merging of identical spans into fewer calls

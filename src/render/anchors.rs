@@ -60,7 +60,7 @@ impl<'a> Anchors<'a> {
         }
         let path = self.project.image_path(self.project_dir, k);
         let image = media::load_image(&path).map_err(|e| named(k, e))?;
-        let frame = Arc::new(media::crop_fit(&image, self.width, self.height));
+        let frame = Arc::new(media::crop_fit(&image, self.width, self.height)?);
         if let Ok(mut kept) = self.kept.lock() {
             if kept.len() >= KEPT_ANCHORS {
                 kept.pop_front();

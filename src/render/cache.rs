@@ -37,10 +37,7 @@ impl CallCache {
     /// `WAYFARER_CALL_CACHE_MB` when set, and `WAYFARER_CALL_CACHE_MB=0` turns it off.
     pub fn user() -> Option<Self> {
         let dirs = crate::dirs::project_dirs()?;
-        let limit = std::env::var("WAYFARER_CALL_CACHE_MB")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(DEFAULT_LIMIT_BYTES, |mb| mb << 20);
+        let limit = crate::diskcache::limit_from_env("WAYFARER_CALL_CACHE_MB", DEFAULT_LIMIT_BYTES);
         (limit > 0).then(|| Self::new(dirs.cache_dir().join("calls"), limit))
     }
 

@@ -300,7 +300,7 @@ impl StreamPlan {
                     &image,
                     project.width,
                     project.height,
-                )),
+                )?),
                 prompt: segment.prompt.clone(),
                 negative: segment.negative_prompt.clone(),
                 seed: segment.seed.unwrap_or(project.seed).wrapping_add(k as u64),

@@ -239,13 +239,7 @@ impl KeyframeGenerator for ComfyKeyframes {
                     ),
                 )
             })?;
-            Ok(
-                if (frame.width, frame.height) == (request.image.width, request.image.height) {
-                    frame
-                } else {
-                    crate::media::crop_fit(&frame, request.image.width, request.image.height)
-                },
-            )
+            crate::media::crop_fit(&frame, request.image.width, request.image.height)
         })
     }
 }

@@ -307,7 +307,7 @@ mod tests {
 
     #[test]
     fn adjust_stretches_the_range_over_the_timeline() {
-        // REFERENCE: idx = start + int(i * (N_src - 1) / (N_out - 1)).
+        // The incumbent pipeline maps frames as idx = start + int(i * (N_src - 1) / (N_out - 1)).
         let idx = source_indices(Treatment::Adjust, 10, 14, 9, 24.0, 16.0);
         assert_eq!(idx, vec![10, 10, 11, 11, 12, 12, 13, 13, 14]);
     }

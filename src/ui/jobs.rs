@@ -196,7 +196,7 @@ pub fn guide_preview(
                         &media::load_image(&project.image_path(&project_dir, k))?,
                         w,
                         h,
-                    )
+                    )?
                 } else {
                     Frame::gray(w, h)
                 });
@@ -207,7 +207,7 @@ pub fn guide_preview(
                     .skip(call.start as usize)
                     .take(call.lead_frames as usize)
                     .map(|f| media::crop_fit(&f, w, h))
-                    .collect(),
+                    .collect::<Result<Vec<_>>>()?,
                 _ => Vec::new(),
             };
             let guide = CallGuide::build(call, &anchors, &context, w, h);

@@ -1,5 +1,5 @@
 //! A ComfyUI server for tests, on 127.0.0.1: real HTTP and WebSocket (axum), the request
-//! and response shapes of ComfyUI's `server.py` / `execution.py` (REFERENCE.md §2), and
+//! and response shapes of the real ComfyUI server (as its own source code writes them), and
 //! switches for the ways real servers fail: validation errors, `execution_error` with an
 //! out-of-memory exception, interrupts, dropped sockets, slow and malformed replies,
 //! hostile output file names, and dying mid-run.

@@ -341,17 +341,11 @@ impl ComfyBackend {
             .unwrap_or_else(|| "mp4".into());
         let local = scratch.path().join(format!("output.{ext}"));
         std::fs::write(&local, &bytes).map_err(|e| UserError::io("writing", &local, &e))?;
-        let fit = |f: Frame| {
-            if (f.width, f.height) == (request.width, request.height) {
-                f
-            } else {
-                media::crop_fit(&f, request.width, request.height)
-            }
-        };
+        let fit = |f: Frame| media::crop_fit(&f, request.width, request.height);
         // The count is checked while decoding: a reply with far too many frames is not
         // decoded whole, and each frame is fitted to the call size as it arrives.
         let (frames, more) = if ext == "png" || ext == "webp" {
-            (vec![fit(media::load_image(&local)?)], false)
+            (vec![fit(media::load_image(&local)?)?], false)
         } else {
             media::decode_up_to(&local, length as usize, fit).map_err(|e| {
                 client::network(
