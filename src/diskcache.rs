@@ -21,15 +21,14 @@ pub fn limit_from_env(var: &str, default: u64) -> u64 {
     let Ok(text) = std::env::var(var) else {
         return default;
     };
-    match text.trim().parse::<u64>() {
-        Ok(mib) => mib.saturating_mul(1 << 20),
-        Err(_) => {
-            tracing::warn!(
-                "{var}={text:?} is not a whole number of MiB; the default ({} MiB) is used",
-                default >> 20
-            );
-            default
-        }
+    if let Ok(mib) = text.trim().parse::<u64>() {
+        mib.saturating_mul(1 << 20)
+    } else {
+        tracing::warn!(
+            "{var}={text:?} is not a whole number of MiB; the default ({} MiB) is used",
+            default >> 20
+        );
+        default
     }
 }
 
