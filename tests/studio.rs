@@ -633,3 +633,27 @@ fn the_plan_follows_the_cost_law_measured_on_the_backend() {
     );
     s.harness.get_by_label_contains("Call 2:");
 }
+
+/// A project opened by a relative path (`wayfarer examples/demo/demo.json`) finds its
+/// images once, not under the project's folder twice.
+#[test]
+fn a_project_opened_by_a_relative_path_finds_its_images() {
+    let mut s = studio();
+    s.harness
+        .state_mut()
+        .open(Path::new("examples/demo/demo.json"));
+    s.harness.step();
+    for k in &s.harness.state().project().keyframes {
+        assert!(k.image.is_absolute(), "{}", k.image.display());
+        assert!(k.image.exists(), "{}", k.image.display());
+    }
+    s.harness.get_by_label("Check").click();
+    s.harness.step();
+    wait_for(&mut s.harness, "the pre-flight report", |a| {
+        a.preflight_report().is_some()
+    });
+    for k in 0..3 {
+        s.harness
+            .get_by_label_contains(&format!("ok keyframes[{k}].image"));
+    }
+}

@@ -369,6 +369,10 @@ impl StudioApp {
 
     /// Opens a project file, replacing the current one (no unsaved-changes prompt).
     pub fn open(&mut self, path: &Path) {
+        // An absolute path: the images' paths below are made absolute from it, so that a
+        // relative project path (`wayfarer examples/demo/demo.json`) is not joined twice.
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let path = absolute.as_path();
         match file::load(path) {
             Ok(mut project) => {
                 let dir = file::project_dir(path);
