@@ -657,3 +657,115 @@ fn a_project_opened_by_a_relative_path_finds_its_images() {
             .get_by_label_contains(&format!("ok keyframes[{k}].image"));
     }
 }
+
+/// Presses a shortcut and lets the studio react.
+fn shortcut(s: &mut Studio, modifiers: Modifiers, key: Key) {
+    s.harness.key_press_modifiers(modifiers, key);
+    s.harness.step();
+    s.harness.step();
+}
+
+#[test]
+fn ctrl_i_opens_wayfarers_own_dialog_and_the_image_chosen_is_added() {
+    let mut s = studio();
+    let dir = s.dir.path().to_path_buf();
+    std::fs::write(dir.join("notes.txt"), b"not an image").unwrap();
+    s.harness.state_mut().use_builtin_dialogs(&dir);
+    shortcut(&mut s, Modifiers::COMMAND, Key::I);
+    assert!(s.harness.state().file_dialog_open());
+    s.harness.get_by_label("Add images");
+    // Only images are offered (and folders).
+    assert!(s.harness.query_by_label("notes.txt").is_none());
+    s.harness.get_by_label("sintel_0020.png").click();
+    s.harness.step();
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Add")
+        .click();
+    s.harness.step();
+    s.harness.step();
+    assert!(!s.harness.state().file_dialog_open());
+    let keyframes = &s.harness.state().project().keyframes;
+    assert_eq!(keyframes.len(), 1);
+    assert_eq!(keyframes[0].image, dir.join("sintel_0020.png"));
+}
+
+#[test]
+fn escape_closes_the_dialog_and_changes_nothing() {
+    let mut s = studio();
+    let dir = s.dir.path().to_path_buf();
+    s.harness.state_mut().use_builtin_dialogs(&dir);
+    shortcut(&mut s, Modifiers::COMMAND, Key::I);
+    assert!(s.harness.state().file_dialog_open());
+    shortcut(&mut s, Modifiers::NONE, Key::Escape);
+    assert!(!s.harness.state().file_dialog_open());
+    assert!(s.harness.state().project().keyframes.is_empty());
+}
+
+#[test]
+fn ctrl_shift_s_saves_under_the_name_typed_and_ctrl_o_opens_it_again() {
+    let mut s = with_three_keyframes();
+    let dir = s.dir.path().to_path_buf();
+    s.harness.state_mut().use_builtin_dialogs(&dir);
+    shortcut(&mut s, Modifiers::COMMAND | Modifiers::SHIFT, Key::S);
+    s.harness.get_by_label("Save project as");
+    s.harness.get_by_label("File name").focus();
+    s.harness.step();
+    s.harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    s.harness.get_by_label("File name").type_text("journey");
+    s.harness.step();
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Save")
+        .click();
+    s.harness.step();
+    s.harness.step();
+    let saved = dir.join("journey.json");
+    assert!(saved.exists(), "the extension is added to a bare name");
+    assert_eq!(s.harness.state().path(), Some(saved.as_path()));
+    assert!(!s.harness.state().is_dirty());
+
+    // Ctrl+O picks the saved project in the dialog.
+    shortcut(&mut s, Modifiers::COMMAND, Key::O);
+    s.harness.get_by_label("Open project");
+    s.harness.get_by_label("journey.json").click();
+    s.harness.step();
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Open")
+        .click();
+    s.harness.step();
+    s.harness.step();
+    assert!(!s.harness.state().file_dialog_open());
+    assert_eq!(s.harness.state().path(), Some(saved.as_path()));
+    assert_eq!(s.harness.state().project().keyframes.len(), 3);
+}
+
+#[test]
+fn ctrl_r_renders_and_ctrl_e_exports_the_render_with_a_notice() {
+    let mut s = with_three_keyframes();
+    let dir = s.dir.path().to_path_buf();
+    s.harness.state_mut().use_builtin_dialogs(&dir);
+    let mut p = s.harness.state().project().clone();
+    (p.width, p.height) = (128, 80);
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    s.harness.step();
+    shortcut(&mut s, Modifiers::COMMAND, Key::R);
+    assert!(s.harness.state().is_rendering());
+    wait_for(&mut s.harness, "the render", |a| {
+        !a.is_rendering() && a.last_output().is_some()
+    });
+    let rendered = s.harness.state().last_output().unwrap().to_path_buf();
+    shortcut(&mut s, Modifiers::COMMAND, Key::E);
+    s.harness.get_by_label("Export MP4");
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Save")
+        .click();
+    s.harness.step();
+    s.harness.step();
+    let exported = dir.join("travel.mp4");
+    assert_eq!(
+        std::fs::read(&exported).unwrap(),
+        std::fs::read(&rendered).unwrap()
+    );
+    let notice = s.harness.state().notice().unwrap().to_string();
+    assert!(notice.contains("Exported"), "{notice}");
+    s.harness.get_by_label_contains("Exported the render to");
+}

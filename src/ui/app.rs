@@ -7,6 +7,7 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 mod chrome;
+mod files;
 mod panels;
 mod player;
 mod polling;
@@ -196,6 +197,14 @@ pub struct StudioApp {
     costs: Option<crate::plan::CostModel>,
     costs_for: Option<generate::BackendConfig>,
     costs_loading: Option<Receiver<jobs::CostLookup>>,
+    /// Wayfarer's own file dialog, while open.
+    file_dialog: Option<super::files::FileDialog>,
+    /// The system has no file dialog (or the user asked for Wayfarer's own).
+    builtin_dialogs: bool,
+    /// The folder the last file was chosen in.
+    dialog_dir: Option<PathBuf>,
+    /// The last success or information worth saying (an export, a dialog fallback).
+    notice: Option<String>,
 }
 
 impl StudioApp {
@@ -228,6 +237,10 @@ impl StudioApp {
             last_autosave: Instant::now(),
             prompt_buffers: None,
             quit_confirmed: false,
+            file_dialog: None,
+            builtin_dialogs: std::env::var("WAYFARER_FILE_DIALOG").as_deref() == Ok("builtin"),
+            dialog_dir: None,
+            notice: None,
             structure_key: None,
             structure_loading: None,
             structure_preview: None,
@@ -645,10 +658,10 @@ impl StudioApp {
         }
     }
 
-    fn save(&mut self) -> bool {
+    fn save(&mut self, ctx: &egui::Context) -> bool {
         match self.path.clone() {
             Some(p) => self.save_as(&p),
-            None => self.save_as_dialog(),
+            None => self.save_as_dialog(ctx),
         }
     }
 
@@ -680,6 +693,7 @@ impl StudioApp {
         });
         self.confirm_dialog(&ctx);
         self.restore_dialog(&ctx);
+        self.file_dialog_frame(&ctx);
         self.apply_pending();
         self.autosave();
         if self.render.is_some()

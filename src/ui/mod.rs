@@ -4,6 +4,7 @@
 //! Nothing outside this room depends on it.
 
 mod app;
+pub mod files;
 mod jobs;
 mod timemap;
 

@@ -2,9 +2,10 @@
 //! dialogs (open, save, add images, export, restore, confirm).
 
 use super::{
-    Color32, Edit, Key, MergePolicy, Mode, Modifiers, PathBuf, Pending, StudioApp, Vec2,
-    autosave_path, export, labelled_drag, plan, show_error,
+    Color32, Edit, Key, MergePolicy, Mode, Modifiers, Pending, StudioApp, Vec2, autosave_path,
+    labelled_drag, plan, show_error,
 };
+use crate::ui::files::FilePurpose;
 
 impl StudioApp {
     pub(super) fn menu_bar(&mut self, ui: &mut egui::Ui) {
@@ -14,10 +15,12 @@ impl StudioApp {
                 if ui.button("New").clicked() {
                     self.request(Pending::New, &ctx);
                 }
-                if ui.button("Open…").clicked()
-                    && let Some(p) = pick_project()
+                if ui
+                    .add(egui::Button::new("Open…").shortcut_text("Ctrl+O"))
+                    .clicked()
                 {
-                    self.request(Pending::Open(p), &ctx);
+                    ui.close();
+                    self.ask_file(FilePurpose::OpenProject, &ctx);
                 }
                 ui.menu_button("Open recent", |ui| {
                     if self.settings.recent.is_empty() {
@@ -29,11 +32,29 @@ impl StudioApp {
                         }
                     }
                 });
-                if ui.button("Save").clicked() {
-                    self.save();
+                if ui
+                    .add(egui::Button::new("Save").shortcut_text("Ctrl+S"))
+                    .clicked()
+                {
+                    ui.close();
+                    self.save(&ctx);
                 }
-                if ui.button("Save As…").clicked() {
-                    self.save_as_dialog();
+                if ui
+                    .add(egui::Button::new("Save As…").shortcut_text("Ctrl+Shift+S"))
+                    .clicked()
+                {
+                    ui.close();
+                    self.save_as_dialog(&ctx);
+                }
+                if ui
+                    .add_enabled(
+                        self.last_output.is_some(),
+                        egui::Button::new("Export MP4…").shortcut_text("Ctrl+E"),
+                    )
+                    .clicked()
+                {
+                    ui.close();
+                    self.ask_file(FilePurpose::ExportVideo, &ctx);
                 }
                 ui.separator();
                 if ui.button("Quit").clicked() {
@@ -53,9 +74,12 @@ impl StudioApp {
                 {
                     self.redo();
                 }
-                if ui.button("Add images…").clicked() {
-                    let at = self.project.keyframes.last().map_or(0, |k| k.frame + 32);
-                    self.add_images_dialog(at);
+                if ui
+                    .add(egui::Button::new("Add images…").shortcut_text("Ctrl+I"))
+                    .clicked()
+                {
+                    ui.close();
+                    self.add_images_at_end(&ctx);
                 }
             });
         });
@@ -139,6 +163,15 @@ impl StudioApp {
             }
             ui.separator();
             ui.label(format!("{} keyframes", self.project.keyframes.len()));
+            let mut dismiss = false;
+            if let Some(notice) = &self.notice {
+                ui.separator();
+                ui.colored_label(Color32::from_rgb(140, 210, 140), notice);
+                dismiss = ui.small_button("Dismiss").clicked();
+            }
+            if dismiss {
+                self.notice = None;
+            }
             if !self.problems.is_empty() && ui.button("Clear problems").clicked() {
                 self.problems.clear();
             }
@@ -153,14 +186,26 @@ impl StudioApp {
         let shift_cmd = Modifiers::COMMAND | Modifiers::SHIFT;
         // Read outside input_mut: the context is locked inside it.
         let typing = ctx.egui_wants_keyboard_input();
-        let (redo, undo, save, open, delete, space) = ctx.input_mut(|i| {
+        if self.file_dialog.is_some() {
+            // Wayfarer's own dialog has the keyboard (Esc closes it).
+            return;
+        }
+        let (redo, undo, save_as, save, open, delete, space) = ctx.input_mut(|i| {
             (
                 i.consume_key(shift_cmd, Key::Z) || i.consume_key(cmd, Key::Y),
                 i.consume_key(cmd, Key::Z),
+                i.consume_key(shift_cmd, Key::S),
                 i.consume_key(cmd, Key::S),
                 i.consume_key(cmd, Key::O),
                 !typing && i.key_pressed(Key::Delete),
                 !typing && i.key_pressed(Key::Space),
+            )
+        });
+        let (export, add_images, render) = ctx.input_mut(|i| {
+            (
+                i.consume_key(cmd, Key::E),
+                i.consume_key(cmd, Key::I),
+                i.consume_key(cmd, Key::R),
             )
         });
         if redo {
@@ -168,11 +213,22 @@ impl StudioApp {
         } else if undo {
             self.undo();
         }
-        if save {
-            self.save();
+        if save_as {
+            self.save_as_dialog(ctx);
+        } else if save {
+            self.save(ctx);
         }
-        if open && let Some(p) = pick_project() {
-            self.request(Pending::Open(p), ctx);
+        if open {
+            self.ask_file(FilePurpose::OpenProject, ctx);
+        }
+        if export && self.last_output.is_some() {
+            self.ask_file(FilePurpose::ExportVideo, ctx);
+        }
+        if add_images {
+            self.add_images_at_end(ctx);
+        }
+        if render && self.render.is_none() {
+            self.start_render(ctx);
         }
         if delete && let Some(k) = self.selected_keyframe {
             self.push_edit(Edit::DeleteKeyframe { index: k });
@@ -182,47 +238,15 @@ impl StudioApp {
         }
     }
 
-    pub(super) fn save_as_dialog(&mut self) -> bool {
-        match rfd::FileDialog::new()
-            .add_filter("Wayfarer project", &["json"])
-            .set_file_name("project.json")
-            .save_file()
-        {
-            Some(p) => self.save_as(&p),
-            None => false,
-        }
+    /// Asks where to save the project; returns whether it was saved at once.
+    pub(super) fn save_as_dialog(&mut self, ctx: &egui::Context) -> bool {
+        self.ask_file(FilePurpose::SaveProject, ctx)
     }
 
-    pub(super) fn add_images_dialog(&mut self, at_frame: u32) {
-        if let Some(images) = rfd::FileDialog::new()
-            .add_filter(
-                "Images",
-                &["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp"],
-            )
-            .pick_files()
-        {
-            self.push_edit(Edit::AddKeyframes { images, at_frame });
-        }
-    }
-
-    pub(super) fn export_dialog(&mut self) {
-        let Some(src) = self.last_output.clone() else {
-            return;
-        };
-        if let Some(dest) = rfd::FileDialog::new()
-            .add_filter("MP4 video", &["mp4"])
-            .set_file_name("travel.mp4")
-            .save_file()
-            && let Err(e) = crate::render::refuse_input_as_output(
-                &dest,
-                &self.project,
-                &self.project_dir(),
-                self.path.as_deref(),
-            )
-            .and_then(|()| export(&src, &dest))
-        {
-            self.problems.push(e);
-        }
+    /// Asks for images to add after the last keyframe.
+    pub(super) fn add_images_at_end(&mut self, ctx: &egui::Context) {
+        let at_frame = self.project.keyframes.last().map_or(0, |k| k.frame + 32);
+        self.ask_file(FilePurpose::AddImages { at_frame }, ctx);
     }
 
     pub(super) fn restore_dialog(&mut self, ctx: &egui::Context) {
@@ -285,7 +309,7 @@ impl StudioApp {
         match choice {
             Some(0) => {
                 self.confirm = None;
-                if self.save() {
+                if self.save(ctx) {
                     self.perform(action, ctx);
                 }
             }
@@ -298,10 +322,4 @@ impl StudioApp {
             None => {}
         }
     }
-}
-
-pub(super) fn pick_project() -> Option<PathBuf> {
-    rfd::FileDialog::new()
-        .add_filter("Wayfarer project", &["json"])
-        .pick_file()
 }

@@ -109,26 +109,17 @@ impl StudioApp {
         let ctx = ui.ctx().clone();
         ui.heading("Structure video");
         let mut p = self.project.clone();
+        let mut choose = false;
         match &mut p.structure_video {
             None => {
                 ui.label("None: generated frames follow the anchors only.");
-                if ui.button("Choose video…").clicked()
-                    && let Some(path) = rfd::FileDialog::new()
-                        .add_filter("Video", &["mp4", "mkv", "mov", "webm", "avi"])
-                        .pick_file()
-                {
-                    self.set_structure_video(path);
-                }
+                choose = ui.button("Choose video…").clicked();
             }
             Some(sv) => {
                 ui.label(sv.path.display().to_string());
                 let mut remove = false;
                 ui.horizontal(|ui| {
-                    if ui.button("Change…").clicked()
-                        && let Some(path) = rfd::FileDialog::new().pick_file()
-                    {
-                        sv.path = path;
-                    }
+                    choose = ui.button("Change…").clicked();
                     remove = ui.button("Remove").clicked();
                 });
                 labelled_drag(ui, "Start frame", &mut sv.start_frame, 0..=1_000_000, 1.0);
@@ -161,6 +152,9 @@ impl StudioApp {
         if p != self.project {
             self.pending
                 .push((Edit::Replace(Box::new(p)), Some("structure".into())));
+        }
+        if choose {
+            self.ask_file(crate::ui::files::FilePurpose::StructureVideo, &ctx);
         }
         // Previews follow the settings.
         if self.project.structure_video != self.structure_key {
@@ -229,6 +223,7 @@ impl StudioApp {
     /// manifest for ONNX.
     pub(super) fn backend_settings(&mut self, ui: &mut egui::Ui) {
         let mut test_servers = false;
+        let mut ask: Option<crate::ui::files::FilePurpose> = None;
         let testing = self.preflight_loading.is_some();
         let g = &mut self.settings.generator;
         ui.horizontal(|ui| {
@@ -269,12 +264,8 @@ impl StudioApp {
                         |p| p.display().to_string(),
                     );
                     ui.label(format!("Template: {shown}"));
-                    if ui.button("Choose template…").clicked()
-                        && let Some(path) = rfd::FileDialog::new()
-                            .add_filter("ComfyUI API workflow", &["json"])
-                            .pick_file()
-                    {
-                        g.template = Some(path);
+                    if ui.button("Choose template…").clicked() {
+                        ask = Some(crate::ui::files::FilePurpose::Template);
                     }
                     if g.template.is_some() && ui.button("Shipped template").clicked() {
                         g.template = None;
@@ -309,12 +300,8 @@ impl StudioApp {
                         .as_ref()
                         .map_or_else(|| "none".to_string(), |p| p.display().to_string());
                     ui.label(format!("Model manifest: {shown}"));
-                    if ui.button("Choose model…").clicked()
-                        && let Some(path) = rfd::FileDialog::new()
-                            .add_filter("Model manifest", &["toml"])
-                            .pick_file()
-                    {
-                        g.model = Some(path);
+                    if ui.button("Choose model…").clicked() {
+                        ask = Some(crate::ui::files::FilePurpose::Model);
                     }
                 });
             }
@@ -322,6 +309,9 @@ impl StudioApp {
         }
         if test_servers {
             self.start_server_test(ui.ctx());
+        }
+        if let Some(purpose) = ask {
+            self.ask_file(purpose, ui.ctx());
         }
     }
 
@@ -352,9 +342,10 @@ impl StudioApp {
             }
             if ui
                 .add_enabled(self.last_output.is_some(), egui::Button::new("Export MP4…"))
+                .on_hover_text("Ctrl+E")
                 .clicked()
             {
-                self.export_dialog();
+                self.ask_file(crate::ui::files::FilePurpose::ExportVideo, &ctx);
             }
         });
         if let Err(e) = &self.plan {

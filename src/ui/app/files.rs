@@ -1,0 +1,155 @@
+//! Choosing files from the studio: the system's dialog, or Wayfarer's own when the system
+//! has none (see `ui::files`), and what each chosen file does.
+
+use super::{Edit, Path, PathBuf, Pending, StudioApp, export, file};
+use crate::ui::files::{DialogOutcome, FileDialog, FilePurpose, NativeOutcome};
+
+impl StudioApp {
+    /// Uses Wayfarer's own file dialog from now on, starting in `dir` (tests, and desktops
+    /// where the system's dialog misbehaves: `WAYFARER_FILE_DIALOG=builtin`).
+    pub fn use_builtin_dialogs(&mut self, dir: &Path) {
+        self.builtin_dialogs = true;
+        self.dialog_dir = Some(dir.to_path_buf());
+    }
+
+    /// Whether Wayfarer's own file dialog is open.
+    pub fn file_dialog_open(&self) -> bool {
+        self.file_dialog.is_some()
+    }
+
+    /// The last notice (an export done, a dialog fallback).
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    /// The folder a dialog starts in: where the last file was chosen, else the project's
+    /// folder, else the home folder.
+    fn dialog_start(&self) -> PathBuf {
+        self.dialog_dir
+            .clone()
+            .or_else(|| self.path.as_deref().map(file::project_dir))
+            .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// Asks for a file for `purpose`. Returns whether one was chosen and used at once (the
+    /// system's dialog); Wayfarer's own dialog answers in a later frame.
+    pub fn ask_file(&mut self, purpose: FilePurpose, ctx: &egui::Context) -> bool {
+        let start = self.dialog_start();
+        let name = match (&purpose, &self.path) {
+            (FilePurpose::SaveProject, Some(p)) => p.file_name().map_or_else(
+                || purpose.default_name().into(),
+                |n| n.to_string_lossy().into(),
+            ),
+            _ => purpose.default_name().to_string(),
+        };
+        if !self.builtin_dialogs {
+            match crate::ui::files::native(&purpose, &start, &name) {
+                NativeOutcome::Chosen(paths) => return self.file_chosen(&purpose, paths, ctx),
+                NativeOutcome::Cancelled => return false,
+                NativeOutcome::Unavailable => {
+                    self.builtin_dialogs = true;
+                    self.notice = Some(
+                        "This desktop offers no file dialog (no desktop portal), so Wayfarer \
+                         shows its own."
+                            .into(),
+                    );
+                }
+            }
+        }
+        self.file_dialog = Some(FileDialog::new(purpose, &start, &name));
+        false
+    }
+
+    /// Draws Wayfarer's own dialog while it is open and uses what it gives.
+    pub(super) fn file_dialog_frame(&mut self, ctx: &egui::Context) {
+        let Some(dialog) = &mut self.file_dialog else {
+            return;
+        };
+        match dialog.show(ctx) {
+            DialogOutcome::Open => {}
+            DialogOutcome::Cancelled => self.file_dialog = None,
+            DialogOutcome::Chosen(paths) => {
+                let purpose = dialog.purpose.clone();
+                self.file_dialog = None;
+                self.file_chosen(&purpose, paths, ctx);
+            }
+        }
+    }
+
+    /// Uses the files chosen for `purpose`; returns whether that succeeded.
+    fn file_chosen(
+        &mut self,
+        purpose: &FilePurpose,
+        paths: Vec<PathBuf>,
+        ctx: &egui::Context,
+    ) -> bool {
+        let Some(first) = paths.first().cloned() else {
+            return false;
+        };
+        if let Some(dir) = first.parent() {
+            self.dialog_dir = Some(dir.to_path_buf());
+        }
+        match purpose {
+            FilePurpose::OpenProject => {
+                self.request(Pending::Open(first), ctx);
+                true
+            }
+            FilePurpose::SaveProject => self.save_as(&first),
+            FilePurpose::AddImages { at_frame } => {
+                self.push_edit(Edit::AddKeyframes {
+                    images: paths,
+                    at_frame: *at_frame,
+                });
+                true
+            }
+            FilePurpose::ExportVideo => self.export_to(&first),
+            FilePurpose::StructureVideo => {
+                match &self.project.structure_video {
+                    Some(_) => {
+                        let mut p = self.project.clone();
+                        if let Some(sv) = &mut p.structure_video {
+                            sv.path = first;
+                        }
+                        self.push_edit(Edit::Replace(Box::new(p)));
+                    }
+                    None => self.set_structure_video(first),
+                }
+                true
+            }
+            FilePurpose::Template => {
+                self.settings.generator.template = Some(first);
+                true
+            }
+            FilePurpose::Model => {
+                self.settings.generator.model = Some(first);
+                true
+            }
+        }
+    }
+
+    /// Copies the last render to `dest` (never over one of the project's inputs) and says so.
+    fn export_to(&mut self, dest: &Path) -> bool {
+        let Some(src) = self.last_output.clone() else {
+            self.notice = Some("Nothing to export yet: render first.".into());
+            return false;
+        };
+        match crate::render::refuse_input_as_output(
+            dest,
+            &self.project,
+            &self.project_dir(),
+            self.path.as_deref(),
+        )
+        .and_then(|()| export(&src, dest))
+        {
+            Ok(()) => {
+                self.notice = Some(format!("Exported the render to {}", dest.display()));
+                true
+            }
+            Err(e) => {
+                self.problems.push(e);
+                false
+            }
+        }
+    }
+}
