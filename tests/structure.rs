@@ -155,7 +155,7 @@ fn structure_frames_are_cropped_not_stretched_and_motion_is_followed() {
             height: 144,
         },
         &tools,
-        &mut |_| {},
+        &mut |_, _| {},
         &CancelToken::new(),
     )
     .unwrap();
@@ -296,7 +296,7 @@ fn guided_frame(strength: f32, offset: usize) -> (Frame, Frame) {
             height: h,
         },
         &tools,
-        &mut |_| {},
+        &mut |_, _| {},
         &CancelToken::new(),
     )
     .unwrap();
@@ -329,4 +329,65 @@ fn a_translating_structure_clip_moves_the_keyframe_by_its_motion_times_the_stren
         (dx - 4.0).abs() <= 0.5,
         "strength 0.5: moved {dx} px, expected 4"
     );
+}
+
+/// Every phase of a render shows motion: the structure analysis reports each pair (0 of 11
+/// first, then 1 of 11 … 11 of 11, with a time left once one is done), the calls follow,
+/// and the video's writing is its own phase at the end.
+#[test]
+fn a_render_reports_structure_progress_per_pair_then_generation_then_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_path = project_with_structure(dir.path());
+    let project = file::load(&project_path).unwrap();
+    let estimator = PyramidalLucasKanade::default();
+    let tools = MotionTools {
+        compute: &CpuCompute,
+        estimator: &estimator,
+        cache: None,
+    };
+    let out = dir.path().join("out.mp4");
+    let mut progress = Vec::new();
+    render::render(
+        &render::RenderRequest::new(
+            &project,
+            dir.path(),
+            &out,
+            &render::RenderOptions::default(),
+        )
+        .with_motion(&tools),
+        &Builtin::default(),
+        &mut |e| {
+            if let RenderEvent::Progress {
+                stage,
+                step,
+                eta_secs,
+                ..
+            } = e
+            {
+                progress.push((stage, step, eta_secs));
+            }
+        },
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let pairs: Vec<(u32, u32)> = progress
+        .iter()
+        .filter(|(stage, ..)| stage == "structure")
+        .map(|(_, step, _)| step.unwrap())
+        .collect();
+    assert_eq!(pairs, (0..=11).map(|i| (i, 11)).collect::<Vec<_>>());
+    assert!(
+        progress
+            .iter()
+            .filter(|(stage, step, _)| stage == "structure" && step.unwrap().0 > 0)
+            .all(|(.., eta)| eta.is_some()),
+        "a time left once a pair is done"
+    );
+    let stages: Vec<&str> = progress.iter().map(|(s, ..)| s.as_str()).collect();
+    let first_generating = stages.iter().position(|s| *s == "generating").unwrap();
+    let last_structure = stages.iter().rposition(|s| *s == "structure").unwrap();
+    assert!(last_structure < first_generating);
+    assert_eq!(stages.last(), Some(&"encoding"));
+    // No "0 s left" while the video is still being written.
+    assert_eq!(progress.last().unwrap().2, None);
 }

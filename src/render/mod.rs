@@ -336,14 +336,18 @@ fn run_render(
 
     let motion = match (&project.structure_video, motion_tools) {
         (Some(sv), Some(tools)) => {
-            let mut progress = |_: f32| {
+            // Pair i of n, with the time left from the pairs done so far.
+            let analysis = Instant::now();
+            let mut progress = |done: u32, total: u32| {
+                let elapsed = analysis.elapsed().as_secs_f64();
                 events(RenderEvent::Progress {
                     stage: "structure".into(),
                     call: 0,
                     calls,
-                    fraction: 0.0,
-                    step: None,
-                    eta_secs: None,
+                    fraction: done as f32 / total.max(1) as f32,
+                    step: Some((done, total)),
+                    eta_secs: (done > 0)
+                        .then(|| elapsed / f64::from(done) * f64::from(total - done)),
                 });
             };
             let m = StructureMotion::prepare(
@@ -528,8 +532,10 @@ fn run_calls(
                     fractions[call] = fraction;
                     let total: f32 = fractions.iter().sum::<f32>() / calls as f32;
                     let elapsed = started.elapsed().as_secs_f64();
-                    let eta_secs =
-                        (total > 0.01).then(|| elapsed / f64::from(total) * f64::from(1.0 - total));
+                    // Once every call is generated, what is left (stitching, encoding) is
+                    // not estimated from the calls: no "0 s left" while work remains.
+                    let eta_secs = (total > 0.01 && total < 0.999)
+                        .then(|| elapsed / f64::from(total) * f64::from(1.0 - total));
                     events(RenderEvent::Progress {
                         stage,
                         call,
@@ -583,6 +589,14 @@ fn run_calls(
         ));
     }
     let written = stitcher.next_frame();
+    events(RenderEvent::Progress {
+        stage: "encoding".into(),
+        call: calls - 1,
+        calls,
+        fraction: 1.0,
+        step: None,
+        eta_secs: None,
+    });
     let encoder = stitcher.finish()?;
     if written != plan.total_frames {
         return Err(UserError::new(

@@ -102,14 +102,14 @@ impl Timeline {
 }
 
 impl StructureMotion {
-    /// Loads and analyses `sv` for `timeline`. `progress` receives the fraction of flows
-    /// done.
+    /// Loads and analyses `sv` for `timeline`. `progress` receives the pairs of frames whose
+    /// flow is done and the pairs in all (0 of n first).
     pub fn prepare(
         sv: &StructureVideo,
         project_dir: &Path,
         timeline: &Timeline,
         tools: &MotionTools<'_>,
-        progress: &mut dyn FnMut(f32),
+        progress: &mut dyn FnMut(u32, u32),
         cancel: &CancelToken,
     ) -> Result<Self> {
         let Timeline {
@@ -170,7 +170,8 @@ impl StructureMotion {
         let mut estimated = 0usize;
         let mut crop = (0, 0, 0, 0);
         let mut held: HashMap<u32, Frame> = HashMap::new();
-        let mut done = 0usize;
+        let mut done = 0u32;
+        progress(0, pairs.len() as u32);
         // Decode the range in order, fitting each needed frame to the output as it arrives,
         // and estimate every pair as soon as both of its frames are in hand.
         let mut decoder = media::VideoDecoder::open(&path).map_err(field)?;
@@ -215,7 +216,7 @@ impl StructureMotion {
                     };
                     flows.insert((i, j), flow)?;
                     done += 1;
-                    progress(done as f32 / pairs.len() as f32);
+                    progress(done, pairs.len() as u32);
                     for k in [i, j] {
                         if let Some(n) = waiting.get_mut(&k) {
                             *n -= 1;

@@ -352,25 +352,9 @@ impl StudioApp {
             show_error(ui, Color32::LIGHT_RED, "cannot render", e);
         }
         if let (Some(p), Some(_job)) = (&self.progress, &self.render) {
-            let eta = match p.eta_secs {
-                Some(s) => format!("{s:.0} s left"),
-                None => "estimating…".into(),
-            };
-            let step = p
-                .step
-                .map(|(v, m)| format!(" · step {v}/{m}"))
-                .unwrap_or_default();
-            ui.add(egui::ProgressBar::new(p.fraction).text(format!(
-                "{} {}/{}{step} · {eta}",
-                p.stage,
-                p.call + 1,
-                p.calls.max(1)
-            )));
-            ui.label(format!(
-                "Rendering call {} of {}",
-                p.call + 1,
-                p.calls.max(1)
-            ));
+            let (bar, line) = progress_words(p);
+            ui.add(egui::ProgressBar::new(p.fraction).text(bar));
+            ui.label(line);
         }
         if let Some(e) = &self.render_error {
             let color = if e.category == ErrorCategory::Cancelled {
@@ -431,4 +415,46 @@ pub(super) fn labelled_drag(
     let label = ui.label(text);
     ui.add(egui::DragValue::new(value).range(range).speed(speed))
         .labelled_by(label.id);
+}
+
+/// The render's progress in words: the bar's text and the line under it, per phase.
+fn progress_words(p: &super::Progress) -> (String, String) {
+    let eta = match p.eta_secs {
+        Some(s) if s >= 1.0 => format!(" · about {} left", crate::plan::cost::secs_text(s)),
+        Some(_) => " · almost done".to_string(),
+        None => String::new(),
+    };
+    let calls = p.calls.max(1);
+    match p.stage.as_str() {
+        "loading" => (
+            "Checking the keyframe images…".into(),
+            "Each image is read when its call needs it".into(),
+        ),
+        "structure" => {
+            let (done, total) = p.step.unwrap_or((0, 0));
+            (
+                format!("Analysing the structure video: {done} of {total} frame pairs{eta}"),
+                "Its motion is worked out once per render, then kept".into(),
+            )
+        }
+        "encoding" => (
+            "Writing the video…".into(),
+            format!("All {calls} calls are generated"),
+        ),
+        _ => {
+            let step = p
+                .step
+                .map(|(v, m)| format!(" · step {v} of {m}"))
+                .unwrap_or_default();
+            let eta = if eta.is_empty() {
+                " · estimating the time left".to_string()
+            } else {
+                eta
+            };
+            (
+                format!("Generating call {} of {calls}{step}{eta}", p.call + 1),
+                format!("{:.0} % of the render", p.fraction * 100.0),
+            )
+        }
+    }
 }

@@ -46,9 +46,7 @@ impl StudioApp {
                     p.calls = *calls;
                     p.stage.clone_from(stage);
                     p.step = *step;
-                    if eta_secs.is_some() {
-                        p.eta_secs = *eta_secs;
-                    }
+                    p.eta_secs = *eta_secs;
                 }
                 if let RenderEvent::Note { call, message } = &event {
                     self.notes.push(format!("call {}: {message}", call + 1));
