@@ -189,7 +189,7 @@ fn editing_a_prompt_updates_the_segment() {
 fn identical_segments_show_as_one_call() {
     let mut s = with_three_keyframes();
     assert!(s.harness.query_by_label_contains("(merged)").is_none());
-    s.harness.get_by_label("Span 0 (identical to the next)");
+    s.harness.get_by_label("Segment 1 (identical to the next)");
     let mut p = s.harness.state().project().clone();
     p.merge.policy = MergePolicy::Consolidate;
     s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
@@ -768,4 +768,20 @@ fn ctrl_r_renders_and_ctrl_e_exports_the_render_with_a_notice() {
     let notice = s.harness.state().notice().unwrap().to_string();
     assert!(notice.contains("Exported"), "{notice}");
     s.harness.get_by_label_contains("Exported the render to");
+}
+
+/// Hints in the studio name its controls, not the command line's flags or the project
+/// file's fields; segments are numbered from 1.
+#[test]
+fn hints_name_the_studios_controls() {
+    let mut s = studio();
+    s.harness.step();
+    s.harness
+        .get_by_label_contains("hint: drop images on the timeline, or use Edit > Add images…");
+    assert!(s.harness.query_by_label_contains("\"length\"").is_none());
+    let mut s = with_three_keyframes();
+    s.harness.step();
+    s.harness
+        .get_by_label_contains("Segment 1: keyframe 1 to 2");
+    assert!(s.harness.query_by_label_contains("Span").is_none());
 }

@@ -726,8 +726,27 @@ impl eframe::App for StudioApp {
 fn show_error(ui: &mut egui::Ui, color: Color32, prefix: &str, e: &UserError) {
     ui.colored_label(color, format!("{prefix}: {}", e.message));
     for hint in &e.suggestions {
-        ui.label(format!("hint: {hint}"));
+        ui.label(format!("hint: {}", studio_hint(hint)));
     }
+}
+
+/// A hint worded for the studio: hints the engine words for the command line or the project
+/// file name the control that does the same here.
+fn studio_hint(hint: &str) -> &str {
+    const IN_THE_STUDIO: &[(&str, &str)] = &[
+        (
+            "add another keyframe image, or set \"length\"",
+            "drop images on the timeline, or use Edit > Add images… (Ctrl+I)",
+        ),
+        (
+            "pass --server",
+            "add a server address under Servers in the Render panel",
+        ),
+    ];
+    IN_THE_STUDIO
+        .iter()
+        .find(|(engine, _)| hint.starts_with(engine))
+        .map_or(hint, |(_, studio)| studio)
 }
 
 fn empty_project() -> Project {

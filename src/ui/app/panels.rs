@@ -15,24 +15,32 @@ impl StudioApp {
         }
         let span = self.selected_span.min(spans - 1);
         ui.label(format!(
-            "Span {span}: keyframe {span} -> {} (frames {} to {})",
+            "Segment {}: keyframe {} to {} (frames {} to {})",
             span + 1,
+            span + 1,
+            span + 2,
             self.project.keyframes[span].frame,
             self.project.keyframes[span + 1].frame
         ));
         if let Ok(plan) = &self.plan
             && let Some(b) = plan.boundaries.get(span)
         {
-            if b.differing_fields.is_empty() {
-                ui.colored_label(
-                    Color32::LIGHT_GREEN,
-                    "identical to the next span (mergeable)",
-                );
-            } else {
+            // Whether it merges with the next segment, and why (as `wayfarer plan` says).
+            if !b.differing_fields.is_empty() {
                 ui.label(format!(
-                    "differs from the next: {}",
+                    "differs from the next segment: {}",
                     b.differing_fields.join(", ")
                 ));
+            } else if b.merged {
+                ui.colored_label(
+                    Color32::LIGHT_GREEN,
+                    "identical to the next segment: one call renders both",
+                );
+            } else {
+                ui.colored_label(
+                    Color32::from_rgb(230, 200, 120),
+                    format!("identical to the next segment, not merged: {}", b.reason),
+                );
             }
         }
         let segment = self.project.segment_for_span(span).clone();

@@ -91,7 +91,8 @@ impl StudioApp {
                     .is_some_and(|b| b.differing_fields.is_empty())
             });
             let label = format!(
-                "Span {span}{}",
+                "Segment {}{}",
+                span + 1,
                 if mergeable {
                     " (identical to the next)"
                 } else {
@@ -361,14 +362,21 @@ impl StudioApp {
                 self.show_in_player(PlayerSource::Mask(c.index), &ctx);
             }
         }
+        let plural = |n: usize, one: &str, many: &str| {
+            if n == 1 {
+                format!("1 {one}")
+            } else {
+                format!("{n} {many}")
+            }
+        };
         let summary = format!(
-            "{} calls ({} unmerged) · est. {:.0} s ({:.2}x) · blast radius {} frames · {} frames total",
-            plan.calls.len(),
+            "{} ({} without merging) · about {} ({:.2}x) · a re-roll regenerates up to {} · {} in all",
+            plural(plan.calls.len(), "call", "calls"),
             plan.cost.unmerged_calls,
-            plan.cost.secs,
+            crate::plan::cost::secs_text(plan.cost.secs),
             plan.cost.speedup,
-            plan.blast_radius_frames,
-            plan.total_frames
+            plural(plan.blast_radius_frames as usize, "frame", "frames"),
+            plural(plan.total_frames as usize, "frame", "frames"),
         );
         painter.text(
             Pos2::new(rect.left() + 6.0, rect.bottom() - 4.0),
