@@ -785,3 +785,45 @@ fn hints_name_the_studios_controls() {
         .get_by_label_contains("Segment 1: keyframe 1 to 2");
     assert!(s.harness.query_by_label_contains("Span").is_none());
 }
+
+/// Save As leaves no autosave behind under the old name, Discard removes the autosave of
+/// the work discarded, and the window's title names the project with an unsaved marker.
+#[test]
+fn autosaves_go_with_save_as_and_discard_and_the_title_follows_the_project() {
+    let mut s = with_three_keyframes();
+    let cfg = config(s.dir.path());
+    assert_eq!(s.harness.state().window_title(), "*untitled — Wayfarer");
+    // An autosave of the untitled work, then Save As: it is gone.
+    let untitled = wayfarer::ui::autosave_path(&cfg, None);
+    std::fs::create_dir_all(untitled.parent().unwrap()).unwrap();
+    let text = s.harness.state().project().to_json_string().unwrap();
+    std::fs::write(&untitled, &text).unwrap();
+    let first = s.dir.path().join("first.json");
+    assert!(s.harness.state_mut().save_as(&first));
+    assert!(!untitled.exists(), "the untitled autosave is removed");
+    assert_eq!(s.harness.state().window_title(), "first.json — Wayfarer");
+    // Save As under a new name removes the old name's autosave too.
+    let old = wayfarer::ui::autosave_path(&cfg, Some(&first));
+    std::fs::write(&old, &text).unwrap();
+    let second = s.dir.path().join("second.json");
+    assert!(s.harness.state_mut().save_as(&second));
+    assert!(!old.exists(), "the old name's autosave is removed");
+    // Unsaved work, an autosave of it, then New -> Discard: the autosave is gone.
+    let mut p = s.harness.state().project().clone();
+    p.segments[0].prompt = "work to discard".into();
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    s.harness.step();
+    assert_eq!(s.harness.state().window_title(), "*second.json — Wayfarer");
+    let auto = wayfarer::ui::autosave_path(&cfg, Some(&second));
+    std::fs::write(&auto, &text).unwrap();
+    s.harness.get_by_label("File").click();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("New").click();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("Discard").click();
+    s.harness.step();
+    s.harness.step();
+    assert!(!auto.exists(), "a discarded project's autosave is removed");
+}

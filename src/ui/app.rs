@@ -205,6 +205,8 @@ pub struct StudioApp {
     dialog_dir: Option<PathBuf>,
     /// The last success or information worth saying (an export, a dialog fallback).
     notice: Option<String>,
+    /// The window title last sent.
+    title: String,
 }
 
 impl StudioApp {
@@ -241,6 +243,7 @@ impl StudioApp {
             builtin_dialogs: std::env::var("WAYFARER_FILE_DIALOG").as_deref() == Ok("builtin"),
             dialog_dir: None,
             notice: None,
+            title: String::new(),
             structure_key: None,
             structure_loading: None,
             structure_preview: None,
@@ -438,10 +441,13 @@ impl StudioApp {
         }
         match file::save(&doc, path) {
             Ok(()) => {
+                // The work is in the file now: no autosave of it is left, neither under the
+                // name it had (untitled, or the old name of a Save As) nor under the new one.
+                self.forget_autosave();
                 self.saved = self.project.clone();
                 self.path = Some(path.to_path_buf());
                 self.remember_recent(path);
-                let _ = std::fs::remove_file(autosave_path(&self.config, Some(path)));
+                self.forget_autosave();
                 true
             }
             Err(e) => {
@@ -612,6 +618,16 @@ impl StudioApp {
         }
     }
 
+    /// Removes the autosave of the project as it is named now (a missing one is fine).
+    fn forget_autosave(&self) {
+        let target = autosave_path(&self.config, self.path.as_deref());
+        if let Err(e) = std::fs::remove_file(&target)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("cannot remove the autosave {}: {e}", target.display());
+        }
+    }
+
     fn autosave(&mut self) {
         if !self.is_dirty() || self.last_autosave.elapsed() < AUTOSAVE_EVERY {
             return;
@@ -665,9 +681,25 @@ impl StudioApp {
         }
     }
 
+    /// The window's title: the project's file name (or "untitled"), a `*` while unsaved.
+    pub fn window_title(&self) -> String {
+        let name = self
+            .path
+            .as_deref()
+            .and_then(Path::file_name)
+            .map_or_else(|| "untitled".into(), |n| n.to_string_lossy().into_owned());
+        let unsaved = if self.is_dirty() { "*" } else { "" };
+        format!("{unsaved}{name} — Wayfarer")
+    }
+
     /// Draws the whole studio into `ui`; called every frame.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        let title = self.window_title();
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
         self.poll_jobs(&ctx);
         self.shortcuts(&ctx);
         self.handle_dropped_files(&ctx);

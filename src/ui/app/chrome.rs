@@ -277,7 +277,7 @@ impl StudioApp {
             }
             Some(false) => {
                 self.restore_offer = None;
-                let _ = std::fs::remove_file(autosave_path(&self.config, self.path.as_deref()));
+                self.forget_autosave();
             }
             None => {}
         }
@@ -314,7 +314,9 @@ impl StudioApp {
                 }
             }
             Some(1) => {
+                // Discarded work is not offered again at the next start.
                 self.confirm = None;
+                self.forget_autosave();
                 self.saved = self.project.clone();
                 self.perform(action, ctx);
             }
