@@ -391,3 +391,39 @@ fn a_render_reports_structure_progress_per_pair_then_generation_then_encoding() 
     // No "0 s left" while the video is still being written.
     assert_eq!(progress.last().unwrap().2, None);
 }
+
+/// A structure video end frame past the clip is said by pre-flight (the clip is used to its
+/// end), not passed over in silence.
+#[test]
+fn an_end_frame_past_the_clip_is_flagged_by_pre_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_path = project_with_structure(dir.path());
+    let mut project = file::load(&project_path).unwrap();
+    let report = wayfarer::generate::preflight(
+        &project,
+        dir.path(),
+        &dir.path().join("out.mp4"),
+        &wayfarer::generate::BackendConfig::default(),
+    );
+    assert!(
+        report
+            .items
+            .iter()
+            .all(|i| !i.warning || i.name != "structure_video.end_frame")
+    );
+    project.structure_video.as_mut().unwrap().end_frame = Some(200);
+    let report = wayfarer::generate::preflight(
+        &project,
+        dir.path(),
+        &dir.path().join("out.mp4"),
+        &wayfarer::generate::BackendConfig::default(),
+    );
+    let item = report
+        .items
+        .iter()
+        .find(|i| i.name == "structure_video.end_frame")
+        .expect("an end_frame item");
+    assert!(item.warning && item.passed, "{item:?}");
+    assert!(item.detail.contains("past the end"), "{}", item.detail);
+    assert!(report.passed(), "the render can still run");
+}

@@ -248,9 +248,29 @@ fn checks(
     }
     if let Some(sv) = &project.structure_video {
         let path = project_dir.join(&sv.path);
+        let probed = crate::media::probe(&path);
+        // An end past the clip is read as "to the end"; said, since it is likely a slip.
+        if let (Ok(info), Some(end)) = (&probed, sv.end_frame)
+            && info.frames > 0
+            && i64::from(end) >= info.frames
+        {
+            items.push(CheckItem::warning(
+                "structure_video.end_frame",
+                format!(
+                    "end frame {end} is past the end of the video ({} frames, the last is {}); the video is used to its end",
+                    info.frames,
+                    info.frames - 1
+                ),
+                Some(format!(
+                    "choose an end frame from {} to {} (0 in the studio's End frame means to the end)",
+                    sv.start_frame,
+                    info.frames - 1
+                )),
+            ));
+        }
         items.push(item(
             "structure_video.path",
-            crate::media::probe(&path).and_then(|info| {
+            probed.and_then(|info| {
                 if info.frames > 0 && i64::from(sv.start_frame) >= info.frames {
                     Err(UserError::input(format!(
                         "start_frame {} is past the end ({} frames)",
