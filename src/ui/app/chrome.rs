@@ -2,8 +2,8 @@
 //! dialogs (open, save, add images, export, restore, confirm).
 
 use super::{
-    Color32, Edit, Key, MergePolicy, Mode, Modifiers, Pending, StudioApp, Vec2, autosave_path,
-    labelled_drag, plan, show_error,
+    Color32, Edit, Key, MergePolicy, Mode, Modifiers, Pending, StudioApp, Vec2, labelled_drag,
+    plan, show_error,
 };
 use crate::ui::files::FilePurpose;
 
