@@ -196,7 +196,7 @@ fn identical_segments_show_as_one_call() {
     s.harness.step();
     s.harness.step();
     s.harness
-        .get_by_label("Call 1: spans 0–1 (merged), frames 0 to 64");
+        .get_by_label("Call 1: segments 1 to 2 (merged), frames 0 to 64");
     s.harness.get_by_label("Mask of call 1");
     assert!(s.harness.query_by_label_contains("Call 2:").is_none());
 }

@@ -210,6 +210,8 @@ pub struct StudioApp {
     notice: Option<String>,
     /// The window title last sent.
     title: String,
+    /// The timeline's width when it was last fitted (a new width fits it again).
+    timeline_width: f32,
 }
 
 impl StudioApp {
@@ -247,6 +249,7 @@ impl StudioApp {
             dialog_dir: None,
             notice: None,
             title: String::new(),
+            timeline_width: 0.0,
             structure_key: None,
             structure_loading: None,
             structure_preview: None,
@@ -538,6 +541,7 @@ impl StudioApp {
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {
+            self.timeline_header(ui);
             self.timeline(ui);
             ui.separator();
             self.player_view(ui);

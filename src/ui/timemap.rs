@@ -53,12 +53,27 @@ impl TimeMap {
         self.origin_frame -= dx / self.px_per_frame;
     }
 
-    /// Shows frames `0..=last` across `width_px` pixels, with a margin.
+    /// Room at each end, in pixels, for the half of a keyframe's thumbnail that lies
+    /// outside its frame.
+    pub const EDGE_PX: f64 = 40.0;
+
+    /// Shows frames `0..=last` across `width_px` pixels, with room for the thumbnails at
+    /// both ends.
     pub fn fit(&mut self, last: u32, width_px: f64) {
-        let frames = f64::from(last.max(16)) + 8.0;
+        let frames = f64::from(last.max(16));
         let (lo, hi) = Self::ZOOM_RANGE;
-        self.px_per_frame = (width_px / frames).clamp(lo, hi);
-        self.origin_frame = -4.0;
+        self.px_per_frame = ((width_px - 2.0 * Self::EDGE_PX).max(1.0) / frames).clamp(lo, hi);
+        self.origin_frame = -Self::EDGE_PX / self.px_per_frame;
+    }
+
+    /// Keeps the view on the project: panning stops with frame 0 at the left edge (plus the
+    /// thumbnail room) and with frame `last` at the right edge.
+    pub fn clamp_to(&mut self, last: u32, width_px: f64) {
+        let visible = width_px / self.px_per_frame;
+        let edge = Self::EDGE_PX / self.px_per_frame;
+        let lowest = -edge;
+        let highest = (f64::from(last) + edge - visible).max(lowest);
+        self.origin_frame = self.origin_frame.clamp(lowest, highest);
     }
 
     /// A ruler tick spacing in frames that keeps labels at least `min_px` apart.
@@ -104,6 +119,24 @@ mod tests {
         assert_eq!(m.px_per_frame, 15.0);
         m.zoom_at(300.0, 1e9);
         assert_eq!(m.px_per_frame, TimeMap::ZOOM_RANGE.1);
+    }
+
+    #[test]
+    fn fit_shows_the_whole_project_and_panning_stops_at_its_ends() {
+        let mut m = TimeMap::default();
+        m.fit(90, 1000.0);
+        assert!((m.frame_to_x(0.0) - TimeMap::EDGE_PX).abs() < 1e-9);
+        assert!((m.frame_to_x(90.0) - (1000.0 - TimeMap::EDGE_PX)).abs() < 1e-9);
+        m.pan_px(500.0);
+        m.clamp_to(90, 1000.0);
+        assert!(
+            (m.frame_to_x(0.0) - TimeMap::EDGE_PX).abs() < 1e-9,
+            "not past frame 0"
+        );
+        m.zoom_at(500.0, 4.0);
+        m.pan_px(-1e6);
+        m.clamp_to(90, 1000.0);
+        assert!((m.frame_to_x(90.0) - (1000.0 - TimeMap::EDGE_PX)).abs() < 1e-9);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! under them, drag and drop of keyframes and images.
 
 use super::{
-    CALL_ROW, Color32, Edit, FrameClass, KEYFRAME_ROW, MASK_ROW, Path, PathBuf, Plan, PlayerSource,
-    Pos2, Project, RULER, Rect, Role, Sense, Stroke, StrokeKind, StudioApp, Thumb, Vec2, plan,
+    CALL_ROW, Color32, Edit, FrameClass, KEYFRAME_ROW, Key, MASK_ROW, Path, PathBuf, Plan,
+    PlayerSource, Pos2, Project, RULER, Rect, Role, Sense, Stroke, StrokeKind, StudioApp, Thumb,
+    Vec2, plan,
 };
 
 impl StudioApp {
@@ -22,10 +23,14 @@ impl StudioApp {
         );
         response.widget_info(|| egui::WidgetInfo::labeled(Role::Canvas, true, "Timeline"));
         self.time.left_px = f64::from(rect.left());
-        if self.fit_pending {
-            let last = self.project.keyframes.last().map_or(64, |k| k.frame);
+        let last = self.project.keyframes.last().map_or(64, |k| k.frame);
+        // Fit on opening, on Fit (`\` or Home) and when the window's width changes.
+        let fit_keys = !ctx.egui_wants_keyboard_input()
+            && ctx.input(|i| i.key_pressed(Key::Backslash) || i.key_pressed(Key::Home));
+        if self.fit_pending || fit_keys || (self.timeline_width - rect.width()).abs() > 1.0 {
             self.time.fit(last, f64::from(rect.width()));
             self.fit_pending = false;
+            self.timeline_width = rect.width();
         }
         // Zoom (Ctrl+scroll) and pan (scroll or drag on empty space).
         if response.hovered() {
@@ -44,6 +49,7 @@ impl StudioApp {
         if response.dragged() && self.drag.is_none() {
             self.time.pan_px(f64::from(response.drag_delta().x));
         }
+        self.time.clamp_to(last, f64::from(rect.width()));
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
         // Ruler: frames and seconds.
@@ -290,9 +296,13 @@ impl StudioApp {
                 painter.rect_filled(ctx_rect, 3.0, Color32::from_rgba_unmultiplied(0, 0, 0, 110));
             }
             let spans = if c.is_merged() {
-                format!("spans {}–{} (merged)", c.first_span, c.last_span)
+                format!(
+                    "segments {} to {} (merged)",
+                    c.first_span + 1,
+                    c.last_span + 1
+                )
             } else {
-                format!("span {}", c.first_span)
+                format!("segment {}", c.first_span + 1)
             };
             let label = format!(
                 "Call {}: {spans}, frames {} to {}",
@@ -319,11 +329,23 @@ impl StudioApp {
                         plan.cost_model.source
                     )
                 });
+            let lead = match c.lead {
+                crate::plan::Lead::Start => "starts the video".to_string(),
+                crate::plan::Lead::SharedKeyframe => {
+                    "joins the call before on their shared keyframe".to_string()
+                }
+                crate::plan::Lead::Context => {
+                    format!("continues from {} frames of the call before", c.lead_frames)
+                }
+            };
+            let anchors = c
+                .anchors
+                .iter()
+                .map(|a| (a.keyframe + 1).to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
             let resp = resp.on_hover_text(format!(
-                "{label}\nlead: {:?} x{}\nanchors: {:?}{predicted}",
-                c.lead,
-                c.lead_frames,
-                c.anchors.iter().map(|a| a.keyframe).collect::<Vec<_>>()
+                "{label}\n{lead}\nkeyframes: {anchors}{predicted}\nclick to see its guide frames"
             ));
             if resp.clicked() {
                 self.show_in_player(PlayerSource::Guide(c.index), &ctx);
@@ -353,8 +375,10 @@ impl StudioApp {
                     && o < classes.len()
                 {
                     resp.clone().on_hover_text(format!(
-                        "frame {f} (call frame {o}): {:?}, mask {:.2}",
-                        classes[o], mask[o]
+                        "frame {f} (frame {} of the call): {}, mask {:.2}",
+                        o + 1,
+                        class_words(classes[o]),
+                        mask[o]
                     ));
                 }
             }
@@ -458,11 +482,48 @@ pub(super) fn call_rows(plan: &Plan) -> usize {
     plan.calls.len().min(2)
 }
 
+/// What a frame of a call is, in the legend's words.
+pub(super) fn class_words(class: FrameClass) -> &'static str {
+    match class {
+        FrameClass::Anchor => "keyframe (kept)",
+        FrameClass::Context => "context (kept)",
+        FrameClass::Transition => "transition",
+        FrameClass::Free => "generated",
+    }
+}
+
 pub(super) fn class_color(class: FrameClass) -> Color32 {
     match class {
         FrameClass::Anchor => Color32::from_rgb(240, 200, 60),
         FrameClass::Context => Color32::from_rgb(150, 110, 210),
         FrameClass::Transition => Color32::from_rgb(230, 130, 60),
         FrameClass::Free => Color32::from_gray(90),
+    }
+}
+
+impl StudioApp {
+    /// The row above the timeline: Fit, and what the mask strip's colours mean.
+    pub(super) fn timeline_header(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if ui
+                .small_button("Fit")
+                .on_hover_text("Show the whole project in the timeline (\\ or Home)")
+                .clicked()
+            {
+                self.fit_pending = true;
+            }
+            ui.separator();
+            ui.label("Mask:");
+            for class in [
+                FrameClass::Anchor,
+                FrameClass::Context,
+                FrameClass::Transition,
+                FrameClass::Free,
+            ] {
+                let (swatch, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
+                ui.painter().rect_filled(swatch, 2.0, class_color(class));
+                ui.label(class_words(class));
+            }
+        });
     }
 }
