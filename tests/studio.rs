@@ -71,6 +71,14 @@ fn studio() -> Studio {
     studio_with((1280.0, 800.0), false)
 }
 
+/// Lets the layout settle after a change (panels take their new sizes over a few frames),
+/// so that a click lands where the button is drawn.
+fn settle(s: &mut Studio) {
+    for _ in 0..4 {
+        s.harness.step();
+    }
+}
+
 /// Steps until `done` holds (background work posts results asynchronously).
 fn wait_for(h: &mut Harness<'static, StudioApp>, what: &str, done: impl Fn(&StudioApp) -> bool) {
     let start = Instant::now();
@@ -264,6 +272,7 @@ fn cancelling_a_render_leaves_no_file() {
         "{:?}",
         s.harness.state().plan()
     );
+    settle(&mut s);
     s.harness
         .get_by_role_and_label(egui::Role::Button, "Render")
         .click();
@@ -573,6 +582,7 @@ fn a_single_image_project_with_a_length_plans_one_call() {
     s.harness.get_by_label_contains("Call 1:");
     s.harness.get_by_label_contains("frames 0 to 32");
     // The built-in generator refuses image-to-video with the alternative.
+    settle(&mut s);
     s.harness
         .get_by_role_and_label(egui::Role::Button, "Render")
         .click();
@@ -647,6 +657,7 @@ fn a_project_opened_by_a_relative_path_finds_its_images() {
         assert!(k.image.is_absolute(), "{}", k.image.display());
         assert!(k.image.exists(), "{}", k.image.display());
     }
+    settle(&mut s);
     s.harness.get_by_label("Check").click();
     s.harness.step();
     wait_for(&mut s.harness, "the pre-flight report", |a| {

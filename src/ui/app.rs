@@ -529,23 +529,40 @@ impl StudioApp {
         egui::Panel::top("wayfarer-menu").show(ui, |ui| self.menu_bar(ui));
         egui::Panel::top("wayfarer-settings").show(ui, |ui| self.settings_bar(ui));
         egui::Panel::bottom("wayfarer-status").show(ui, |ui| self.status_bar(ui));
+        // The editor's layout: the timeline full width at the bottom (its height dragged at
+        // the splitter), the inspector at the right, the player in the middle.
+        // At most 60 % of the window: a plan of many calls scrolls instead of pushing the
+        // player and the Render panel out of the window.
+        let most = (ctx.content_rect().height() * 0.6).max(160.0);
+        egui::Panel::bottom("wayfarer-timeline")
+            .resizable(true)
+            .default_size(250.0_f32.min(most))
+            .size_range(140.0..=most)
+            .show(ui, |ui| {
+                self.timeline_header(ui);
+                egui::ScrollArea::vertical()
+                    .id_salt("wayfarer-timeline-scroll")
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| self.timeline(ui));
+            });
         egui::Panel::right("wayfarer-side")
             .default_size(340.0)
             .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    self.inspector(ui);
-                    ui.separator();
-                    self.structure_panel(ui);
-                    ui.separator();
-                    self.render_panel(ui);
-                });
+                // Render stays in view at any window height; the inspector scrolls above it.
+                egui::Panel::bottom("wayfarer-render")
+                    .resizable(false)
+                    .show(ui, |ui| self.render_panel(ui));
+                egui::ScrollArea::vertical()
+                    .id_salt("wayfarer-inspector-scroll")
+                    .auto_shrink([false, false])
+                    .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysVisible)
+                    .show(ui, |ui| {
+                        self.inspector(ui);
+                        ui.separator();
+                        self.structure_panel(ui);
+                    });
             });
-        egui::CentralPanel::default().show(ui, |ui| {
-            self.timeline_header(ui);
-            self.timeline(ui);
-            ui.separator();
-            self.player_view(ui);
-        });
+        egui::CentralPanel::default().show(ui, |ui| self.player_view(ui));
         self.confirm_dialog(&ctx);
         self.restore_dialog(&ctx);
         self.file_dialog_frame(&ctx);

@@ -88,6 +88,8 @@ impl StudioApp {
     pub(super) fn settings_bar(&mut self, ui: &mut egui::Ui) {
         let mut p = self.project.clone();
         ui.horizontal_wrapped(|ui| {
+            // Tighter than egui's default so the bar fits a 1024-pixel window on one line.
+            ui.spacing_mut().item_spacing.x = 5.0;
             let label = ui.label("Model");
             egui::ComboBox::from_id_salt("model")
                 .selected_text(p.model.clone())
@@ -120,13 +122,8 @@ impl StudioApp {
                 })
                 .response
                 .labelled_by(label.id);
-            labelled_drag(
-                ui,
-                "Transition frames",
-                &mut p.mask.transition_frames,
-                0..=8,
-                1.0,
-            );
+            // "Transition": the frames next to each keyframe generated with a softer mask.
+            labelled_drag(ui, "Transition", &mut p.mask.transition_frames, 0..=8, 1.0);
         });
         if p != self.project {
             self.pending
