@@ -12,7 +12,7 @@ mod output;
 mod session;
 pub mod stitch;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -21,7 +21,7 @@ use crate::error::{ErrorCategory, Result, UserError};
 use crate::generate::retry::{Knobs, RetryPolicy};
 use crate::generate::{Backend, CancelToken, GenerationRequest};
 use crate::guide::CallGuide;
-use crate::media::{self, EncodeOptions, Frame, VideoEncoder};
+use crate::media::{self, Frame, VideoEncoder};
 use crate::plan::{self, Lead, Plan};
 use crate::project::Project;
 use crate::structure::{MotionTools, StructureMotion};
@@ -29,7 +29,7 @@ pub use cache::CallCache;
 pub use costs::CostStore;
 use output::check_output_path;
 pub use output::{PartialOutput, refuse_input_as_output, refuse_special_output, sweep_stale};
-pub use session::Session;
+pub use session::{RenderRequest, Session};
 use stitch::{Discard, Stitcher};
 
 /// Progress and outcome of a render, in the order they happen.
@@ -198,50 +198,6 @@ pub fn plan_for(
         None => None,
     };
     plan::plan_with_costs(project, measured.as_ref())
-}
-
-/// What to render and how: the project, where its files are, the output, the encoder's
-/// settings, the render's options and (optionally) the tools that analyse a structure video.
-pub struct RenderRequest<'a> {
-    /// The project.
-    pub project: &'a Project,
-    /// Folder the project's image and video paths are relative to.
-    pub project_dir: &'a Path,
-    /// The MP4 to write.
-    pub output: &'a Path,
-    /// Encoder settings.
-    pub encode: EncodeOptions,
-    /// Retries, resume cache, re-rolled seeds, cost store.
-    pub options: &'a RenderOptions,
-    /// Tools for the structure video; `None` opens them (GPU device, flow estimator, flow
-    /// cache) from the environment when the project has a structure video.
-    pub motion: Option<&'a MotionTools<'a>>,
-}
-
-impl<'a> RenderRequest<'a> {
-    /// A request with default encoding and the given options.
-    pub fn new(
-        project: &'a Project,
-        project_dir: &'a Path,
-        output: &'a Path,
-        options: &'a RenderOptions,
-    ) -> Self {
-        Self {
-            project,
-            project_dir,
-            output,
-            encode: EncodeOptions::default(),
-            options,
-            motion: None,
-        }
-    }
-
-    /// The same request with structure-video tools given explicitly.
-    #[must_use]
-    pub fn with_motion(mut self, tools: &'a MotionTools<'a>) -> Self {
-        self.motion = Some(tools);
-        self
-    }
 }
 
 /// Renders a request with `backend`: the project's image paths are relative to

@@ -1,10 +1,59 @@
-//! A render session: the one sequence both front ends run — open the backend, run every
-//! pre-flight check, then render.
+//! What a render is asked to do ([`RenderRequest`]) and a render session: the one sequence
+//! both front ends run — open the backend, run every pre-flight check, then render.
 
-use super::{RenderEvent, RenderRequest, RenderSummary};
+use std::path::Path;
+
+use super::{RenderEvent, RenderOptions, RenderSummary};
 use crate::error::Result;
 use crate::generate::preflight::PreflightReport;
 use crate::generate::{self, Backend, BackendConfig, CancelToken};
+use crate::media::EncodeOptions;
+use crate::project::Project;
+use crate::structure::MotionTools;
+
+/// What to render and how: the project, where its files are, the output, the encoder's
+/// settings, the render's options and (optionally) the tools that analyse a structure video.
+pub struct RenderRequest<'a> {
+    /// The project.
+    pub project: &'a Project,
+    /// Folder the project's image and video paths are relative to.
+    pub project_dir: &'a Path,
+    /// The MP4 to write.
+    pub output: &'a Path,
+    /// Encoder settings.
+    pub encode: EncodeOptions,
+    /// Retries, resume cache, re-rolled seeds, cost store.
+    pub options: &'a RenderOptions,
+    /// Tools for the structure video; `None` opens them (GPU device, flow estimator, flow
+    /// cache) from the environment when the project has a structure video.
+    pub motion: Option<&'a MotionTools<'a>>,
+}
+
+impl<'a> RenderRequest<'a> {
+    /// A request with default encoding and the given options.
+    pub fn new(
+        project: &'a Project,
+        project_dir: &'a Path,
+        output: &'a Path,
+        options: &'a RenderOptions,
+    ) -> Self {
+        Self {
+            project,
+            project_dir,
+            output,
+            encode: EncodeOptions::default(),
+            options,
+            motion: None,
+        }
+    }
+
+    /// The same request with structure-video tools given explicitly.
+    #[must_use]
+    pub fn with_motion(mut self, tools: &'a MotionTools<'a>) -> Self {
+        self.motion = Some(tools);
+        self
+    }
+}
 
 /// An opened backend, ready to check and render requests.
 pub struct Session {
