@@ -146,6 +146,21 @@ impl RenderJob {
 /// Frames decoded or built for the player, scaled for display.
 pub type PreviewResult = Result<Vec<egui::ColorImage>>;
 
+/// A frame rate in words: `16`, `29.97`, not `16/1` or `30000/1001`.
+fn fps_words((num, den): (i32, i32)) -> String {
+    if den <= 0 || num <= 0 {
+        return "unknown".into();
+    }
+    if num % den == 0 {
+        return (num / den).to_string();
+    }
+    let rate = f64::from(num) / f64::from(den);
+    format!("{rate:.2}")
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_string()
+}
+
 /// Largest preview picture.
 pub const PREVIEW_SIZE: (u32, u32) = (640, 360);
 
@@ -283,8 +298,12 @@ pub fn structure_preview(
                 crop: to_color_image(&first, w, h),
                 flow: to_color_image(&crate::flow::flow_to_color(&flow, None), w, h),
                 info: format!(
-                    "{}x{} {} video, {} frames at {}/{} fps",
-                    info.width, info.height, info.codec, info.frames, info.fps.0, info.fps.1
+                    "{}x{} {} video, {} frames at {} fps",
+                    info.width,
+                    info.height,
+                    info.codec,
+                    info.frames,
+                    fps_words(info.fps)
                 ),
             })
         })();
@@ -435,5 +454,16 @@ impl LiveJob {
             ctx.request_repaint();
         })?;
         Ok(Self { cancel, rx })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn frame_rates_read_as_numbers() {
+        assert_eq!(super::fps_words((16, 1)), "16");
+        assert_eq!(super::fps_words((30000, 1001)), "29.97");
+        assert_eq!(super::fps_words((25, 2)), "12.5");
+        assert_eq!(super::fps_words((0, 0)), "unknown");
     }
 }
