@@ -2,7 +2,7 @@
 # Takes a screenshot of the real studio window under Xvfb, on the demo project, with
 # merging on so the plan view shows a merged call:
 #   scripts/screenshot.sh [OUT.png]     (default: studio.png)
-# Needs xvfb (installed by ./setup). The picture is made, not committed.
+# Needs xvfb (installed by ./setup). The README shows docs/studio.png, made by this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(realpath -m "${1:-studio.png}")
