@@ -644,14 +644,12 @@ fn image_to_video_and_text_to_video_route_to_one_call() {
     p.length = Some(33);
     // The built-in generator only travels: the request is refused with the alternative.
     let e = render::render(
-        &render::RenderRequest {
-            project: &p,
-            project_dir: dir.path(),
-            output: &dir.path().join("builtin.mp4"),
-            encode: EncodeOptions::default(),
-            options: &RenderOptions::default(),
-            motion: None,
-        },
+        &render::RenderRequest::new(
+            &p,
+            dir.path(),
+            &dir.path().join("builtin.mp4"),
+            &RenderOptions::default(),
+        ),
         &wayfarer::generate::Builtin::default(),
         &mut |_| {},
         &CancelToken::new(),

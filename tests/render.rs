@@ -21,14 +21,12 @@ fn render_project(project_path: &Path, out: &Path) -> (render::RenderSummary, Ve
     let project = file::load(project_path).unwrap();
     let mut events = Vec::new();
     let summary = render::render(
-        &render::RenderRequest {
-            project: &project,
-            project_dir: &file::project_dir(project_path),
-            output: out,
-            encode: EncodeOptions::default(),
-            options: &render::RenderOptions::default(),
-            motion: None,
-        },
+        &render::RenderRequest::new(
+            &project,
+            &file::project_dir(project_path),
+            out,
+            &render::RenderOptions::default(),
+        ),
         &Builtin::default(),
         &mut |e| events.push(e),
         &CancelToken::new(),
@@ -139,14 +137,12 @@ fn a_panic_during_a_render_leaves_no_partial_file() {
     let mut saw_partial = false;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         render::render(
-            &render::RenderRequest {
-                project: &project,
-                project_dir: dir.path(),
-                output: &out,
-                encode: EncodeOptions::default(),
-                options: &render::RenderOptions::default(),
-                motion: None,
-            },
+            &render::RenderRequest::new(
+                &project,
+                dir.path(),
+                &out,
+                &render::RenderOptions::default(),
+            ),
             &Builtin::default(),
             &mut |e| {
                 if matches!(e, RenderEvent::Progress { ref stage, .. } if stage == "generating") {
@@ -168,14 +164,12 @@ fn cancelled_render_leaves_nothing() {
     let (dir, project, out) = interrupted_case();
     let cancel = CancelToken::new();
     let err = render::render(
-        &render::RenderRequest {
-            project: &project,
-            project_dir: dir.path(),
-            output: &out,
-            encode: EncodeOptions::default(),
-            options: &render::RenderOptions::default(),
-            motion: None,
-        },
+        &render::RenderRequest::new(
+            &project,
+            dir.path(),
+            &out,
+            &render::RenderOptions::default(),
+        ),
         &Builtin::default(),
         &mut |e| {
             if matches!(e, RenderEvent::Progress { ref stage, .. } if stage == "generating") {
@@ -241,14 +235,12 @@ fn merged_plan_renders_with_fewer_backend_calls() {
             calls: Default::default(),
         };
         let summary = render::render(
-            &render::RenderRequest {
-                project: &project,
-                project_dir: dir.path(),
-                output: &out,
-                encode: EncodeOptions::default(),
-                options: &render::RenderOptions::default(),
-                motion: None,
-            },
+            &render::RenderRequest::new(
+                &project,
+                dir.path(),
+                &out,
+                &render::RenderOptions::default(),
+            ),
             &backend,
             &mut |_| {},
             &CancelToken::new(),
@@ -316,14 +308,12 @@ fn a_second_render_hits_the_flow_cache() {
         ));
         let out = dir.path().join(format!("run{run}.mp4"));
         render::render(
-            &render::RenderRequest {
-                project: &project,
-                project_dir: dir.path(),
-                output: &out,
-                encode: EncodeOptions::default(),
-                options: &render::RenderOptions::default(),
-                motion: None,
-            },
+            &render::RenderRequest::new(
+                &project,
+                dir.path(),
+                &out,
+                &render::RenderOptions::default(),
+            ),
             &backend,
             &mut |_| {},
             &CancelToken::new(),

@@ -83,14 +83,13 @@ fn structure_video_renders_without_stretching_and_caches_its_flows() {
         let out = dir.path().join(format!("run{run}.mp4"));
         let mut stages = Vec::new();
         let summary = render::render(
-            &render::RenderRequest {
-                project: &project,
-                project_dir: dir.path(),
-                output: &out,
-                encode: EncodeOptions::default(),
-                options: &render::RenderOptions::default(),
-                motion: Some(&tools),
-            },
+            &render::RenderRequest::new(
+                &project,
+                dir.path(),
+                &out,
+                &render::RenderOptions::default(),
+            )
+            .with_motion(&tools),
             &Builtin::default(),
             &mut |e| {
                 if let RenderEvent::Progress { stage, .. } = e {
