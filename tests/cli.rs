@@ -447,7 +447,7 @@ fn check_runs_preflight_only() {
     ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("ok   plan: 1 calls, 17 frames"), "{stdout}");
+    assert!(stdout.contains("ok   plan: 1 call, 17 frames"), "{stdout}");
     assert!(stdout.contains("ok   keyframes[1].image"), "{stdout}");
     assert!(stdout.contains("ok   output:"), "{stdout}");
     assert!(!c.out.exists(), "--check renders nothing");

@@ -63,7 +63,7 @@ fn each_invalid_input_class_fails_before_generation() {
             "missing image",
             Box::new(|j: String| j.replace("sintel_0020.png", "gone.png")),
             comfy.to_vec(),
-            "keyframes[1].image",
+            "keyframe 2 image",
         ),
         (
             "size not a multiple of the profile",
@@ -113,7 +113,7 @@ fn each_invalid_input_class_fails_before_generation() {
                 )
             }),
             vec![],
-            "structure_video.path",
+            "structure video",
         ),
         (
             "server unreachable",

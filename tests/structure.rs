@@ -187,7 +187,7 @@ fn a_missing_structure_video_is_bad_input() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("structure_video.path"), "{stderr}");
+    assert!(stderr.contains("structure video"), "{stderr}");
     assert!(!out.exists());
 }
 
@@ -408,7 +408,7 @@ fn an_end_frame_past_the_clip_is_flagged_by_pre_flight() {
         report
             .items
             .iter()
-            .all(|i| !i.warning || i.name != "structure_video.end_frame")
+            .all(|i| !i.warning || i.name != "structure video end frame")
     );
     project.structure_video.as_mut().unwrap().end_frame = Some(200);
     let report = wayfarer::generate::preflight(
@@ -420,7 +420,7 @@ fn an_end_frame_past_the_clip_is_flagged_by_pre_flight() {
     let item = report
         .items
         .iter()
-        .find(|i| i.name == "structure_video.end_frame")
+        .find(|i| i.name == "structure video end frame")
         .expect("an end_frame item");
     assert!(item.warning && item.passed, "{item:?}");
     assert!(item.detail.contains("past the end"), "{}", item.detail);

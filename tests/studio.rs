@@ -11,126 +11,27 @@
 
 pub mod comfy_server;
 pub mod common;
+pub mod studio_kit;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use studio_kit::{
+    config, drop_images, frames, settle, shortcut, studio, studio_with, studio_with_settings,
+    wait_for, with_three_keyframes,
+};
+
+use std::path::Path;
+use std::time::Duration;
 
 use egui::{Key, Modifiers, Pos2};
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use wayfarer::project::MergePolicy;
 use wayfarer::project::edit::Edit;
-use wayfarer::ui::{Settings, StudioApp, StudioConfig};
-
-#[derive(Debug)]
-struct Dropped(PathBuf);
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
-}
-
-struct Studio {
-    dir: tempfile::TempDir,
-    harness: Harness<'static, StudioApp>,
-}
-
-fn config(dir: &Path) -> StudioConfig {
-    StudioConfig {
-        render_dir: dir.join("renders"),
-        autosave_dir: dir.join("autosave"),
-        call_cache_dir: dir.join("calls"),
-        costs_file: dir.join("costs.json"),
-    }
-}
-
-fn studio_with(size: (f32, f32), wgpu: bool) -> Studio {
-    studio_with_settings(size, wgpu, Settings::default())
-}
-
-fn studio_with_settings(size: (f32, f32), wgpu: bool, settings: Settings) -> Studio {
-    let dir = tempfile::tempdir().unwrap();
-    for name in ["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"] {
-        std::fs::copy(common::demo_image(name), dir.path().join(name)).unwrap();
-    }
-    let app = StudioApp::new(config(dir.path()), settings);
-    let mut builder = Harness::builder().with_size(size).with_max_steps(64);
-    if wgpu {
-        builder = builder.wgpu();
-    }
-    let harness = builder.build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
-    Studio { dir, harness }
-}
-
-fn studio() -> Studio {
-    studio_with((1280.0, 800.0), false)
-}
-
-/// Lets the layout settle after a change (panels take their new sizes over a few frames),
-/// so that a click lands where the button is drawn.
-fn settle(s: &mut Studio) {
-    for _ in 0..4 {
-        s.harness.step();
-    }
-}
-
-/// Steps until `done` holds (background work posts results asynchronously).
-fn wait_for(h: &mut Harness<'static, StudioApp>, what: &str, done: impl Fn(&StudioApp) -> bool) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_mins(1),
-            "timed out waiting for {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.step();
-}
-
-/// Drops `names` (from the test folder) on the timeline at screen `x`.
-fn drop_images(s: &mut Studio, names: &[&str], x: f32) {
-    s.harness.hover_at(Pos2::new(x, 120.0));
-    s.harness.step();
-    for n in names {
-        let file: egui::DroppedFileHandle = Arc::new(Dropped(s.dir.path().join(n)));
-        s.harness.input_mut().dropped_files.push(file);
-    }
-    s.harness.step();
-    s.harness.step();
-}
-
-fn with_three_keyframes() -> Studio {
-    let mut s = studio();
-    drop_images(
-        &mut s,
-        &["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"],
-        100.0,
-    );
-    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
-    // These tests are about one call per span; new projects merge by measured cost (auto).
-    let mut p = s.harness.state().project().clone();
-    p.merge.policy = MergePolicy::Off;
-    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
-    s.harness.step();
-    s.harness.step();
-    s
-}
-
-fn frames(app: &StudioApp) -> Vec<u32> {
-    app.project().keyframes.iter().map(|k| k.frame).collect()
-}
+use wayfarer::ui::{Settings, StudioApp};
 
 #[test]
 fn dropped_images_become_keyframes() {
     let s = with_three_keyframes();
     assert_eq!(frames(s.harness.state()), vec![0, 32, 64]);
-    s.harness.get_by_label("Keyframe 2 at frame 64");
+    s.harness.get_by_label("Keyframe 3 at frame 64");
     assert!(s.harness.state().plan().is_ok());
     // A drop between keyframes inserts there.
     let mut s = s;
@@ -144,7 +45,7 @@ fn dragging_a_keyframe_snaps_and_undo_redo_restore_it() {
     let mut s = with_three_keyframes();
     let start = s
         .harness
-        .get_by_label("Keyframe 1 at frame 32")
+        .get_by_label("Keyframe 2 at frame 32")
         .rect()
         .center();
     let map = s.harness.state().time_map();
@@ -163,7 +64,7 @@ fn dragging_a_keyframe_snaps_and_undo_redo_restore_it() {
     s.harness.step();
     // 0..=42 is 43 frames, not 4n+1: the nearest valid lengths 41 and 45 tie, the longer wins.
     assert_eq!(frames(s.harness.state())[1], 44);
-    s.harness.get_by_label("Keyframe 1 at frame 44");
+    s.harness.get_by_label("Keyframe 2 at frame 44");
 
     s.harness.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     s.harness.step();
@@ -233,7 +134,8 @@ fn render_to_completion_shows_the_player() {
     );
     assert_eq!(app.player_frames(), planned);
     assert_eq!(wayfarer::media::decode_all(&out).unwrap().len(), planned);
-    s.harness.get_by_label("frame 0 / 66");
+    s.harness.get_by_label_contains("0.00 s of");
+    s.harness.get_by_label_contains("(66 frames)");
     s.harness.get_by_label("Play").click();
     s.harness.step();
     s.harness.step();
@@ -242,7 +144,7 @@ fn render_to_completion_shows_the_player() {
     s.harness.step();
     s.harness.step();
     assert!(
-        s.harness.query_by_label("frame 0 / 66").is_none(),
+        s.harness.query_by_label_contains("0.00 s of").is_none(),
         "playback advances"
     );
     s.harness.get_by_label_contains("showing the render");
@@ -371,7 +273,7 @@ fn keyframe_context_menu_reorders_and_deletes() {
             .collect()
     };
     s.harness
-        .get_by_label("Keyframe 0 at frame 0")
+        .get_by_label("Keyframe 1 at frame 0")
         .click_secondary();
     s.harness.step();
     s.harness.step();
@@ -384,7 +286,7 @@ fn keyframe_context_menu_reorders_and_deletes() {
     );
     assert_eq!(frames(s.harness.state()), vec![0, 32, 64], "positions stay");
     s.harness
-        .get_by_label("Keyframe 2 at frame 64")
+        .get_by_label("Keyframe 3 at frame 64")
         .click_secondary();
     s.harness.step();
     s.harness.step();
@@ -453,7 +355,7 @@ fn a_newer_autosave_is_offered_and_restored() {
     let mut newer = s.harness.state().project().clone();
     newer.segments[0].prompt = "autosaved prompt".into();
     std::thread::sleep(Duration::from_millis(20));
-    let auto = wayfarer::ui::autosave_path(&config(s.dir.path()), Some(&path));
+    let auto = wayfarer::ui::autosave_path(&config(s.dir.path()).autosave_dir, Some(&path));
     std::fs::write(&auto, newer.to_json_string().unwrap()).unwrap();
     s.harness.state_mut().open(&path);
     assert!(s.harness.state().has_restore_offer());
@@ -481,8 +383,8 @@ fn a_failing_preflight_item_shows_its_suggestion() {
     wait_for(&mut s.harness, "the pre-flight report", |a| {
         a.preflight_report().is_some()
     });
-    s.harness.get_by_label_contains("ok keyframes[0].image");
-    s.harness.get_by_label_contains("FAIL keyframes[1].image");
+    s.harness.get_by_label_contains("ok keyframe 1 image");
+    s.harness.get_by_label_contains("FAIL keyframe 2 image");
     // Once in the problems list (from the thumbnail), once under the failing check.
     let hints = s
         .harness
@@ -561,7 +463,7 @@ fn live_preview_plays_the_stream_as_it_is_made() {
     assert!(s.harness.state().is_streaming());
     wait_for(&mut s.harness, "the stream", |a| !a.is_streaming());
     assert_eq!(s.harness.state().live_frames_shown(), 13);
-    s.harness.get_by_label_contains("Live: frame 13 / 13");
+    s.harness.get_by_label_contains("Live: frame 13 of 13");
     s.harness
         .get_by_label_contains("Live preview finished: 13 frames");
 }
@@ -665,15 +567,8 @@ fn a_project_opened_by_a_relative_path_finds_its_images() {
     });
     for k in 0..3 {
         s.harness
-            .get_by_label_contains(&format!("ok keyframes[{k}].image"));
+            .get_by_label_contains(&format!("ok keyframe {} image", k + 1));
     }
-}
-
-/// Presses a shortcut and lets the studio react.
-fn shortcut(s: &mut Studio, modifiers: Modifiers, key: Key) {
-    s.harness.key_press_modifiers(modifiers, key);
-    s.harness.step();
-    s.harness.step();
 }
 
 #[test]
@@ -805,7 +700,7 @@ fn autosaves_go_with_save_as_and_discard_and_the_title_follows_the_project() {
     let cfg = config(s.dir.path());
     assert_eq!(s.harness.state().window_title(), "*untitled — Wayfarer");
     // An autosave of the untitled work, then Save As: it is gone.
-    let untitled = wayfarer::ui::autosave_path(&cfg, None);
+    let untitled = wayfarer::ui::autosave_path(&cfg.autosave_dir, None);
     std::fs::create_dir_all(untitled.parent().unwrap()).unwrap();
     let text = s.harness.state().project().to_json_string().unwrap();
     std::fs::write(&untitled, &text).unwrap();
@@ -814,7 +709,7 @@ fn autosaves_go_with_save_as_and_discard_and_the_title_follows_the_project() {
     assert!(!untitled.exists(), "the untitled autosave is removed");
     assert_eq!(s.harness.state().window_title(), "first.json — Wayfarer");
     // Save As under a new name removes the old name's autosave too.
-    let old = wayfarer::ui::autosave_path(&cfg, Some(&first));
+    let old = wayfarer::ui::autosave_path(&cfg.autosave_dir, Some(&first));
     std::fs::write(&old, &text).unwrap();
     let second = s.dir.path().join("second.json");
     assert!(s.harness.state_mut().save_as(&second));
@@ -825,7 +720,7 @@ fn autosaves_go_with_save_as_and_discard_and_the_title_follows_the_project() {
     s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
     s.harness.step();
     assert_eq!(s.harness.state().window_title(), "*second.json — Wayfarer");
-    let auto = wayfarer::ui::autosave_path(&cfg, Some(&second));
+    let auto = wayfarer::ui::autosave_path(&cfg.autosave_dir, Some(&second));
     std::fs::write(&auto, &text).unwrap();
     s.harness.get_by_label("File").click();
     s.harness.step();

@@ -226,12 +226,16 @@ fn checks(
         "plan",
         plan.as_ref()
             .map(|p| {
-                format!(
-                    "{} calls, {} frames, {} keyframe(s) snapped",
-                    p.calls.len(),
-                    p.total_frames,
-                    p.snaps.len()
-                )
+                let calls = match p.calls.len() {
+                    1 => "1 call".to_string(),
+                    n => format!("{n} calls"),
+                };
+                let snapped = match p.snaps.len() {
+                    0 => "no keyframe moved".to_string(),
+                    1 => "1 keyframe moved to fit the model".to_string(),
+                    n => format!("{n} keyframes moved to fit the model"),
+                };
+                format!("{calls}, {} frames, {snapped}", p.total_frames)
             })
             .map_err(Clone::clone),
     ));
@@ -241,7 +245,7 @@ fn checks(
     for k in 0..project.keyframes.len() {
         let path = project.image_path(project_dir, k);
         items.push(item(
-            &format!("keyframes[{k}].image"),
+            &format!("keyframe {} image", k + 1),
             crate::media::load_image(&path)
                 .map(|f| format!("{} ({}x{})", path.display(), f.width, f.height)),
         ));
@@ -255,7 +259,7 @@ fn checks(
             && i64::from(end) >= info.frames
         {
             items.push(CheckItem::warning(
-                "structure_video.end_frame",
+                "structure video end frame",
                 format!(
                     "end frame {end} is past the end of the video ({} frames, the last is {}); the video is used to its end",
                     info.frames,
@@ -269,7 +273,7 @@ fn checks(
             ));
         }
         items.push(item(
-            "structure_video.path",
+            "structure video",
             probed.and_then(|info| {
                 if info.frames > 0 && i64::from(sv.start_frame) >= info.frames {
                     Err(UserError::input(format!(

@@ -48,6 +48,13 @@ pub enum Edit {
         /// New parameters.
         segment: Segment,
     },
+    /// Gives a keyframe another image; its position and prompts stay.
+    ReplaceImage {
+        /// Keyframe index.
+        index: usize,
+        /// The new image.
+        image: PathBuf,
+    },
     /// Replaces the whole document (settings edits).
     Replace(Box<Project>),
 }
@@ -102,6 +109,11 @@ pub fn apply(project: &mut Project, edit: &Edit) -> bool {
                 }
                 let slot = (*span).min(project.segments.len() - 1);
                 project.segments[slot] = segment.clone();
+            }
+        }
+        Edit::ReplaceImage { index, image } => {
+            if let Some(k) = project.keyframes.get_mut(*index) {
+                k.image.clone_from(image);
             }
         }
         Edit::Replace(p) => *project = (**p).clone(),

@@ -7,6 +7,7 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 mod chrome;
+mod commands;
 mod document;
 mod files;
 mod panels;
@@ -14,8 +15,9 @@ mod player;
 mod polling;
 mod timeline;
 
-use document::empty_project;
-pub use document::{autosave_path, export};
+use crate::ui::document::Document;
+pub use crate::ui::document::{autosave_path, export};
+pub use commands::Command;
 use panels::labelled_drag;
 pub use timeline::snapped_position;
 
@@ -26,7 +28,7 @@ use super::timemap::TimeMap;
 use crate::error::{ErrorCategory, UserError};
 use crate::generate;
 use crate::plan::{self, FrameClass, Plan};
-use crate::project::edit::{Edit, History};
+use crate::project::edit::Edit;
 use crate::project::{MergePolicy, Mode, Project, file};
 use crate::render::RenderEvent;
 
@@ -89,11 +91,12 @@ impl StudioConfig {
 /// Storage key of [`Settings`].
 pub const SETTINGS_KEY: &str = "wayfarer.settings";
 
-const KEYFRAME_ROW: f32 = 64.0;
+const KEYFRAME_ROW: f32 = 88.0;
+const THUMB_W: f32 = 96.0;
+const THUMB_H: f32 = 54.0;
 const RULER: f32 = 22.0;
 const CALL_ROW: f32 = 18.0;
-const MASK_ROW: f32 = 10.0;
-const AUTOSAVE_EVERY: Duration = Duration::from_secs(30);
+const MASK_ROW: f32 = 14.0;
 
 #[derive(Clone)]
 enum Thumb {
@@ -111,6 +114,8 @@ pub enum PlayerSource {
     Guide(usize),
     /// Mask frames of a call.
     Mask(usize),
+    /// The live preview's frames as they stream.
+    Live,
 }
 
 #[derive(Default)]
@@ -137,14 +142,6 @@ struct LiveView {
     finished: Option<Result<String, UserError>>,
 }
 
-/// An action waiting for the unsaved-changes prompt.
-#[derive(Debug, Clone, PartialEq)]
-enum Pending {
-    New,
-    Open(PathBuf),
-    Quit,
-}
-
 struct Progress {
     fraction: f32,
     call: usize,
@@ -152,6 +149,18 @@ struct Progress {
     stage: String,
     step: Option<(u32, u32)>,
     eta_secs: Option<f64>,
+}
+
+/// The last finished render.
+struct LastRender {
+    /// The project it was made from (the player marks it outdated once they differ).
+    project: Project,
+    /// Frames written.
+    frames: u32,
+    /// When it finished.
+    finished: Instant,
+    /// Where it was exported, once it was.
+    exported: Option<PathBuf>,
 }
 
 /// The studio application.
@@ -162,17 +171,21 @@ pub struct StudioApp {
     live: Option<jobs::LiveJob>,
     /// What the live preview shows.
     live_view: LiveView,
-    project: Project,
-    path: Option<PathBuf>,
-    saved: Project,
-    history: History,
-    plan: Result<Plan, UserError>,
+    /// The project, its file, undo history and plan.
+    doc: Document,
     time: TimeMap,
     fit_pending: bool,
     selected_span: usize,
     selected_keyframe: Option<usize>,
     drag: Option<(usize, u32)>,
+    /// The frame the dragged keyframe is held over, and the plan it would make if dropped.
+    drag_plan: Option<(u32, Option<Plan>)>,
+    /// The frame to show once the render's frames are loaded (a seek on the ruler).
+    seek_to: Option<usize>,
     thumbs: HashMap<PathBuf, Thumb>,
+    /// Each thumbnail's file as it was when loaded, and when they were last compared.
+    thumb_stamps: HashMap<PathBuf, polling::FileStamp>,
+    thumbs_checked: Instant,
     loader: ThumbLoader,
     render: Option<RenderJob>,
     progress: Option<Progress>,
@@ -181,10 +194,12 @@ pub struct StudioApp {
     player: Player,
     problems: Vec<UserError>,
     pending: Vec<(Edit, Option<String>)>,
-    confirm: Option<Pending>,
+    /// A command waiting for the unsaved-changes prompt.
+    confirm: Option<Command>,
+    /// Commands sent this frame (run after it is drawn).
+    commands: Vec<Command>,
     settings: Settings,
     config: StudioConfig,
-    last_autosave: Instant,
     prompt_buffers: Option<(usize, String, String)>,
     quit_confirmed: bool,
     structure_key: Option<crate::project::StructureVideo>,
@@ -208,6 +223,12 @@ pub struct StudioApp {
     dialog_dir: Option<PathBuf>,
     /// The last success or information worth saying (an export, a dialog fallback).
     notice: Option<String>,
+    /// The file the notice is about (offered with Show in folder).
+    notice_file: Option<PathBuf>,
+    /// The project as it was when the running render started.
+    rendering: Option<Project>,
+    /// What the last finished render was made from, and what became of it.
+    last_render: Option<LastRender>,
     /// The window title last sent.
     title: String,
     /// The timeline's width when it was last fitted (a new width fits it again).
@@ -217,19 +238,18 @@ pub struct StudioApp {
 impl StudioApp {
     /// A studio on an empty project.
     pub fn new(config: StudioConfig, settings: Settings) -> Self {
-        let project = empty_project();
         Self {
-            saved: project.clone(),
-            plan: plan::plan(&project),
-            project,
-            path: None,
-            history: History::default(),
+            doc: Document::default(),
             time: TimeMap::default(),
             fit_pending: true,
             selected_span: 0,
             selected_keyframe: None,
             drag: None,
+            drag_plan: None,
+            seek_to: None,
             thumbs: HashMap::new(),
+            thumb_stamps: HashMap::new(),
+            thumbs_checked: Instant::now(),
             loader: ThumbLoader::default(),
             render: None,
             progress: None,
@@ -239,15 +259,18 @@ impl StudioApp {
             problems: Vec::new(),
             pending: Vec::new(),
             confirm: None,
+            commands: Vec::new(),
             settings,
             config,
-            last_autosave: Instant::now(),
             prompt_buffers: None,
             quit_confirmed: false,
             file_dialog: None,
             builtin_dialogs: std::env::var("WAYFARER_FILE_DIALOG").as_deref() == Ok("builtin"),
             dialog_dir: None,
             notice: None,
+            notice_file: None,
+            rendering: None,
+            last_render: None,
             title: String::new(),
             timeline_width: 0.0,
             structure_key: None,
@@ -269,7 +292,7 @@ impl StudioApp {
 
     /// Uses the video at `path` as the structure video (default range and strength).
     pub fn set_structure_video(&mut self, path: PathBuf) {
-        let mut p = self.project.clone();
+        let mut p = self.doc.project.clone();
         p.structure_video = Some(crate::project::StructureVideo {
             path,
             start_frame: 0,
@@ -311,12 +334,12 @@ impl StudioApp {
 
     /// The project being edited.
     pub fn project(&self) -> &Project {
-        &self.project
+        &self.doc.project
     }
 
     /// The plan of the project, or why it cannot be planned.
     pub fn plan(&self) -> &Result<Plan, UserError> {
-        &self.plan
+        &self.doc.plan
     }
 
     /// Problems shown to the user (errors with suggestions), newest last.
@@ -326,12 +349,12 @@ impl StudioApp {
 
     /// The project file, if saved or opened.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.doc.path.as_deref()
     }
 
     /// Whether there are unsaved changes.
     pub fn is_dirty(&self) -> bool {
-        self.project != self.saved
+        self.doc.is_dirty()
     }
 
     /// The timeline's time <-> pixel mapping.
@@ -351,12 +374,23 @@ impl StudioApp {
 
     /// Whether thumbnails of every keyframe have arrived (or failed).
     pub fn thumbnails_settled(&self) -> bool {
-        self.project.keyframes.iter().all(|k| {
+        self.doc.project.keyframes.iter().all(|k| {
             matches!(
                 self.thumbs.get(&k.image),
                 Some(Thumb::Ready(_) | Thumb::Failed(_))
             )
         })
+    }
+
+    /// Whether keyframe `index`'s thumbnail shows its image (`Some(false)`: it could not be
+    /// read; `None`: still loading or no such keyframe).
+    pub fn thumbnail_shown(&self, index: usize) -> Option<bool> {
+        let k = self.doc.project.keyframes.get(index)?;
+        match self.thumbs.get(&k.image)? {
+            Thumb::Ready(_) => Some(true),
+            Thumb::Failed(_) => Some(false),
+            Thumb::Loading => None,
+        }
     }
 
     /// The settings to persist.
@@ -379,6 +413,13 @@ impl StudioApp {
         self.progress.as_ref().map_or(0.0, |p| p.fraction)
     }
 
+    /// Whether the project changed since the last render was made (the player says so).
+    pub fn render_is_outdated(&self) -> bool {
+        self.last_render
+            .as_ref()
+            .is_some_and(|r| r.project != self.doc.project)
+    }
+
     /// Whether a render is running.
     pub fn is_rendering(&self) -> bool {
         self.render.is_some()
@@ -390,13 +431,11 @@ impl StudioApp {
     }
 
     fn replan(&mut self) {
-        self.plan = plan::plan_with_costs(&self.project, self.costs.as_ref());
+        self.doc.replan(self.costs.as_ref());
     }
 
     fn project_dir(&self) -> PathBuf {
-        self.path
-            .as_deref()
-            .map_or_else(|| PathBuf::from("."), file::project_dir)
+        self.doc.dir()
     }
 
     /// Starts a render of the current project with the chosen backend.
@@ -410,6 +449,7 @@ impl StudioApp {
             return;
         }
         let stem = self
+            .doc
             .path
             .as_deref()
             .and_then(|p| p.file_stem())
@@ -418,8 +458,9 @@ impl StudioApp {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
         let output = self.config.render_dir.join(format!("{stem}-{stamp}.mp4"));
+        self.rendering = Some(self.doc.project.clone());
         match RenderJob::start(
-            self.project.clone(),
+            self.doc.project.clone(),
             self.project_dir(),
             output,
             &self.settings.generator,
@@ -477,7 +518,7 @@ impl StudioApp {
         }
         let output = self.config.render_dir.join("preflight-check.mp4");
         match jobs::preflight_check(
-            self.project.clone(),
+            self.doc.project.clone(),
             self.project_dir(),
             output,
             self.settings.generator.clone(),
@@ -505,13 +546,7 @@ impl StudioApp {
 
     /// The window's title: the project's file name (or "untitled"), a `*` while unsaved.
     pub fn window_title(&self) -> String {
-        let name = self
-            .path
-            .as_deref()
-            .and_then(Path::file_name)
-            .map_or_else(|| "untitled".into(), |n| n.to_string_lossy().into_owned());
-        let unsaved = if self.is_dirty() { "*" } else { "" };
-        format!("{unsaved}{name} — Wayfarer")
+        self.doc.title()
     }
 
     /// Draws the whole studio into `ui`; called every frame.
@@ -563,9 +598,13 @@ impl StudioApp {
                     });
             });
         egui::CentralPanel::default().show(ui, |ui| self.player_view(ui));
+        // Commands the panels sent run before the dialogs are drawn, so a dialog a command
+        // opens shows in this frame.
+        self.run_commands(&ctx);
         self.confirm_dialog(&ctx);
         self.restore_dialog(&ctx);
         self.file_dialog_frame(&ctx);
+        self.run_commands(&ctx);
         self.apply_pending();
         self.autosave();
         if self.render.is_some()
@@ -584,7 +623,7 @@ impl eframe::App for StudioApp {
         if ctx.input(|i| i.viewport().close_requested()) && self.is_dirty() && !self.quit_confirmed
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            self.confirm = Some(Pending::Quit);
+            self.confirm = Some(Command::Quit);
         }
         self.show(ui);
     }
@@ -619,6 +658,17 @@ fn studio_hint(hint: &str) -> &str {
         .iter()
         .find(|(engine, _)| hint.starts_with(engine))
         .map_or(hint, |(_, studio)| studio)
+}
+
+/// A device's description without the environment variable the command line may set
+/// ("…; WAYFARER_COMPUTE=wgpu uses it anyway"): the studio has no such control.
+fn studio_device_words(device: &str) -> String {
+    let mut out = device.to_string();
+    while let Some(start) = out.find("; WAYFARER_COMPUTE") {
+        let end = out[start..].find(')').map_or(out.len(), |e| start + e);
+        out.replace_range(start..end, "");
+    }
+    out
 }
 
 /// Finds out in the background which compute backend renders will use.

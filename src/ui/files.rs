@@ -21,6 +21,11 @@ pub enum FilePurpose {
         /// Timeline frame of the first image.
         at_frame: u32,
     },
+    /// Another image for a keyframe.
+    ReplaceImage {
+        /// Keyframe index.
+        keyframe: usize,
+    },
     /// Where to export the last render.
     ExportVideo,
     /// A structure video (replacing any).
@@ -38,6 +43,7 @@ impl FilePurpose {
             Self::OpenProject => "Open project",
             Self::SaveProject => "Save project as",
             Self::AddImages { .. } => "Add images",
+            Self::ReplaceImage { .. } => "Replace image",
             Self::ExportVideo => "Export MP4",
             Self::StructureVideo => "Choose structure video",
             Self::Template => "Choose ComfyUI workflow",
@@ -49,7 +55,7 @@ impl FilePurpose {
     pub fn filter(&self) -> (&'static str, &'static [&'static str]) {
         match self {
             Self::OpenProject | Self::SaveProject => ("Wayfarer project", &["json"]),
-            Self::AddImages { .. } => (
+            Self::AddImages { .. } | Self::ReplaceImage { .. } => (
                 "Images",
                 &["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp"],
             ),
@@ -101,8 +107,17 @@ pub enum NativeOutcome {
 /// A dialog closed faster than this did not reach the screen.
 const NO_DIALOG_WITHIN: Duration = Duration::from_millis(300);
 
-/// Shows the system's dialog for `purpose`, starting in `dir`.
+/// Shows the system's dialog for `purpose`, starting in `dir`: the desktop portal's, else
+/// the desktop's own dialog program (GTK's `zenity`, KDE's `kdialog`), else `Unavailable`.
 pub fn native(purpose: &FilePurpose, dir: &Path, name: &str) -> NativeOutcome {
+    match portal(purpose, dir, name) {
+        NativeOutcome::Unavailable => desktop_program(purpose, dir, name),
+        outcome => outcome,
+    }
+}
+
+/// The desktop portal's dialog (through rfd).
+fn portal(purpose: &FilePurpose, dir: &Path, name: &str) -> NativeOutcome {
     if !desktop_bus_exists() {
         return NativeOutcome::Unavailable;
     }
@@ -123,6 +138,107 @@ pub fn native(purpose: &FilePurpose, dir: &Path, name: &str) -> NativeOutcome {
         Some(paths) => NativeOutcome::Chosen(paths),
         None if started.elapsed() < NO_DIALOG_WITHIN => NativeOutcome::Unavailable,
         None => NativeOutcome::Cancelled,
+    }
+}
+
+/// The dialog programs tried when there is no portal, in order.
+const DIALOG_PROGRAMS: [&str; 2] = ["zenity", "kdialog"];
+
+/// The desktop's dialog program: GTK's file chooser through `zenity`, or KDE's through
+/// `kdialog`, whichever is installed (a window of its own; the studio waits for it as for
+/// the portal's).
+fn desktop_program(purpose: &FilePurpose, dir: &Path, name: &str) -> NativeOutcome {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        return NativeOutcome::Unavailable;
+    }
+    for program in DIALOG_PROGRAMS {
+        let args = dialog_program_args(program, purpose, dir, name);
+        let output = match std::process::Command::new(program)
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+        {
+            Ok(o) => o,
+            // Not installed: try the next.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                tracing::warn!("could not start {program}: {e}");
+                continue;
+            }
+        };
+        return match output.status.code() {
+            Some(0) => {
+                let text = String::from_utf8_lossy(&output.stdout);
+                let paths: Vec<PathBuf> = text
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(PathBuf::from)
+                    .collect();
+                if paths.is_empty() {
+                    NativeOutcome::Cancelled
+                } else {
+                    NativeOutcome::Chosen(paths)
+                }
+            }
+            // 1: closed without a choice.
+            Some(1) => NativeOutcome::Cancelled,
+            _ => {
+                tracing::warn!("{program} could not show a dialog ({})", output.status);
+                continue;
+            }
+        };
+    }
+    NativeOutcome::Unavailable
+}
+
+/// The command line that asks `program` (`zenity` or `kdialog`) for `purpose`'s files.
+pub fn dialog_program_args(
+    program: &str,
+    purpose: &FilePurpose,
+    dir: &Path,
+    name: &str,
+) -> Vec<String> {
+    let (kind, extensions) = purpose.filter();
+    let patterns = extensions
+        .iter()
+        .map(|e| format!("*.{e}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let start = if purpose.saves() {
+        dir.join(name)
+    } else {
+        // A trailing separator: start inside the folder.
+        dir.join("")
+    };
+    let start = start.to_string_lossy().into_owned();
+    if program == "kdialog" {
+        let mut args = vec!["--title".to_string(), purpose.title().to_string()];
+        if purpose.saves() {
+            args.push("--getsavefilename".into());
+        } else {
+            args.push("--getopenfilename".into());
+        }
+        args.push(start);
+        args.push(format!("{patterns}|{kind}"));
+        if purpose.multiple() {
+            args.extend(["--multiple".into(), "--separate-output".into()]);
+        }
+        args
+    } else {
+        let mut args = vec![
+            "--file-selection".to_string(),
+            format!("--title={}", purpose.title()),
+            format!("--filename={start}"),
+            format!("--file-filter={kind} | {patterns}"),
+        ];
+        if purpose.saves() {
+            args.extend(["--save".into(), "--confirm-overwrite".into()]);
+        }
+        if purpose.multiple() {
+            args.extend(["--multiple".into(), "--separator=\n".into()]);
+        }
+        args
     }
 }
 
@@ -262,7 +378,7 @@ impl FileDialog {
             }
         });
         if let Some(e) = &self.error {
-            ui.colored_label(egui::Color32::LIGHT_RED, e);
+            ui.colored_label(super::style::ERROR, e);
         }
         let (kind, extensions) = self.purpose.filter();
         ui.label(

@@ -410,14 +410,24 @@ pub struct LiveJob {
 impl LiveJob {
     /// Streams `project`: keyframes from ComfyUI (img2img on the first server) when the
     /// backend is `comfyui`, else the keyframe images themselves; the built-in morph between.
+    /// With `positions` (the plan's keyframe positions, after snapping) the stream puts the
+    /// keyframes there, so it has as many frames as a render.
     pub fn start(
         project: &Project,
+        positions: Option<&[u32]>,
         project_dir: &Path,
         backend: &generate::BackendConfig,
         ctx: &egui::Context,
     ) -> Result<Self> {
         use crate::stream;
-        let plan = stream::StreamPlan::from_project(project, project_dir, 0.5, false)?;
+        let mut plan = stream::StreamPlan::from_project(project, project_dir, 0.5, false)?;
+        if let Some(positions) = positions
+            && positions.len() == plan.keyframes.len()
+        {
+            for (k, frame) in plan.keyframes.iter_mut().zip(positions) {
+                k.frame = *frame;
+            }
+        }
         let keyframes = match (backend.kind.as_str(), backend.servers.first()) {
             ("comfyui", Some(server)) => stream::KeyframeChoice::ComfyUi {
                 server: server.clone(),

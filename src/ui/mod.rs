@@ -4,8 +4,10 @@
 //! Nothing outside this room depends on it.
 
 mod app;
+pub mod document;
 pub mod files;
 mod jobs;
+pub mod style;
 mod timemap;
 
 use std::path::PathBuf;

@@ -55,7 +55,7 @@ impl TimeMap {
 
     /// Room at each end, in pixels, for the half of a keyframe's thumbnail that lies
     /// outside its frame.
-    pub const EDGE_PX: f64 = 40.0;
+    pub const EDGE_PX: f64 = 52.0;
 
     /// Shows frames `0..=last` across `width_px` pixels, with room for the thumbnails at
     /// both ends.

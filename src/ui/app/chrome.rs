@@ -2,91 +2,110 @@
 //! dialogs (open, save, add images, export, restore, confirm).
 
 use super::{
-    Color32, Edit, Key, MergePolicy, Mode, Modifiers, Pending, StudioApp, Vec2, labelled_drag,
-    plan, show_error,
+    Command, Edit, Key, MergePolicy, Mode, Modifiers, StudioApp, Vec2, labelled_drag, plan,
+    show_error,
 };
 use crate::ui::files::FilePurpose;
+use crate::ui::style;
 
 impl StudioApp {
     pub(super) fn menu_bar(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
+        // An item: its label, the shortcut shown beside it, whether it can run now.
+        fn item(ui: &mut egui::Ui, label: &str, shortcut: &str, enabled: bool) -> bool {
+            let button = if shortcut.is_empty() {
+                egui::Button::new(label)
+            } else {
+                egui::Button::new(label).shortcut_text(shortcut)
+            };
+            let clicked = ui.add_enabled(enabled, button).clicked();
+            if clicked {
+                ui.close();
+            }
+            clicked
+        }
+        let mut sent = Vec::new();
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                if ui.button("New").clicked() {
-                    self.request(Pending::New, &ctx);
+                if item(ui, "New", "", true) {
+                    sent.push(Command::NewProject);
                 }
-                if ui
-                    .add(egui::Button::new("Open…").shortcut_text("Ctrl+O"))
-                    .clicked()
-                {
-                    ui.close();
-                    self.ask_file(FilePurpose::OpenProject, &ctx);
+                if item(ui, "Open…", "Ctrl+O", true) {
+                    sent.push(Command::ChooseProject);
                 }
                 ui.menu_button("Open recent", |ui| {
                     if self.settings.recent.is_empty() {
                         ui.label("nothing yet");
                     }
-                    for p in self.settings.recent.clone() {
-                        if ui.button(p.display().to_string()).clicked() {
-                            self.request(Pending::Open(p), &ctx);
+                    for p in &self.settings.recent {
+                        if item(ui, &p.display().to_string(), "", true) {
+                            sent.push(Command::OpenProject(p.clone()));
                         }
                     }
                 });
-                if ui
-                    .add(egui::Button::new("Save").shortcut_text("Ctrl+S"))
-                    .clicked()
-                {
-                    ui.close();
-                    self.save(&ctx);
+                if item(ui, "Save", "Ctrl+S", true) {
+                    sent.push(Command::Save);
                 }
-                if ui
-                    .add(egui::Button::new("Save As…").shortcut_text("Ctrl+Shift+S"))
-                    .clicked()
-                {
-                    ui.close();
-                    self.save_as_dialog(&ctx);
+                if item(ui, "Save As…", "Ctrl+Shift+S", true) {
+                    sent.push(Command::SaveAs);
                 }
-                if ui
-                    .add_enabled(
-                        self.last_output.is_some(),
-                        egui::Button::new("Export MP4…").shortcut_text("Ctrl+E"),
-                    )
-                    .clicked()
-                {
-                    ui.close();
-                    self.ask_file(FilePurpose::ExportVideo, &ctx);
+                if item(ui, "Export MP4…", "Ctrl+E", self.last_output.is_some()) {
+                    sent.push(Command::Export);
                 }
                 ui.separator();
-                if ui.button("Quit").clicked() {
-                    self.request(Pending::Quit, &ctx);
+                if item(ui, "Quit", "", true) {
+                    sent.push(Command::Quit);
                 }
             });
             ui.menu_button("Edit", |ui| {
-                if ui
-                    .add_enabled(self.history.can_undo(), egui::Button::new("Undo"))
-                    .clicked()
-                {
-                    self.undo();
+                if item(ui, "Undo", "Ctrl+Z", self.doc.history.can_undo()) {
+                    sent.push(Command::Undo);
                 }
-                if ui
-                    .add_enabled(self.history.can_redo(), egui::Button::new("Redo"))
-                    .clicked()
-                {
-                    self.redo();
+                if item(ui, "Redo", "Ctrl+Shift+Z", self.doc.history.can_redo()) {
+                    sent.push(Command::Redo);
                 }
-                if ui
-                    .add(egui::Button::new("Add images…").shortcut_text("Ctrl+I"))
-                    .clicked()
+                if item(ui, "Add images…", "Ctrl+I", true) {
+                    sent.push(Command::AddImages);
+                }
+                let selected = self.selected_keyframe;
+                if item(ui, "Replace image…", "", selected.is_some())
+                    && let Some(k) = selected
                 {
-                    ui.close();
-                    self.add_images_at_end(&ctx);
+                    sent.push(Command::ReplaceImage(k));
+                }
+                if item(ui, "Delete keyframe", "Delete", selected.is_some())
+                    && let Some(k) = selected
+                {
+                    sent.push(Command::DeleteKeyframe(k));
+                }
+            });
+            ui.menu_button("Project", |ui| {
+                let idle = self.render.is_none();
+                if item(ui, "Render", "Ctrl+R", idle && self.doc.plan.is_ok()) {
+                    sent.push(Command::Render);
+                }
+                if item(ui, "Cancel render", "", !idle) {
+                    sent.push(Command::CancelRender);
+                }
+                if item(ui, "Check", "", self.preflight_loading.is_none()) {
+                    sent.push(Command::Check);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                if item(ui, "Fit timeline", "Home", true) {
+                    sent.push(Command::FitTimeline);
+                }
+                if item(ui, "Play / pause", "Space", !self.player.frames.is_empty()) {
+                    sent.push(Command::TogglePlay);
                 }
             });
         });
+        for c in sent {
+            self.send(c);
+        }
     }
 
     pub(super) fn settings_bar(&mut self, ui: &mut egui::Ui) {
-        let mut p = self.project.clone();
+        let mut p = self.doc.project.clone();
         ui.horizontal_wrapped(|ui| {
             // Tighter than egui's default so the bar fits a 1024-pixel window on one line.
             ui.spacing_mut().item_spacing.x = 5.0;
@@ -125,7 +144,7 @@ impl StudioApp {
             // "Transition": the frames next to each keyframe generated with a softer mask.
             labelled_drag(ui, "Transition", &mut p.mask.transition_frames, 0..=8, 1.0);
         });
-        if p != self.project {
+        if p != self.doc.project {
             self.pending
                 .push((Edit::Replace(Box::new(p)), Some("settings".into())));
         }
@@ -134,6 +153,7 @@ impl StudioApp {
     pub(super) fn status_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             let name = self
+                .doc
                 .path
                 .as_ref()
                 .map_or_else(|| "untitled".into(), |p| p.display().to_string());
@@ -151,30 +171,40 @@ impl StudioApp {
             // The reason after the device name (e.g. why wgpu was passed over) on hover.
             match compute.split_once(" (") {
                 Some((short, why)) => {
-                    ui.label(format!("compute: {short}"))
-                        .on_hover_text(why.trim_end_matches(')'));
+                    let why = super::studio_device_words(why.trim_end_matches(')'));
+                    ui.label(format!("compute: {short}")).on_hover_text(why);
                 }
                 None => {
                     ui.label(format!("compute: {compute}"));
                 }
             }
             ui.separator();
-            ui.label(format!("{} keyframes", self.project.keyframes.len()));
+            ui.label(format!("{} keyframes", self.doc.project.keyframes.len()));
             let mut dismiss = false;
+            let mut reveal = None;
             if let Some(notice) = &self.notice {
                 ui.separator();
-                ui.colored_label(Color32::from_rgb(140, 210, 140), notice);
+                ui.colored_label(style::SUCCESS, notice);
+                if let Some(file) = &self.notice_file
+                    && ui.small_button("Show in folder").clicked()
+                {
+                    reveal = Some(file.clone());
+                }
                 dismiss = ui.small_button("Dismiss").clicked();
+            }
+            if let Some(file) = reveal {
+                self.show_in_folder(&file);
             }
             if dismiss {
                 self.notice = None;
+                self.notice_file = None;
             }
             if !self.problems.is_empty() && ui.button("Clear problems").clicked() {
                 self.problems.clear();
             }
         });
         for e in self.problems.iter().rev().take(3) {
-            show_error(ui, Color32::from_rgb(230, 90, 80), "error", e);
+            show_error(ui, style::ERROR, "error", e);
         }
     }
 
@@ -205,33 +235,26 @@ impl StudioApp {
                 i.consume_key(cmd, Key::R),
             )
         });
-        if redo {
-            self.redo();
-        } else if undo {
-            self.undo();
-        }
-        if save_as {
-            self.save_as_dialog(ctx);
-        } else if save {
-            self.save(ctx);
-        }
-        if open {
-            self.ask_file(FilePurpose::OpenProject, ctx);
-        }
-        if export && self.last_output.is_some() {
-            self.ask_file(FilePurpose::ExportVideo, ctx);
-        }
-        if add_images {
-            self.add_images_at_end(ctx);
-        }
-        if render && self.render.is_none() {
-            self.start_render(ctx);
+        let fit = !typing && i_pressed_fit(ctx);
+        let commands = [
+            (redo, Command::Redo),
+            (undo && !redo, Command::Undo),
+            (save_as, Command::SaveAs),
+            (save && !save_as, Command::Save),
+            (open, Command::ChooseProject),
+            (export, Command::Export),
+            (add_images, Command::AddImages),
+            (render && self.render.is_none(), Command::Render),
+            (space, Command::TogglePlay),
+            (fit, Command::FitTimeline),
+        ];
+        for (pressed, command) in commands {
+            if pressed {
+                self.send(command);
+            }
         }
         if delete && let Some(k) = self.selected_keyframe {
-            self.push_edit(Edit::DeleteKeyframe { index: k });
-        }
-        if space && !self.player.frames.is_empty() {
-            self.player.playing = !self.player.playing;
+            self.send(Command::DeleteKeyframe(k));
         }
     }
 
@@ -242,7 +265,12 @@ impl StudioApp {
 
     /// Asks for images to add after the last keyframe.
     pub(super) fn add_images_at_end(&mut self, ctx: &egui::Context) {
-        let at_frame = self.project.keyframes.last().map_or(0, |k| k.frame + 32);
+        let at_frame = self
+            .doc
+            .project
+            .keyframes
+            .last()
+            .map_or(0, |k| k.frame + 32);
         self.ask_file(FilePurpose::AddImages { at_frame }, ctx);
     }
 
@@ -314,11 +342,16 @@ impl StudioApp {
                 // Discarded work is not offered again at the next start.
                 self.confirm = None;
                 self.forget_autosave();
-                self.saved = self.project.clone();
+                self.doc.discard_changes();
                 self.perform(action, ctx);
             }
             Some(_) => self.confirm = None,
             None => {}
         }
     }
+}
+
+/// Whether the backslash key or Home was pressed (fit the timeline).
+fn i_pressed_fit(ctx: &egui::Context) -> bool {
+    ctx.input(|i| i.key_pressed(Key::Backslash) || i.key_pressed(Key::Home))
 }

@@ -1,7 +1,7 @@
 //! Choosing files from the studio: the system's dialog, or Wayfarer's own when the system
 //! has none (see `ui::files`), and what each chosen file does.
 
-use super::{Edit, Path, PathBuf, Pending, StudioApp, export, file};
+use super::{Command, Edit, Path, PathBuf, StudioApp, export, file};
 use crate::ui::files::{DialogOutcome, FileDialog, FilePurpose, NativeOutcome};
 
 impl StudioApp {
@@ -27,7 +27,7 @@ impl StudioApp {
     fn dialog_start(&self) -> PathBuf {
         self.dialog_dir
             .clone()
-            .or_else(|| self.path.as_deref().map(file::project_dir))
+            .or_else(|| self.doc.path.as_deref().map(file::project_dir))
             .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("."))
     }
@@ -36,7 +36,7 @@ impl StudioApp {
     /// system's dialog); Wayfarer's own dialog answers in a later frame.
     pub fn ask_file(&mut self, purpose: FilePurpose, ctx: &egui::Context) -> bool {
         let start = self.dialog_start();
-        let name = match (&purpose, &self.path) {
+        let name = match (&purpose, &self.doc.path) {
             (FilePurpose::SaveProject, Some(p)) => p.file_name().map_or_else(
                 || purpose.default_name().into(),
                 |n| n.to_string_lossy().into(),
@@ -49,6 +49,7 @@ impl StudioApp {
                 NativeOutcome::Cancelled => return false,
                 NativeOutcome::Unavailable => {
                     self.builtin_dialogs = true;
+                    self.notice_file = None;
                     self.notice = Some(
                         "This desktop offers no file dialog (no desktop portal), so Wayfarer \
                          shows its own."
@@ -92,7 +93,7 @@ impl StudioApp {
         }
         match purpose {
             FilePurpose::OpenProject => {
-                self.request(Pending::Open(first), ctx);
+                self.run_command(Command::OpenProject(first), ctx);
                 true
             }
             FilePurpose::SaveProject => self.save_as(&first),
@@ -101,13 +102,22 @@ impl StudioApp {
                     images: paths,
                     at_frame: *at_frame,
                 });
+                // Added after the last keyframe: the view widens to show them.
+                self.fit_pending = true;
+                true
+            }
+            FilePurpose::ReplaceImage { keyframe } => {
+                self.push_edit(Edit::ReplaceImage {
+                    index: *keyframe,
+                    image: first,
+                });
                 true
             }
             FilePurpose::ExportVideo => self.export_to(&first),
             FilePurpose::StructureVideo => {
-                match &self.project.structure_video {
+                match &self.doc.project.structure_video {
                     Some(_) => {
-                        let mut p = self.project.clone();
+                        let mut p = self.doc.project.clone();
                         if let Some(sv) = &mut p.structure_video {
                             sv.path = first;
                         }
@@ -131,24 +141,66 @@ impl StudioApp {
     /// Copies the last render to `dest` (never over one of the project's inputs) and says so.
     fn export_to(&mut self, dest: &Path) -> bool {
         let Some(src) = self.last_output.clone() else {
+            self.notice_file = None;
             self.notice = Some("Nothing to export yet: render first.".into());
             return false;
         };
         match crate::render::refuse_input_as_output(
             dest,
-            &self.project,
+            &self.doc.project,
             &self.project_dir(),
-            self.path.as_deref(),
+            self.doc.path.as_deref(),
         )
         .and_then(|()| export(&src, dest))
         {
             Ok(()) => {
                 self.notice = Some(format!("Exported the render to {}", dest.display()));
+                self.notice_file = Some(dest.to_path_buf());
+                if let Some(r) = &mut self.last_render {
+                    r.exported = Some(dest.to_path_buf());
+                }
                 true
             }
             Err(e) => {
                 self.problems.push(e);
                 false
+            }
+        }
+    }
+
+    /// Opens the file manager on the folder of `file`; says where it is when that fails.
+    pub(super) fn show_in_folder(&mut self, file: &Path) {
+        let folder = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else if cfg!(windows) {
+            "explorer"
+        } else {
+            "xdg-open"
+        };
+        let started = std::process::Command::new(opener)
+            .arg(folder)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match started {
+            Ok(mut child) => {
+                // Reaped in the background so no zombie is left behind.
+                let _ = crate::ui::jobs::spawn("wayfarer-file-manager", move || {
+                    let _ = child.wait();
+                });
+            }
+            Err(e) => {
+                self.problems.push(
+                    crate::error::UserError::input(format!(
+                        "could not open a file manager ({opener}: {e})"
+                    ))
+                    .hint(format!("the file is in {}", folder.display())),
+                );
             }
         }
     }

@@ -1,12 +1,13 @@
 //! The side panels: the inspector of the selected segment or keyframe, the structure video,
 //! the backend settings and the render panel.
 
-use super::{Color32, Duration, Edit, ErrorCategory, Role, StudioApp, generate, jobs, show_error};
+use super::{Command, Duration, Edit, ErrorCategory, Role, StudioApp, generate, jobs, show_error};
+use crate::ui::style;
 
 impl StudioApp {
     pub(super) fn inspector(&mut self, ui: &mut egui::Ui) {
         ui.heading("Segment");
-        let spans = self.project.span_count();
+        let spans = self.doc.project.span_count();
         if spans == 0 {
             ui.label(
                 "Add at least two keyframes (drop images on the timeline or Edit -> Add images…).",
@@ -19,10 +20,10 @@ impl StudioApp {
             span + 1,
             span + 1,
             span + 2,
-            self.project.keyframes[span].frame,
-            self.project.keyframes[span + 1].frame
+            self.doc.project.keyframes[span].frame,
+            self.doc.project.keyframes[span + 1].frame
         ));
-        if let Ok(plan) = &self.plan
+        if let Ok(plan) = &self.doc.plan
             && let Some(b) = plan.boundaries.get(span)
         {
             // Whether it merges with the next segment, and why (as `wayfarer plan` says).
@@ -33,17 +34,17 @@ impl StudioApp {
                 ));
             } else if b.merged {
                 ui.colored_label(
-                    Color32::LIGHT_GREEN,
+                    style::SUCCESS,
                     "identical to the next segment: one call renders both",
                 );
             } else {
                 ui.colored_label(
-                    Color32::from_rgb(230, 200, 120),
+                    style::WARNING,
                     format!("identical to the next segment, not merged: {}", b.reason),
                 );
             }
         }
-        let segment = self.project.segment_for_span(span).clone();
+        let segment = self.doc.project.segment_for_span(span).clone();
         let (mut prompt, mut negative) = match &self.prompt_buffers {
             Some((s, p, n)) if *s == span => (p.clone(), n.clone()),
             _ => (segment.prompt.clone(), segment.negative_prompt.clone()),
@@ -57,7 +58,7 @@ impl StudioApp {
             .add(egui::TextEdit::multiline(&mut negative).desired_rows(2))
             .labelled_by(label.id);
         if prompt_resp.lost_focus() || negative_resp.lost_focus() {
-            self.history.break_coalescing();
+            self.doc.history.break_coalescing();
         }
         let mut edited = segment.clone();
         edited.prompt.clone_from(&prompt);
@@ -116,7 +117,7 @@ impl StudioApp {
     pub(super) fn structure_panel(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         ui.heading("Structure video");
-        let mut p = self.project.clone();
+        let mut p = self.doc.project.clone();
         let mut choose = false;
         match &mut p.structure_video {
             None => {
@@ -157,23 +158,25 @@ impl StudioApp {
                 }
             }
         }
-        if p != self.project {
+        if p != self.doc.project {
             self.pending
                 .push((Edit::Replace(Box::new(p)), Some("structure".into())));
         }
         if choose {
-            self.ask_file(crate::ui::files::FilePurpose::StructureVideo, &ctx);
+            self.send(Command::Choose(
+                crate::ui::files::FilePurpose::StructureVideo,
+            ));
         }
         // Previews follow the settings.
-        if self.project.structure_video != self.structure_key {
-            self.structure_key = self.project.structure_video.clone();
+        if self.doc.project.structure_video != self.structure_key {
+            self.structure_key = self.doc.project.structure_video.clone();
             self.structure_preview = None;
             self.structure_loading = match &self.structure_key {
                 Some(sv) => match jobs::structure_preview(
                     sv.clone(),
                     self.project_dir(),
-                    self.project.width,
-                    self.project.height,
+                    self.doc.project.width,
+                    self.doc.project.height,
                     &ctx,
                 ) {
                     Ok(rx) => Some(rx),
@@ -316,48 +319,48 @@ impl StudioApp {
             _ => {}
         }
         if test_servers {
-            self.start_server_test(ui.ctx());
+            self.send(Command::TestServers);
         }
         if let Some(purpose) = ask {
-            self.ask_file(purpose, ui.ctx());
+            self.send(Command::Choose(purpose));
         }
     }
 
     pub(super) fn render_panel(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
         ui.heading("Render");
         self.backend_settings(ui);
-        let can_render = self.plan.is_ok() && self.render.is_none();
+        let can_render = self.doc.plan.is_ok() && self.render.is_none();
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(can_render, egui::Button::new("Render"))
+                .on_hover_text("Ctrl+R")
                 .clicked()
             {
-                self.start_render(&ctx);
+                self.send(Command::Render);
             }
             if ui
                 .add_enabled(self.render.is_some(), egui::Button::new("Cancel"))
                 .clicked()
             {
-                self.cancel_render();
+                self.send(Command::CancelRender);
             }
             if ui
                 .add_enabled(self.preflight_loading.is_none(), egui::Button::new("Check"))
                 .on_hover_text("Pre-flight: check inputs, backend and disk before rendering")
                 .clicked()
             {
-                self.start_preflight(&ctx);
+                self.send(Command::Check);
             }
             if ui
                 .add_enabled(self.last_output.is_some(), egui::Button::new("Export MP4…"))
                 .on_hover_text("Ctrl+E")
                 .clicked()
             {
-                self.ask_file(crate::ui::files::FilePurpose::ExportVideo, &ctx);
+                self.send(Command::Export);
             }
         });
-        if let Err(e) = &self.plan {
-            show_error(ui, Color32::LIGHT_RED, "cannot render", e);
+        if let Err(e) = &self.doc.plan {
+            show_error(ui, style::ERROR, "cannot render", e);
         }
         if let (Some(p), Some(_job)) = (&self.progress, &self.render) {
             let (bar, line) = progress_words(p);
@@ -366,9 +369,9 @@ impl StudioApp {
         }
         if let Some(e) = &self.render_error {
             let color = if e.category == ErrorCategory::Cancelled {
-                Color32::YELLOW
+                style::WARNING
             } else {
-                Color32::LIGHT_RED
+                style::ERROR
             };
             show_error(ui, color, "Render", e);
         }
@@ -379,7 +382,7 @@ impl StudioApp {
             for item in &report.items {
                 if item.passed && item.warning {
                     ui.colored_label(
-                        Color32::YELLOW,
+                        style::WARNING,
                         format!("warning {}: {}", item.name, item.detail),
                     );
                     if let Some(s) = &item.suggestion {
@@ -388,10 +391,7 @@ impl StudioApp {
                 } else if item.passed {
                     ui.label(format!("ok {}: {}", item.name, item.detail));
                 } else {
-                    ui.colored_label(
-                        Color32::LIGHT_RED,
-                        format!("FAIL {}: {}", item.name, item.detail),
-                    );
+                    ui.colored_label(style::ERROR, format!("FAIL {}: {}", item.name, item.detail));
                     if let Some(s) = &item.suggestion {
                         ui.label(format!("hint: {s}"));
                     }
@@ -399,16 +399,67 @@ impl StudioApp {
             }
         }
         for r in &self.retries {
-            ui.colored_label(Color32::YELLOW, format!("retry: {r}"));
+            ui.colored_label(style::WARNING, format!("retry: {r}"));
         }
         for n in &self.notes {
             ui.weak(n.as_str());
         }
         ui.separator();
         self.live_panel(ui);
-        if let Some(out) = &self.last_output {
-            ui.label(format!("Last render: {}", out.display()));
+        self.last_render_line(ui);
+    }
+}
+
+impl StudioApp {
+    /// What became of the last render: when, how long, exported where (or not yet).
+    fn last_render_line(&mut self, ui: &mut egui::Ui) {
+        let Some(r) = &self.last_render else {
+            return;
+        };
+        let fps = r.project.fps.max(1);
+        let ago = ago_words(r.finished.elapsed().as_secs());
+        let seconds = f64::from(r.frames) / f64::from(fps);
+        let mut reveal = None;
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!(
+                "Last render: {} frames ({seconds:.1} s), finished {ago}",
+                r.frames
+            ));
+            match &r.exported {
+                Some(path) => {
+                    let name = path.file_name().map_or_else(
+                        || path.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                    ui.label(format!("· exported as {name}"))
+                        .on_hover_text(path.display().to_string());
+                    if ui.small_button("Show in folder").clicked() {
+                        reveal = Some(path.clone());
+                    }
+                }
+                None => {
+                    ui.weak("· not exported yet (Export MP4…)");
+                }
+            }
+        });
+        if self.render_is_outdated() {
+            ui.colored_label(
+                style::STALE,
+                "The project changed since this render: Render again to see the changes.",
+            );
         }
+        if let Some(path) = reveal {
+            self.show_in_folder(&path);
+        }
+    }
+}
+
+/// How long ago something happened, in words ("just now", "5 min ago").
+fn ago_words(secs: u64) -> String {
+    match secs {
+        0..60 => "just now".into(),
+        60..3600 => format!("{} min ago", secs / 60),
+        _ => format!("{} h ago", secs / 3600),
     }
 }
 

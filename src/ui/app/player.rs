@@ -1,6 +1,7 @@
 //! The player and the live preview: decoded renders, guide previews, streamed frames.
 
-use super::{Color32, LiveView, Player, PlayerSource, StudioApp, jobs, show_error};
+use super::{Command, LiveView, Player, PlayerSource, StudioApp, jobs, show_error};
+use crate::ui::style;
 
 impl StudioApp {
     pub(super) fn player_view(&mut self, ui: &mut egui::Ui) {
@@ -11,16 +12,35 @@ impl StudioApp {
                 .add_enabled(self.last_output.is_some(), egui::Button::new("Output"))
                 .clicked()
             {
-                self.show_in_player(PlayerSource::Output, &ctx);
+                self.send(Command::Show(PlayerSource::Output));
+            }
+            if ui
+                .add_enabled(
+                    self.live.is_some() || self.live_view.texture.is_some(),
+                    egui::Button::new("Live"),
+                )
+                .on_hover_text("Show the live preview")
+                .clicked()
+            {
+                self.send(Command::Show(PlayerSource::Live));
             }
             if let Some(source) = self.player.source {
+                if source == PlayerSource::Output && self.render_is_outdated() {
+                    ui.colored_label(style::STALE, "outdated")
+                        .on_hover_text("The project changed since this render; Render again (Ctrl+R) to see the changes");
+                }
                 ui.label(match source {
                     PlayerSource::Output => "showing the render".to_string(),
                     PlayerSource::Guide(i) => format!("showing the guide of call {}", i + 1),
                     PlayerSource::Mask(i) => format!("showing the mask of call {}", i + 1),
+                    PlayerSource::Live => "showing the live preview".to_string(),
                 });
             }
         });
+        if self.player.source == Some(PlayerSource::Live) {
+            self.live_view_in_player(ui);
+            return;
+        }
         if self.player.loading.is_some() {
             ui.add(egui::Spinner::new());
             return;
@@ -33,7 +53,7 @@ impl StudioApp {
         // Advance while playing at the project fps.
         if self.player.playing {
             let now = ui.input(|i| i.time);
-            let fps = f64::from(self.project.fps.max(1));
+            let fps = f64::from(self.doc.project.fps.max(1));
             let last = *self.player.last_tick.get_or_insert(now);
             let advance = ((now - last) * fps) as usize;
             if advance > 0 {
@@ -69,7 +89,13 @@ impl StudioApp {
                 self.player.current = current;
                 self.player.playing = false;
             }
-            ui.label(format!("frame {} / {}", self.player.current, n));
+            // Where the playhead is, as time (the Frame field has the frame number).
+            let fps = f64::from(self.doc.project.fps.max(1));
+            ui.label(format!(
+                "{:.2} s of {:.2} s ({n} frames)",
+                self.player.current as f64 / fps,
+                n as f64 / fps
+            ));
         });
         if let Some(t) = &self.player.texture {
             let avail = ui.available_size();
@@ -79,6 +105,28 @@ impl StudioApp {
         }
     }
 
+    /// Moves the playhead to timeline frame `frame`: the render's frame there is shown (the
+    /// render is loaded into the player first when something else is shown).
+    pub fn seek(&mut self, frame: u32, ctx: &egui::Context) {
+        let frame = frame as usize;
+        self.player.playing = false;
+        if self.player.source == Some(PlayerSource::Output) {
+            if self.player.loading.is_some() {
+                self.seek_to = Some(frame);
+            } else if !self.player.frames.is_empty() {
+                self.player.current = frame.min(self.player.frames.len() - 1);
+            }
+        } else if self.last_output.is_some() {
+            self.show_in_player(PlayerSource::Output, ctx);
+            self.seek_to = Some(frame);
+        }
+    }
+
+    /// The frame the player shows (its index in what is loaded), if frames are loaded.
+    pub fn player_position(&self) -> Option<usize> {
+        (!self.player.frames.is_empty()).then_some(self.player.current)
+    }
+
     /// Loads `source` into the player.
     pub fn show_in_player(&mut self, source: PlayerSource, ctx: &egui::Context) {
         let rx = match source {
@@ -86,8 +134,16 @@ impl StudioApp {
                 Some(path) => jobs::decode_preview(path, ctx),
                 None => return,
             },
+            PlayerSource::Live => {
+                self.seek_to = None;
+                self.player = Player {
+                    source: Some(source),
+                    ..Player::default()
+                };
+                return;
+            }
             PlayerSource::Guide(i) | PlayerSource::Mask(i) => jobs::guide_preview(
-                self.project.clone(),
+                self.doc.project.clone(),
                 self.project_dir(),
                 i,
                 matches!(source, PlayerSource::Mask(_)),
@@ -98,6 +154,7 @@ impl StudioApp {
         };
         match rx {
             Ok(rx) => {
+                self.seek_to = None;
                 self.player = Player {
                     source: Some(source),
                     loading: Some(rx),
@@ -114,13 +171,19 @@ impl StudioApp {
             return;
         }
         self.live_view = LiveView::default();
+        // Streamed at the plan's keyframe positions, so it has the render's frame count.
+        let positions = self.doc.plan.as_ref().ok().map(|p| p.positions.clone());
         match jobs::LiveJob::start(
-            &self.project,
+            &self.doc.project,
+            positions.as_deref(),
             &self.project_dir(),
             &self.settings.generator,
             ctx,
         ) {
-            Ok(job) => self.live = Some(job),
+            Ok(job) => {
+                self.live = Some(job);
+                self.show_in_player(PlayerSource::Live, ctx);
+            }
             Err(e) => self.live_view.finished = Some(Err(e)),
         }
     }
@@ -180,11 +243,10 @@ impl StudioApp {
     }
 
     pub(super) fn live_panel(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(
-                    self.plan.is_ok() && self.live.is_none(),
+                    self.doc.plan.is_ok() && self.live.is_none(),
                     egui::Button::new("Live preview"),
                 )
                 .on_hover_text(
@@ -192,42 +254,53 @@ impl StudioApp {
                 )
                 .clicked()
             {
-                self.start_live(&ctx);
+                self.send(Command::StartLive);
             }
             if ui
                 .add_enabled(self.live.is_some(), egui::Button::new("Stop live"))
                 .clicked()
-                && let Some(job) = &self.live
             {
-                job.cancel.cancel();
+                self.send(Command::StopLive);
             }
         });
         let v = &self.live_view;
-        if self.live.is_some() || v.texture.is_some() {
-            ui.label(format!(
-                "Live: frame {} / {} · {} keyframe(s) ahead · {} underrun(s)",
-                v.frames_shown,
-                v.total.max(v.frames_shown),
-                v.ahead,
-                v.underruns
-            ));
-        }
-        if let Some(t) = &v.texture {
-            let size = t.size_vec2();
-            let scale = (ui.available_width() / size.x).min(1.0);
-            ui.image((t.id(), size * scale));
+        // Said here only while the player shows something else.
+        if (self.live.is_some() || v.texture.is_some())
+            && self.player.source != Some(PlayerSource::Live)
+        {
+            ui.label(live_words(v));
         }
         for f in &v.fallbacks {
-            ui.colored_label(Color32::YELLOW, format!("fallback: {f}"));
+            ui.colored_label(style::WARNING, format!("fallback: {f}"));
         }
         match &v.finished {
             Some(Ok(text)) => {
                 ui.label(format!("Live preview finished: {text}"));
             }
             Some(Err(e)) => {
-                show_error(ui, Color32::LIGHT_RED, "Live preview", e);
+                show_error(ui, style::ERROR, "Live preview", e);
             }
             None => {}
+        }
+    }
+
+    /// The live preview in the player: its latest frame, as large as the player allows.
+    fn live_view_in_player(&mut self, ui: &mut egui::Ui) {
+        let v = &self.live_view;
+        ui.label(live_words(v));
+        match &v.texture {
+            Some(t) => {
+                let avail = ui.available_size();
+                let size = t.size_vec2();
+                let scale = (avail.x / size.x).min(avail.y.max(120.0) / size.y).min(2.0);
+                ui.image((t.id(), size * scale));
+            }
+            None if self.live.is_some() => {
+                ui.add(egui::Spinner::new());
+            }
+            None => {
+                ui.label("Start Live preview in the Render panel to stream the project here.");
+            }
         }
     }
 
@@ -240,4 +313,22 @@ impl StudioApp {
     pub fn live_frames_shown(&self) -> u32 {
         self.live_view.frames_shown
     }
+}
+
+/// Where the live preview is, in words.
+fn live_words(v: &LiveView) -> String {
+    let ahead = match v.ahead {
+        1 => "1 keyframe ready ahead".to_string(),
+        n => format!("{n} keyframes ready ahead"),
+    };
+    let underruns = match v.underruns {
+        0 => String::new(),
+        1 => " · waited once for a keyframe".to_string(),
+        n => format!(" · waited {n} times for a keyframe"),
+    };
+    format!(
+        "Live: frame {} of {} · {ahead}{underruns}",
+        v.frames_shown,
+        v.total.max(v.frames_shown)
+    )
 }

@@ -25,8 +25,14 @@ impl StudioApp {
                     Thumb::Failed(e)
                 }
             };
+            if matches!(thumb, Thumb::Ready(_)) {
+                // A file that is back (restored, renamed back) takes its old error with it.
+                let shown = path.display().to_string();
+                self.problems.retain(|p| !p.message.contains(&shown));
+            }
             self.thumbs.insert(path, thumb);
         }
+        self.recheck_thumbs(ctx);
         if let Some(job) = &mut self.render {
             while let Ok(event) = job.events.try_recv() {
                 if let (
@@ -58,7 +64,10 @@ impl StudioApp {
                     if let Some(p) = &mut self.progress {
                         p.calls = *calls;
                     }
-                    self.notes.push(format!("generating on {device}"));
+                    self.notes.push(format!(
+                        "generating on {}",
+                        super::studio_device_words(device)
+                    ));
                 }
                 if let RenderEvent::Retry {
                     call,
@@ -80,9 +89,16 @@ impl StudioApp {
                 // The render timed its calls: the cost law may have changed.
                 self.refresh_cost_law();
                 self.progress = None;
+                let project = self.rendering.take();
                 match result {
-                    Ok(_) => {
+                    Ok(summary) => {
                         self.last_output = Some(output);
+                        self.last_render = project.map(|project| super::LastRender {
+                            project,
+                            frames: summary.frames,
+                            finished: std::time::Instant::now(),
+                            exported: None,
+                        });
                         self.show_in_player(PlayerSource::Output, ctx);
                     }
                     Err(e) => {
@@ -105,7 +121,7 @@ impl StudioApp {
             match result {
                 Ok(frames) => {
                     self.player.frames = frames;
-                    self.player.current = 0;
+                    self.player.current = self.seek_to.take().unwrap_or(0);
                     self.player.shown = None;
                 }
                 Err(e) => self.problems.push(e),
@@ -141,4 +157,40 @@ impl StudioApp {
             }
         }
     }
+
+    /// Every few seconds, looks whether keyframe files changed on disk (deleted, restored,
+    /// replaced, renamed) and loads the thumbnails of those that did again.
+    fn recheck_thumbs(&mut self, ctx: &egui::Context) {
+        if self.thumbs_checked.elapsed() < THUMB_RECHECK {
+            return;
+        }
+        self.thumbs_checked = std::time::Instant::now();
+        let changed: Vec<std::path::PathBuf> = self
+            .thumb_stamps
+            .iter()
+            .filter(|(path, stamp)| file_stamp(path) != **stamp)
+            .map(|(path, _)| path.clone())
+            .collect();
+        for path in changed {
+            self.thumb_stamps.remove(&path);
+            self.thumbs.remove(&path);
+        }
+        // Nothing else may wake the window while a file is missing.
+        if !self.thumb_stamps.is_empty() {
+            ctx.request_repaint_after(THUMB_RECHECK);
+        }
+    }
+}
+
+/// How often keyframe files are looked at for changes.
+const THUMB_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What changes when a file is replaced or removed: its modification time and size.
+pub(super) type FileStamp = Option<(std::time::SystemTime, u64)>;
+
+/// The stamp of `path` now (`None` when it cannot be read).
+pub(super) fn file_stamp(path: &std::path::Path) -> FileStamp {
+    std::fs::metadata(path)
+        .ok()
+        .and_then(|m| Some((m.modified().ok()?, m.len())))
 }

@@ -2,10 +2,11 @@
 //! under them, drag and drop of keyframes and images.
 
 use super::{
-    CALL_ROW, Color32, Edit, FrameClass, KEYFRAME_ROW, Key, MASK_ROW, Path, PathBuf, Plan,
-    PlayerSource, Pos2, Project, RULER, Rect, Role, Sense, Stroke, StrokeKind, StudioApp, Thumb,
-    Vec2, plan,
+    CALL_ROW, Command, Edit, FrameClass, KEYFRAME_ROW, MASK_ROW, Path, PathBuf, Plan, PlayerSource,
+    Pos2, Project, RULER, Rect, Role, Sense, Stroke, StrokeKind, StudioApp, THUMB_H, THUMB_W,
+    Thumb, Vec2, plan,
 };
+use crate::ui::style;
 
 impl StudioApp {
     #[expect(
@@ -14,7 +15,11 @@ impl StudioApp {
     )]
     pub(super) fn timeline(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        let plan = self.plan.as_ref().ok().cloned();
+        // While a keyframe is dragged, the plan it would make: the bars follow the drag.
+        let plan = match (&self.drag, &self.drag_plan) {
+            (Some(_), Some((_, Some(p)))) => Some(p.clone()),
+            _ => self.doc.plan.as_ref().ok().cloned(),
+        };
         let rows = plan.as_ref().map_or(0, call_rows);
         let height = RULER + KEYFRAME_ROW + 8.0 + rows as f32 * (CALL_ROW + MASK_ROW + 4.0) + 24.0;
         let (rect, response) = ui.allocate_exact_size(
@@ -23,17 +28,26 @@ impl StudioApp {
         );
         response.widget_info(|| egui::WidgetInfo::labeled(Role::Canvas, true, "Timeline"));
         self.time.left_px = f64::from(rect.left());
-        let last = self.project.keyframes.last().map_or(64, |k| k.frame);
+        // The last frame shown: the last keyframe's, or the plan's when it moved it later.
+        let last = self
+            .doc
+            .project
+            .keyframes
+            .last()
+            .map_or(64, |k| k.frame)
+            .max(
+                plan.as_ref()
+                    .map_or(0, |p| p.total_frames.saturating_sub(1)),
+            );
         // Fit on opening, on Fit (`\` or Home) and when the window's width changes.
-        let fit_keys = !ctx.egui_wants_keyboard_input()
-            && ctx.input(|i| i.key_pressed(Key::Backslash) || i.key_pressed(Key::Home));
-        if self.fit_pending || fit_keys || (self.timeline_width - rect.width()).abs() > 1.0 {
+        if self.fit_pending || (self.timeline_width - rect.width()).abs() > 1.0 {
             self.time.fit(last, f64::from(rect.width()));
             self.fit_pending = false;
             self.timeline_width = rect.width();
         }
-        // Zoom (Ctrl+scroll) and pan (scroll or drag on empty space).
-        if response.hovered() {
+        // Zoom (Ctrl+scroll) and pan (scroll, or drag on empty space) anywhere over the
+        // timeline, thumbnails and bars included.
+        if ui.rect_contains_pointer(rect) {
             let (scroll, zoom, hover) =
                 ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
             if let Some(hp) = hover {
@@ -52,8 +66,20 @@ impl StudioApp {
         self.time.clamp_to(last, f64::from(rect.width()));
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+        // The ruler seeks: click or drag along it to move the playhead there.
+        let ruler = Rect::from_min_max(rect.min, Pos2::new(rect.right(), rect.top() + RULER));
+        let ruler_resp = ui
+            .interact(ruler, ui.scope_id().with("ruler"), Sense::click_and_drag())
+            .on_hover_text("Click or drag to move the playhead");
+        ruler_resp.widget_info(|| egui::WidgetInfo::labeled(Role::Slider, true, "Ruler"));
+        if (ruler_resp.clicked() || ruler_resp.dragged())
+            && let Some(p) = ruler_resp.interact_pointer_pos()
+        {
+            let frame = self.time.x_to_whole_frame(f64::from(p.x));
+            self.seek(frame.min(last), &ctx);
+        }
         // Ruler: frames and seconds.
-        let fps = self.project.fps.max(1);
+        let fps = self.doc.project.fps.max(1);
         let step = self.time.tick_step(60.0);
         let first = self.time.x_to_frame(f64::from(rect.left())).max(0.0) as u32 / step * step;
         let mut f = first;
@@ -61,22 +87,25 @@ impl StudioApp {
             let x = self.time.frame_to_x(f64::from(f)) as f32;
             painter.line_segment(
                 [Pos2::new(x, rect.top()), Pos2::new(x, rect.top() + 6.0)],
-                Stroke::new(1.0, Color32::GRAY),
+                Stroke::new(1.0, style::RULER),
             );
             painter.text(
                 Pos2::new(x + 2.0, rect.top() + 4.0),
                 egui::Align2::LEFT_TOP,
                 format!("{f} · {:.1}s", f64::from(f) / f64::from(fps)),
                 egui::FontId::proportional(10.0),
-                Color32::GRAY,
+                style::RULER,
             );
             f += step;
         }
         let time = self.time;
         let frame_x = move |f: u32| time.frame_to_x(f64::from(f)) as f32;
+        // A frame is a cell centred on its tick: `side` -0.5 is its left edge, 0.5 its right.
+        let cell_x = move |f: u32, side: f64| time.frame_to_x(f64::from(f) + side) as f32;
         // Spans: click to select (inspector shows their parameters).
         let key_top = rect.top() + RULER;
         let keys: Vec<(usize, u32, PathBuf)> = self
+            .doc
             .project
             .keyframes
             .iter()
@@ -108,9 +137,9 @@ impl StudioApp {
             resp.widget_info(|| egui::WidgetInfo::labeled(Role::Button, true, &label));
             let selected = span == self.selected_span;
             let color = if selected {
-                Color32::from_rgb(90, 140, 220)
+                style::SPAN_SELECTED
             } else {
-                Color32::from_gray(70)
+                style::SPAN
             };
             painter.rect_filled(r, 2.0, color);
             if mergeable {
@@ -119,7 +148,7 @@ impl StudioApp {
                     egui::Align2::RIGHT_CENTER,
                     "=",
                     egui::FontId::monospace(10.0),
-                    Color32::WHITE,
+                    style::INK,
                 );
             }
             if resp.clicked() {
@@ -135,10 +164,10 @@ impl StudioApp {
             };
             let x = frame_x(shown);
             let thumb_rect =
-                Rect::from_center_size(Pos2::new(x, key_top + 26.0), Vec2::new(72.0, 40.0));
+                Rect::from_center_size(Pos2::new(x, key_top + 34.0), Vec2::new(THUMB_W, THUMB_H));
             let id = ui.scope_id().with(("keyframe", i));
             let resp = ui.interact(thumb_rect, id, Sense::click_and_drag());
-            let label = format!("Keyframe {i} at frame {frame}");
+            let label = format!("Keyframe {} at frame {frame}", i + 1);
             resp.widget_info(|| egui::WidgetInfo::labeled(Role::Button, true, &label));
             match self.thumb(&image, &ctx) {
                 Thumb::Ready(tex) => {
@@ -146,20 +175,20 @@ impl StudioApp {
                         tex.id(),
                         thumb_rect,
                         Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
-                        Color32::WHITE,
+                        style::INK,
                     );
                 }
                 Thumb::Loading => {
-                    painter.rect_filled(thumb_rect, 2.0, Color32::from_gray(50));
+                    painter.rect_filled(thumb_rect, 2.0, style::THUMB_LOADING);
                 }
                 Thumb::Failed(e) => {
-                    painter.rect_filled(thumb_rect, 2.0, Color32::from_rgb(120, 30, 30));
+                    painter.rect_filled(thumb_rect, 2.0, style::THUMB_FAILED);
                     painter.text(
                         thumb_rect.center(),
                         egui::Align2::CENTER_CENTER,
                         "!",
                         egui::FontId::proportional(18.0),
-                        Color32::WHITE,
+                        style::INK,
                     );
                     resp.clone().on_hover_text(format!(
                         "{}\n{}",
@@ -172,7 +201,7 @@ impl StudioApp {
             painter.rect_stroke(
                 thumb_rect,
                 2.0,
-                Stroke::new(if selected { 2.0 } else { 1.0 }, Color32::WHITE),
+                Stroke::new(if selected { 2.0 } else { 1.0 }, style::INK),
                 StrokeKind::Outside,
             );
             painter.line_segment(
@@ -180,14 +209,14 @@ impl StudioApp {
                     Pos2::new(x, thumb_rect.bottom()),
                     Pos2::new(x, key_top + KEYFRAME_ROW),
                 ],
-                Stroke::new(1.0, Color32::WHITE),
+                Stroke::new(1.0, style::INK),
             );
             if resp.clicked() {
                 self.selected_keyframe = Some(i);
-                self.selected_span = i.min(self.project.span_count().saturating_sub(1));
+                self.selected_span = i.min(self.doc.project.span_count().saturating_sub(1));
                 self.prompt_buffers = None;
             }
-            let count = self.project.keyframes.len();
+            let count = self.doc.project.keyframes.len();
             resp.context_menu(|ui| {
                 if ui
                     .add_enabled(i > 0, egui::Button::new("Move image earlier"))
@@ -205,8 +234,12 @@ impl StudioApp {
                         .push((Edit::ReorderKeyframe { from: i, to: i + 1 }, None));
                     ui.close();
                 }
+                if ui.button("Replace image…").clicked() {
+                    ui.close();
+                    self.send(Command::ReplaceImage(i));
+                }
                 if ui.button("Delete keyframe").clicked() {
-                    self.pending.push((Edit::DeleteKeyframe { index: i }, None));
+                    self.send(Command::DeleteKeyframe(i));
                     ui.close();
                 }
             });
@@ -215,12 +248,19 @@ impl StudioApp {
                 && let Some(p) = resp.interact_pointer_pos()
             {
                 let wanted = self.time.x_to_whole_frame(f64::from(p.x));
-                self.drag = Some((i, snapped_position(&self.project, i, wanted)));
+                // Planned again only when the pointer reaches another frame.
+                if self.drag_plan.as_ref().map(|(w, _)| *w) != Some(wanted) || self.drag.is_none() {
+                    let (snapped, trial) =
+                        drag_trial(&self.doc.project, self.costs.as_ref(), i, wanted);
+                    self.drag = Some((i, snapped));
+                    self.drag_plan = Some((wanted, trial));
+                }
             }
             if resp.drag_stopped()
                 && let Some((d, snapped)) = self.drag.take()
                 && d == i
             {
+                self.drag_plan = None;
                 self.push_edit(Edit::MoveKeyframe {
                     index: i,
                     frame: snapped,
@@ -234,19 +274,19 @@ impl StudioApp {
                     egui::Align2::CENTER_BOTTOM,
                     format!("snaps to {snapped}"),
                     egui::FontId::proportional(11.0),
-                    Color32::YELLOW,
+                    style::DRAG_HINT,
                 );
             }
         }
         // Plan view: calls as bars, context regions, snapped keyframes, mask strips.
         let Some(plan) = plan else {
-            if let Err(e) = &self.plan {
+            if let Err(e) = &self.doc.plan {
                 painter.text(
                     Pos2::new(rect.left() + 8.0, key_top + KEYFRAME_ROW + 12.0),
                     egui::Align2::LEFT_TOP,
                     format!("no plan: {}", e.message),
                     egui::FontId::proportional(12.0),
-                    Color32::LIGHT_RED,
+                    style::ERROR,
                 );
             }
             return;
@@ -254,11 +294,7 @@ impl StudioApp {
         let plan_top = key_top + KEYFRAME_ROW + 8.0;
         for snap in &plan.snaps {
             let x = frame_x(snap.to);
-            painter.circle_filled(
-                Pos2::new(x, key_top + KEYFRAME_ROW - 6.0),
-                4.0,
-                Color32::ORANGE,
-            );
+            painter.circle_filled(Pos2::new(x, key_top + KEYFRAME_ROW - 6.0), 4.0, style::SNAP);
             let r = Rect::from_center_size(
                 Pos2::new(x, key_top + KEYFRAME_ROW - 6.0),
                 Vec2::splat(10.0),
@@ -279,21 +315,24 @@ impl StudioApp {
             let row = (c.index % 2) as f32;
             let top = plan_top + row * (CALL_ROW + MASK_ROW + 4.0);
             let bar = Rect::from_min_max(
-                Pos2::new(frame_x(c.start), top),
-                Pos2::new(frame_x(c.end) + 1.0, top + CALL_ROW),
+                Pos2::new(cell_x(c.start, -0.5), top),
+                Pos2::new(
+                    cell_x(c.end, 0.5).max(cell_x(c.start, -0.5) + 1.0),
+                    top + CALL_ROW,
+                ),
             );
             let color = if c.is_merged() {
-                Color32::from_rgb(70, 150, 90)
+                style::CALL_MERGED
             } else {
-                Color32::from_rgb(70, 100, 160)
+                style::CALL
             };
             painter.rect_filled(bar, 3.0, color);
             if c.lead_frames > 0 && c.lead == plan::Lead::Context {
                 let ctx_rect = Rect::from_min_max(
                     bar.min,
-                    Pos2::new(frame_x(c.start + c.lead_frames), bar.bottom()),
+                    Pos2::new(cell_x(c.start + c.lead_frames, -0.5), bar.bottom()),
                 );
-                painter.rect_filled(ctx_rect, 3.0, Color32::from_rgba_unmultiplied(0, 0, 0, 110));
+                painter.rect_filled(ctx_rect, 3.0, style::CONTEXT_SHADE);
             }
             let spans = if c.is_merged() {
                 format!(
@@ -310,12 +349,13 @@ impl StudioApp {
                 c.start,
                 c.end
             );
+            // The label stays in view when the bar starts left of it.
             painter.text(
-                bar.left_center() + Vec2::new(4.0, 0.0),
+                Pos2::new(bar.left().max(rect.left()) + 4.0, bar.center().y),
                 egui::Align2::LEFT_CENTER,
                 format!("call {} · {} frames", c.index + 1, c.len()),
                 egui::FontId::proportional(11.0),
-                Color32::WHITE,
+                style::INK,
             );
             let resp = ui.interact(bar, ui.scope_id().with(("call", c.index)), Sense::click());
             resp.widget_info(|| egui::WidgetInfo::labeled(Role::Button, true, &label));
@@ -348,7 +388,7 @@ impl StudioApp {
                 "{label}\n{lead}\nkeyframes: {anchors}{predicted}\nclick to see its guide frames"
             ));
             if resp.clicked() {
-                self.show_in_player(PlayerSource::Guide(c.index), &ctx);
+                self.send(Command::Show(PlayerSource::Guide(c.index)));
             }
             // Mask strip: one cell per frame, coloured by class; the value on hover.
             let strip_top = bar.bottom() + 2.0;
@@ -361,8 +401,11 @@ impl StudioApp {
             for (o, class) in classes.iter().enumerate() {
                 let f = c.start + o as u32;
                 let cell = Rect::from_min_max(
-                    Pos2::new(frame_x(f), strip_top),
-                    Pos2::new(frame_x(f + 1).max(frame_x(f) + 1.0), strip_top + MASK_ROW),
+                    Pos2::new(cell_x(f, -0.5), strip_top),
+                    Pos2::new(
+                        cell_x(f, 0.5).max(cell_x(f, -0.5) + 1.0),
+                        strip_top + MASK_ROW,
+                    ),
                 );
                 painter.rect_filled(cell, 0.0, class_color(*class));
             }
@@ -383,7 +426,7 @@ impl StudioApp {
                 }
             }
             if resp.clicked() {
-                self.show_in_player(PlayerSource::Mask(c.index), &ctx);
+                self.send(Command::Show(PlayerSource::Mask(c.index)));
             }
         }
         let plural = |n: usize, one: &str, many: &str| {
@@ -407,14 +450,14 @@ impl StudioApp {
             egui::Align2::LEFT_BOTTOM,
             &summary,
             egui::FontId::proportional(11.0),
-            Color32::LIGHT_GRAY,
+            style::QUIET_TEXT,
         );
         // Playhead.
         if !self.player.frames.is_empty() && self.player.source == Some(PlayerSource::Output) {
             let x = frame_x(self.player.current as u32);
             painter.line_segment(
                 [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
-                Stroke::new(1.5, Color32::RED),
+                Stroke::new(1.5, style::PLAYHEAD),
             );
         }
     }
@@ -434,13 +477,21 @@ impl StudioApp {
             return;
         }
         let at_frame = pos.map_or_else(
-            || self.project.keyframes.last().map_or(0, |k| k.frame + 32),
+            || {
+                self.doc
+                    .project
+                    .keyframes
+                    .last()
+                    .map_or(0, |k| k.frame + 32)
+            },
             |p| self.time.x_to_whole_frame(f64::from(p.x)),
         );
         self.push_edit(Edit::AddKeyframes {
             images: dropped,
             at_frame,
         });
+        // The new keyframes may reach past the view.
+        self.fit_pending = true;
     }
 
     pub(super) fn thumb(&mut self, path: &Path, ctx: &egui::Context) -> Thumb {
@@ -448,13 +499,31 @@ impl StudioApp {
             return t.clone();
         }
         self.thumbs.insert(path.to_path_buf(), Thumb::Loading);
+        self.thumb_stamps
+            .insert(path.to_path_buf(), super::polling::file_stamp(path));
         self.loader.request(path.to_path_buf(), ctx);
         Thumb::Loading
     }
 }
 
-/// Where keyframe `index` lands if dragged to `wanted`: the planner's snapped position.
-pub fn snapped_position(project: &Project, index: usize, wanted: u32) -> u32 {
+/// Where keyframe `index` lands if dragged to `wanted`: the position the planner gives it,
+/// with the same cost law (and so the same merging) as the plan shown.
+pub fn snapped_position(
+    project: &Project,
+    costs: Option<&crate::plan::CostModel>,
+    index: usize,
+    wanted: u32,
+) -> u32 {
+    drag_trial(project, costs, index, wanted).0
+}
+
+/// Where keyframe `index` lands if dragged to `wanted`, and the plan it then makes.
+fn drag_trial(
+    project: &Project,
+    costs: Option<&crate::plan::CostModel>,
+    index: usize,
+    wanted: u32,
+) -> (u32, Option<Plan>) {
     let mut trial = project.clone();
     let low = trial.keyframes[index - 1].frame + 1;
     let high = trial
@@ -465,16 +534,16 @@ pub fn snapped_position(project: &Project, index: usize, wanted: u32) -> u32 {
         });
     let wanted = wanted.clamp(low, high.max(low));
     trial.keyframes[index].frame = wanted;
-    match plan::plan(&trial) {
+    match plan::plan_with_costs(&trial, costs) {
         Ok(p) => {
             let snapped = p.positions[index];
             if snapped >= low && snapped <= high {
-                snapped
+                (snapped, Some(p))
             } else {
-                wanted
+                (wanted, Some(p))
             }
         }
-        Err(_) => wanted,
+        Err(_) => (wanted, None),
     }
 }
 
@@ -492,13 +561,8 @@ pub(super) fn class_words(class: FrameClass) -> &'static str {
     }
 }
 
-pub(super) fn class_color(class: FrameClass) -> Color32 {
-    match class {
-        FrameClass::Anchor => Color32::from_rgb(240, 200, 60),
-        FrameClass::Context => Color32::from_rgb(150, 110, 210),
-        FrameClass::Transition => Color32::from_rgb(230, 130, 60),
-        FrameClass::Free => Color32::from_gray(90),
-    }
+pub(super) fn class_color(class: FrameClass) -> egui::Color32 {
+    style::frame_class(class)
 }
 
 impl StudioApp {
@@ -510,7 +574,7 @@ impl StudioApp {
                 .on_hover_text("Show the whole project in the timeline (\\ or Home)")
                 .clicked()
             {
-                self.fit_pending = true;
+                self.send(Command::FitTimeline);
             }
             ui.separator();
             ui.label("Mask:");
