@@ -315,3 +315,32 @@ fn the_desktops_dialog_programs_are_asked_the_right_question() {
     assert!(open.contains(&"*.json|Wayfarer project".to_string()));
     assert!(!open.contains(&"--multiple".to_string()));
 }
+
+#[test]
+fn opening_another_project_keeps_its_own_prompts() {
+    let mut s = with_three_keyframes();
+    let dir = s.dir.path().to_path_buf();
+    // The inspector shows (and holds the text of) the first project's prompt.
+    let mut p = s.harness.state().project().clone();
+    p.segments[0].prompt = "first project".into();
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p.clone())));
+    settle(&mut s);
+    s.harness.get_by_label("Prompt");
+    p.segments[0].prompt = "second project".into();
+    let second = dir.join("second.json");
+    std::fs::write(&second, p.to_json_string().unwrap()).unwrap();
+    assert!(s.harness.state_mut().save_as(&dir.join("first.json")));
+    settle(&mut s);
+    s.harness.state_mut().use_builtin_dialogs(&dir);
+    shortcut(&mut s, Modifiers::COMMAND, Key::O);
+    s.harness.get_by_label("second.json").click();
+    s.harness.step();
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Open")
+        .click();
+    settle(&mut s);
+    let app = s.harness.state();
+    assert_eq!(app.path(), Some(second.as_path()));
+    assert_eq!(app.project().segments[0].prompt, "second project");
+    assert!(!app.is_dirty(), "opening changes nothing");
+}

@@ -15,6 +15,9 @@ impl StudioApp {
                 self.fit_pending = true;
                 self.selected_span = 0;
                 self.selected_keyframe = None;
+                // The inspector's text is the old project's: it must not be written into
+                // the one just opened.
+                self.prompt_buffers = None;
                 if let Some(p) = &opened {
                     self.remember_recent(p);
                 }
