@@ -323,7 +323,9 @@ fn opening_another_project_keeps_its_own_prompts() {
     // The inspector shows (and holds the text of) the first project's prompt.
     let mut p = s.harness.state().project().clone();
     p.segments[0].prompt = "first project".into();
-    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p.clone())));
+    s.harness
+        .state_mut()
+        .push_edit(Edit::Replace(Box::new(p.clone())));
     settle(&mut s);
     s.harness.get_by_label("Prompt");
     p.segments[0].prompt = "second project".into();

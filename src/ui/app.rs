@@ -1,29 +1,39 @@
-//! The studio window: menu, timeline with plan and mask strips, inspector, render panel,
-//! player. Widgets push [`Edit`]s; the app applies them at the end of the frame.
+//! The studio window. The document (`ui::document`) holds the project; one file per panel
+//! draws it (`menus`, `timeline`, `inspector`, `structure`, `render_panel`, `live`,
+//! `player`, `status`, `dialogs`), each with its own view state. Widgets push [`Edit`]s
+//! and send [`Command`]s; both are carried out after the panels are drawn (`commands`).
+//! Colours come from `ui::style`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-mod chrome;
 mod commands;
+mod dialogs;
 mod document;
 mod files;
-mod panels;
+mod inspector;
+mod live;
+mod menus;
 mod player;
 mod polling;
+mod render_panel;
+mod status;
+mod structure;
 mod timeline;
 
 use crate::ui::document::Document;
 pub use crate::ui::document::{autosave_path, export};
 pub use commands::Command;
-use panels::labelled_drag;
+use live::LiveView;
+use player::Player;
+use render_panel::{LastRender, Progress};
 pub use timeline::snapped_position;
 
 use egui::{Color32, Key, Modifiers, Pos2, Rect, Role, Sense, Stroke, StrokeKind, Vec2};
 
-use super::jobs::{self, PreviewResult, RenderJob, ThumbLoader};
+use super::jobs::{self, RenderJob, ThumbLoader};
 use super::timemap::TimeMap;
 use crate::error::{ErrorCategory, UserError};
 use crate::generate;
@@ -118,51 +128,6 @@ pub enum PlayerSource {
     Live,
 }
 
-#[derive(Default)]
-struct Player {
-    source: Option<PlayerSource>,
-    frames: Vec<egui::ColorImage>,
-    loading: Option<Receiver<PreviewResult>>,
-    texture: Option<egui::TextureHandle>,
-    shown: Option<usize>,
-    current: usize,
-    playing: bool,
-    last_tick: Option<f64>,
-}
-
-/// State of the live preview.
-#[derive(Default)]
-struct LiveView {
-    texture: Option<egui::TextureHandle>,
-    frames_shown: u32,
-    total: u32,
-    ahead: usize,
-    underruns: usize,
-    fallbacks: Vec<String>,
-    finished: Option<Result<String, UserError>>,
-}
-
-struct Progress {
-    fraction: f32,
-    call: usize,
-    calls: usize,
-    stage: String,
-    step: Option<(u32, u32)>,
-    eta_secs: Option<f64>,
-}
-
-/// The last finished render.
-struct LastRender {
-    /// The project it was made from (the player marks it outdated once they differ).
-    project: Project,
-    /// Frames written.
-    frames: u32,
-    /// When it finished.
-    finished: Instant,
-    /// Where it was exported, once it was.
-    exported: Option<PathBuf>,
-}
-
 /// The studio application.
 pub struct StudioApp {
     /// Recent notes of the running render (servers, failovers, cache hits).
@@ -173,13 +138,14 @@ pub struct StudioApp {
     live_view: LiveView,
     /// The project, its file, undo history and plan.
     doc: Document,
-    time: TimeMap,
-    fit_pending: bool,
+    /// The timeline's zoom, pan and drag.
+    timeline: timeline::TimelineView,
+    /// The inspector's text being typed.
+    inspector: inspector::InspectorView,
+    /// The structure video's previews.
+    structure: structure::StructureView,
     selected_span: usize,
     selected_keyframe: Option<usize>,
-    drag: Option<(usize, u32)>,
-    /// The frame the dragged keyframe is held over, and the plan it would make if dropped.
-    drag_plan: Option<(u32, Option<Plan>)>,
     /// The frame to show once the render's frames are loaded (a seek on the ruler).
     seek_to: Option<usize>,
     thumbs: HashMap<PathBuf, Thumb>,
@@ -200,11 +166,7 @@ pub struct StudioApp {
     commands: Vec<Command>,
     settings: Settings,
     config: StudioConfig,
-    prompt_buffers: Option<(usize, String, String)>,
     quit_confirmed: bool,
-    structure_key: Option<crate::project::StructureVideo>,
-    structure_loading: Option<Receiver<crate::error::Result<jobs::StructurePreview>>>,
-    structure_preview: Option<(egui::TextureHandle, egui::TextureHandle, String)>,
     compute_name: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     restore_offer: Option<Project>,
     retries: Vec<String>,
@@ -231,8 +193,6 @@ pub struct StudioApp {
     last_render: Option<LastRender>,
     /// The window title last sent.
     title: String,
-    /// The timeline's width when it was last fitted (a new width fits it again).
-    timeline_width: f32,
 }
 
 impl StudioApp {
@@ -240,12 +200,11 @@ impl StudioApp {
     pub fn new(config: StudioConfig, settings: Settings) -> Self {
         Self {
             doc: Document::default(),
-            time: TimeMap::default(),
-            fit_pending: true,
+            timeline: timeline::TimelineView::default(),
+            inspector: inspector::InspectorView::default(),
+            structure: structure::StructureView::default(),
             selected_span: 0,
             selected_keyframe: None,
-            drag: None,
-            drag_plan: None,
             seek_to: None,
             thumbs: HashMap::new(),
             thumb_stamps: HashMap::new(),
@@ -262,7 +221,6 @@ impl StudioApp {
             commands: Vec::new(),
             settings,
             config,
-            prompt_buffers: None,
             quit_confirmed: false,
             file_dialog: None,
             builtin_dialogs: std::env::var("WAYFARER_FILE_DIALOG").as_deref() == Ok("builtin"),
@@ -272,10 +230,6 @@ impl StudioApp {
             rendering: None,
             last_render: None,
             title: String::new(),
-            timeline_width: 0.0,
-            structure_key: None,
-            structure_loading: None,
-            structure_preview: None,
             compute_name: probe_compute(),
             restore_offer: None,
             retries: Vec::new(),
@@ -329,7 +283,7 @@ impl StudioApp {
 
     /// Whether the structure video's crop and flow previews are shown.
     pub fn structure_preview_ready(&self) -> bool {
-        self.structure_preview.is_some()
+        self.structure.preview.is_some()
     }
 
     /// The project being edited.
@@ -359,12 +313,12 @@ impl StudioApp {
 
     /// The timeline's time <-> pixel mapping.
     pub fn time_map(&self) -> TimeMap {
-        self.time
+        self.timeline.time
     }
 
     /// Fits the whole timeline into view on the next frame.
     pub fn fit_timeline(&mut self) {
-        self.fit_pending = true;
+        self.timeline.fit_pending = true;
     }
 
     /// Frames loaded in the player.
@@ -684,4 +638,17 @@ fn probe_compute() -> std::sync::Arc<std::sync::Mutex<Option<String>>> {
         }
     });
     slot
+}
+
+/// A label and a number field announced under that label.
+pub(super) fn labelled_drag(
+    ui: &mut egui::Ui,
+    text: &str,
+    value: &mut u32,
+    range: std::ops::RangeInclusive<u32>,
+    speed: f64,
+) {
+    let label = ui.label(text);
+    ui.add(egui::DragValue::new(value).range(range).speed(speed))
+        .labelled_by(label.id);
 }

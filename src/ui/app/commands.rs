@@ -142,7 +142,7 @@ impl StudioApp {
                     self.player.playing = !self.player.playing;
                 }
             }
-            Command::FitTimeline => self.fit_pending = true,
+            Command::FitTimeline => self.timeline.fit_pending = true,
             Command::Quit => {
                 self.quit_confirmed = true;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);

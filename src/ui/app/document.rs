@@ -12,12 +12,12 @@ impl StudioApp {
             Ok(doc) => {
                 let opened = doc.path.clone();
                 self.doc = doc;
-                self.fit_pending = true;
+                self.timeline.fit_pending = true;
                 self.selected_span = 0;
                 self.selected_keyframe = None;
                 // The inspector's text is the old project's: it must not be written into
                 // the one just opened.
-                self.prompt_buffers = None;
+                self.inspector.prompt_buffers = None;
                 if let Some(p) = &opened {
                     self.remember_recent(p);
                 }
@@ -71,7 +71,7 @@ impl StudioApp {
         {
             self.selected_keyframe = None;
         }
-        self.prompt_buffers = None;
+        self.inspector.prompt_buffers = None;
     }
 
     /// Undoes the last edit.

@@ -51,7 +51,7 @@ impl StudioApp {
                     self.builtin_dialogs = true;
                     self.notice_file = None;
                     self.notice = Some(
-                        "This desktop offers no file dialog (no desktop portal), so Wayfarer \
+                        "This desktop offers no file dialog (no desktop portal, zenity or kdialog), so Wayfarer \
                          shows its own."
                             .into(),
                     );
@@ -103,7 +103,7 @@ impl StudioApp {
                     at_frame: *at_frame,
                 });
                 // Added after the last keyframe: the view widens to show them.
-                self.fit_pending = true;
+                self.timeline.fit_pending = true;
                 true
             }
             FilePurpose::ReplaceImage { keyframe } => {

@@ -64,10 +64,10 @@ impl StudioApp {
                     if let Some(p) = &mut self.progress {
                         p.calls = *calls;
                     }
-                    self.notes.push(format!(
-                        "generating on {}",
-                        super::studio_device_words(device)
-                    ));
+                    // The device's name; the reasons behind the choice are in the status bar's
+                    // compute field.
+                    let short = device.split_once(" (").map_or(device.as_str(), |(s, _)| s);
+                    self.notes.push(format!("generating on {short}"));
                 }
                 if let RenderEvent::Retry {
                     call,

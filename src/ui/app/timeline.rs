@@ -4,7 +4,7 @@
 use super::{
     CALL_ROW, Command, Edit, FrameClass, KEYFRAME_ROW, MASK_ROW, Path, PathBuf, Plan, PlayerSource,
     Pos2, Project, RULER, Rect, Role, Sense, Stroke, StrokeKind, StudioApp, THUMB_H, THUMB_W,
-    Thumb, Vec2, plan,
+    Thumb, TimeMap, Vec2, plan,
 };
 use crate::ui::style;
 
@@ -16,7 +16,7 @@ impl StudioApp {
     pub(super) fn timeline(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         // While a keyframe is dragged, the plan it would make: the bars follow the drag.
-        let plan = match (&self.drag, &self.drag_plan) {
+        let plan = match (&self.timeline.drag, &self.timeline.drag_plan) {
             (Some(_), Some((_, Some(p)))) => Some(p.clone()),
             _ => self.doc.plan.as_ref().ok().cloned(),
         };
@@ -27,7 +27,7 @@ impl StudioApp {
             Sense::click_and_drag(),
         );
         response.widget_info(|| egui::WidgetInfo::labeled(Role::Canvas, true, "Timeline"));
-        self.time.left_px = f64::from(rect.left());
+        self.timeline.time.left_px = f64::from(rect.left());
         // The last frame shown: the last keyframe's, or the plan's when it moved it later.
         let last = self
             .doc
@@ -40,10 +40,10 @@ impl StudioApp {
                     .map_or(0, |p| p.total_frames.saturating_sub(1)),
             );
         // Fit on opening, on Fit (`\` or Home) and when the window's width changes.
-        if self.fit_pending || (self.timeline_width - rect.width()).abs() > 1.0 {
-            self.time.fit(last, f64::from(rect.width()));
-            self.fit_pending = false;
-            self.timeline_width = rect.width();
+        if self.timeline.fit_pending || (self.timeline.width - rect.width()).abs() > 1.0 {
+            self.timeline.time.fit(last, f64::from(rect.width()));
+            self.timeline.fit_pending = false;
+            self.timeline.width = rect.width();
         }
         // Zoom (Ctrl+scroll) and pan (scroll, or drag on empty space) anywhere over the
         // timeline, thumbnails and bars included.
@@ -52,18 +52,20 @@ impl StudioApp {
                 ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta(), i.pointer.hover_pos()));
             if let Some(hp) = hover {
                 if zoom != 1.0 {
-                    self.time.zoom_at(f64::from(hp.x), f64::from(zoom));
+                    self.timeline.time.zoom_at(f64::from(hp.x), f64::from(zoom));
                 }
                 let dx = if scroll.x == 0.0 { scroll.y } else { scroll.x };
                 if dx != 0.0 && zoom == 1.0 {
-                    self.time.pan_px(f64::from(dx));
+                    self.timeline.time.pan_px(f64::from(dx));
                 }
             }
         }
-        if response.dragged() && self.drag.is_none() {
-            self.time.pan_px(f64::from(response.drag_delta().x));
+        if response.dragged() && self.timeline.drag.is_none() {
+            self.timeline
+                .time
+                .pan_px(f64::from(response.drag_delta().x));
         }
-        self.time.clamp_to(last, f64::from(rect.width()));
+        self.timeline.time.clamp_to(last, f64::from(rect.width()));
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
         // The ruler seeks: click or drag along it to move the playhead there.
@@ -75,16 +77,22 @@ impl StudioApp {
         if (ruler_resp.clicked() || ruler_resp.dragged())
             && let Some(p) = ruler_resp.interact_pointer_pos()
         {
-            let frame = self.time.x_to_whole_frame(f64::from(p.x));
+            let frame = self.timeline.time.x_to_whole_frame(f64::from(p.x));
             self.seek(frame.min(last), &ctx);
         }
         // Ruler: frames and seconds.
         let fps = self.doc.project.fps.max(1);
-        let step = self.time.tick_step(60.0);
-        let first = self.time.x_to_frame(f64::from(rect.left())).max(0.0) as u32 / step * step;
+        let step = self.timeline.time.tick_step(60.0);
+        let first = self
+            .timeline
+            .time
+            .x_to_frame(f64::from(rect.left()))
+            .max(0.0) as u32
+            / step
+            * step;
         let mut f = first;
-        while self.time.frame_to_x(f64::from(f)) < f64::from(rect.right()) {
-            let x = self.time.frame_to_x(f64::from(f)) as f32;
+        while self.timeline.time.frame_to_x(f64::from(f)) < f64::from(rect.right()) {
+            let x = self.timeline.time.frame_to_x(f64::from(f)) as f32;
             painter.line_segment(
                 [Pos2::new(x, rect.top()), Pos2::new(x, rect.top() + 6.0)],
                 Stroke::new(1.0, style::RULER),
@@ -98,7 +106,7 @@ impl StudioApp {
             );
             f += step;
         }
-        let time = self.time;
+        let time = self.timeline.time;
         let frame_x = move |f: u32| time.frame_to_x(f64::from(f)) as f32;
         // A frame is a cell centred on its tick: `side` -0.5 is its left edge, 0.5 its right.
         let cell_x = move |f: u32, side: f64| time.frame_to_x(f64::from(f) + side) as f32;
@@ -153,12 +161,12 @@ impl StudioApp {
             }
             if resp.clicked() {
                 self.selected_span = span;
-                self.prompt_buffers = None;
+                self.inspector.prompt_buffers = None;
             }
         }
         // Keyframes: thumbnails, drag to move with snapping.
         for (i, frame, image) in keys {
-            let shown = match self.drag {
+            let shown = match self.timeline.drag {
                 Some((d, snapped)) if d == i => snapped,
                 _ => frame,
             };
@@ -214,7 +222,7 @@ impl StudioApp {
             if resp.clicked() {
                 self.selected_keyframe = Some(i);
                 self.selected_span = i.min(self.doc.project.span_count().saturating_sub(1));
-                self.prompt_buffers = None;
+                self.inspector.prompt_buffers = None;
             }
             let count = self.doc.project.keyframes.len();
             resp.context_menu(|ui| {
@@ -247,26 +255,28 @@ impl StudioApp {
                 && i > 0
                 && let Some(p) = resp.interact_pointer_pos()
             {
-                let wanted = self.time.x_to_whole_frame(f64::from(p.x));
+                let wanted = self.timeline.time.x_to_whole_frame(f64::from(p.x));
                 // Planned again only when the pointer reaches another frame.
-                if self.drag_plan.as_ref().map(|(w, _)| *w) != Some(wanted) || self.drag.is_none() {
+                if self.timeline.drag_plan.as_ref().map(|(w, _)| *w) != Some(wanted)
+                    || self.timeline.drag.is_none()
+                {
                     let (snapped, trial) =
                         drag_trial(&self.doc.project, self.costs.as_ref(), i, wanted);
-                    self.drag = Some((i, snapped));
-                    self.drag_plan = Some((wanted, trial));
+                    self.timeline.drag = Some((i, snapped));
+                    self.timeline.drag_plan = Some((wanted, trial));
                 }
             }
             if resp.drag_stopped()
-                && let Some((d, snapped)) = self.drag.take()
+                && let Some((d, snapped)) = self.timeline.drag.take()
                 && d == i
             {
-                self.drag_plan = None;
+                self.timeline.drag_plan = None;
                 self.push_edit(Edit::MoveKeyframe {
                     index: i,
                     frame: snapped,
                 });
             }
-            if let Some((d, snapped)) = self.drag
+            if let Some((d, snapped)) = self.timeline.drag
                 && d == i
             {
                 painter.text(
@@ -413,7 +423,7 @@ impl StudioApp {
             let label = format!("Mask of call {}", c.index + 1);
             resp.widget_info(|| egui::WidgetInfo::labeled(Role::Image, true, &label));
             if let Some(hp) = resp.hover_pos() {
-                let f = self.time.x_to_whole_frame(f64::from(hp.x));
+                let f = self.timeline.time.x_to_whole_frame(f64::from(hp.x));
                 if let Some(o) = f.checked_sub(c.start).map(|o| o as usize)
                     && o < classes.len()
                 {
@@ -484,14 +494,14 @@ impl StudioApp {
                     .last()
                     .map_or(0, |k| k.frame + 32)
             },
-            |p| self.time.x_to_whole_frame(f64::from(p.x)),
+            |p| self.timeline.time.x_to_whole_frame(f64::from(p.x)),
         );
         self.push_edit(Edit::AddKeyframes {
             images: dropped,
             at_frame,
         });
         // The new keyframes may reach past the view.
-        self.fit_pending = true;
+        self.timeline.fit_pending = true;
     }
 
     pub(super) fn thumb(&mut self, path: &Path, ctx: &egui::Context) -> Thumb {
@@ -589,5 +599,31 @@ impl StudioApp {
                 ui.label(class_words(class));
             }
         });
+    }
+}
+
+/// What the timeline shows and what is being dragged on it.
+pub(super) struct TimelineView {
+    /// Frames <-> pixels (zoom and pan).
+    pub(super) time: TimeMap,
+    /// Fit the whole project into view on the next frame.
+    pub(super) fit_pending: bool,
+    /// The timeline's width when it was last fitted (a new width fits it again).
+    pub(super) width: f32,
+    /// The keyframe being dragged and where it snaps.
+    pub(super) drag: Option<(usize, u32)>,
+    /// The frame the dragged keyframe is held over, and the plan it would make if dropped.
+    pub(super) drag_plan: Option<(u32, Option<Plan>)>,
+}
+
+impl Default for TimelineView {
+    fn default() -> Self {
+        Self {
+            time: TimeMap::default(),
+            fit_pending: true,
+            width: 0.0,
+            drag: None,
+            drag_plan: None,
+        }
     }
 }

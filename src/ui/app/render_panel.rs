@@ -1,235 +1,14 @@
-//! The side panels: the inspector of the selected segment or keyframe, the structure video,
-//! the backend settings and the render panel.
+//! The Render panel: the backend and its settings, Render, Cancel, Check and Export, the
+//! progress of each phase in words, retries and notes, and what became of the last render.
 
-use super::{Command, Duration, Edit, ErrorCategory, Role, StudioApp, generate, jobs, show_error};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::{Command, ErrorCategory, StudioApp, generate, show_error};
+use crate::project::Project;
 use crate::ui::style;
 
 impl StudioApp {
-    pub(super) fn inspector(&mut self, ui: &mut egui::Ui) {
-        ui.heading("Segment");
-        let spans = self.doc.project.span_count();
-        if spans == 0 {
-            ui.label(
-                "Add at least two keyframes (drop images on the timeline or Edit -> Add images…).",
-            );
-            return;
-        }
-        let span = self.selected_span.min(spans - 1);
-        ui.label(format!(
-            "Segment {}: keyframe {} to {} (frames {} to {})",
-            span + 1,
-            span + 1,
-            span + 2,
-            self.doc.project.keyframes[span].frame,
-            self.doc.project.keyframes[span + 1].frame
-        ));
-        if let Ok(plan) = &self.doc.plan
-            && let Some(b) = plan.boundaries.get(span)
-        {
-            // Whether it merges with the next segment, and why (as `wayfarer plan` says).
-            if !b.differing_fields.is_empty() {
-                ui.label(format!(
-                    "differs from the next segment: {}",
-                    b.differing_fields.join(", ")
-                ));
-            } else if b.merged {
-                ui.colored_label(
-                    style::SUCCESS,
-                    "identical to the next segment: one call renders both",
-                );
-            } else {
-                ui.colored_label(
-                    style::WARNING,
-                    format!("identical to the next segment, not merged: {}", b.reason),
-                );
-            }
-        }
-        let segment = self.doc.project.segment_for_span(span).clone();
-        let (mut prompt, mut negative) = match &self.prompt_buffers {
-            Some((s, p, n)) if *s == span => (p.clone(), n.clone()),
-            _ => (segment.prompt.clone(), segment.negative_prompt.clone()),
-        };
-        let label = ui.label("Prompt");
-        let prompt_resp = ui
-            .add(egui::TextEdit::multiline(&mut prompt).desired_rows(3))
-            .labelled_by(label.id);
-        let label = ui.label("Negative prompt");
-        let negative_resp = ui
-            .add(egui::TextEdit::multiline(&mut negative).desired_rows(2))
-            .labelled_by(label.id);
-        if prompt_resp.lost_focus() || negative_resp.lost_focus() {
-            self.doc.history.break_coalescing();
-        }
-        let mut edited = segment.clone();
-        edited.prompt.clone_from(&prompt);
-        edited.negative_prompt.clone_from(&negative);
-        ui.label("LoRAs");
-        let mut remove = None;
-        for (i, l) in edited.loras.iter_mut().enumerate() {
-            ui.horizontal(|ui| {
-                let label = ui.label(format!("LoRA {i}"));
-                ui.add(egui::TextEdit::singleline(&mut l.name).desired_width(150.0))
-                    .labelled_by(label.id);
-                let label = ui.label("strength");
-                ui.add(
-                    egui::DragValue::new(&mut l.strength)
-                        .range(-2.0..=2.0)
-                        .speed(0.01),
-                )
-                .labelled_by(label.id);
-                if ui.small_button("x").on_hover_text("remove").clicked() {
-                    remove = Some(i);
-                }
-            });
-        }
-        if let Some(i) = remove {
-            edited.loras.remove(i);
-        }
-        if ui.button("Add LoRA").clicked() {
-            edited.loras.push(crate::project::Lora {
-                name: "lora.safetensors".into(),
-                strength: 1.0,
-            });
-        }
-        ui.horizontal(|ui| {
-            let mut steps = edited.steps.unwrap_or(0);
-            let label = ui.label("Steps (0 = default)");
-            if ui
-                .add(egui::DragValue::new(&mut steps).range(0..=200))
-                .labelled_by(label.id)
-                .changed()
-            {
-                edited.steps = (steps > 0).then_some(steps);
-            }
-        });
-        self.prompt_buffers = Some((span, prompt, negative));
-        if edited != segment {
-            self.pending.push((
-                Edit::SetSegment {
-                    span,
-                    segment: edited,
-                },
-                Some(format!("segment {span}")),
-            ));
-        }
-    }
-
-    pub(super) fn structure_panel(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
-        ui.heading("Structure video");
-        let mut p = self.doc.project.clone();
-        let mut choose = false;
-        match &mut p.structure_video {
-            None => {
-                ui.label("None: generated frames follow the anchors only.");
-                choose = ui.button("Choose video…").clicked();
-            }
-            Some(sv) => {
-                ui.label(sv.path.display().to_string());
-                let mut remove = false;
-                ui.horizontal(|ui| {
-                    choose = ui.button("Change…").clicked();
-                    remove = ui.button("Remove").clicked();
-                });
-                labelled_drag(ui, "Start frame", &mut sv.start_frame, 0..=1_000_000, 1.0);
-                let mut end = sv.end_frame.unwrap_or(0);
-                let label = ui.label("End frame (0 = to the end)");
-                if ui
-                    .add(egui::DragValue::new(&mut end).range(0..=1_000_000))
-                    .labelled_by(label.id)
-                    .changed()
-                {
-                    sv.end_frame = (end > 0).then_some(end.max(sv.start_frame));
-                }
-                ui.horizontal(|ui| {
-                    ui.label("Treatment");
-                    ui.selectable_value(
-                        &mut sv.treatment,
-                        crate::project::Treatment::Adjust,
-                        "Adjust",
-                    );
-                    ui.selectable_value(&mut sv.treatment, crate::project::Treatment::Clip, "Clip");
-                });
-                let label = ui.label("Motion strength");
-                ui.add(egui::Slider::new(&mut sv.motion_strength, 0.0..=2.0))
-                    .labelled_by(label.id);
-                if remove {
-                    p.structure_video = None;
-                }
-            }
-        }
-        if p != self.doc.project {
-            self.pending
-                .push((Edit::Replace(Box::new(p)), Some("structure".into())));
-        }
-        if choose {
-            self.send(Command::Choose(
-                crate::ui::files::FilePurpose::StructureVideo,
-            ));
-        }
-        // Previews follow the settings.
-        if self.doc.project.structure_video != self.structure_key {
-            self.structure_key = self.doc.project.structure_video.clone();
-            self.structure_preview = None;
-            self.structure_loading = match &self.structure_key {
-                Some(sv) => match jobs::structure_preview(
-                    sv.clone(),
-                    self.project_dir(),
-                    self.doc.project.width,
-                    self.doc.project.height,
-                    &ctx,
-                ) {
-                    Ok(rx) => Some(rx),
-                    Err(e) => {
-                        self.problems.push(e);
-                        None
-                    }
-                },
-                None => None,
-            };
-        }
-        if let Some(rx) = &self.structure_loading
-            && let Ok(result) = rx.try_recv()
-        {
-            self.structure_loading = None;
-            match result {
-                Ok(preview) => {
-                    let crop = ctx.load_texture(
-                        "structure crop",
-                        preview.crop,
-                        egui::TextureOptions::LINEAR,
-                    );
-                    let flow = ctx.load_texture(
-                        "structure flow",
-                        preview.flow,
-                        egui::TextureOptions::LINEAR,
-                    );
-                    self.structure_preview = Some((crop, flow, preview.info));
-                }
-                Err(e) => self.problems.push(e),
-            }
-        }
-        if self.structure_loading.is_some() {
-            ui.add(egui::Spinner::new());
-            ctx.request_repaint_after(Duration::from_millis(50));
-        }
-        if let Some((crop, flow, info)) = &self.structure_preview {
-            ui.label(info.as_str());
-            ui.horizontal(|ui| {
-                let size = crop.size_vec2() * (150.0 / crop.size_vec2().x);
-                let r = ui.image((crop.id(), size));
-                r.widget_info(|| {
-                    egui::WidgetInfo::labeled(Role::Image, true, "Structure crop preview")
-                });
-                let r = ui.image((flow.id(), size));
-                r.widget_info(|| {
-                    egui::WidgetInfo::labeled(Role::Image, true, "Structure flow preview")
-                });
-            });
-            ui.label("left: the crop used (never stretched); right: its motion (hue = direction)");
-        }
-    }
-
     /// Backend choice and its settings: servers and template for ComfyUI, the model
     /// manifest for ONNX.
     pub(super) fn backend_settings(&mut self, ui: &mut egui::Ui) {
@@ -408,9 +187,7 @@ impl StudioApp {
         self.live_panel(ui);
         self.last_render_line(ui);
     }
-}
 
-impl StudioApp {
     /// What became of the last render: when, how long, exported where (or not yet).
     fn last_render_line(&mut self, ui: &mut egui::Ui) {
         let Some(r) = &self.last_render else {
@@ -463,19 +240,6 @@ fn ago_words(secs: u64) -> String {
     }
 }
 
-/// A label and a number field announced under that label.
-pub(super) fn labelled_drag(
-    ui: &mut egui::Ui,
-    text: &str,
-    value: &mut u32,
-    range: std::ops::RangeInclusive<u32>,
-    speed: f64,
-) {
-    let label = ui.label(text);
-    ui.add(egui::DragValue::new(value).range(range).speed(speed))
-        .labelled_by(label.id);
-}
-
 /// The render's progress in words: the bar's text and the line under it, per phase.
 fn progress_words(p: &super::Progress) -> (String, String) {
     let eta = match p.eta_secs {
@@ -516,4 +280,25 @@ fn progress_words(p: &super::Progress) -> (String, String) {
             )
         }
     }
+}
+
+pub(super) struct Progress {
+    pub(super) fraction: f32,
+    pub(super) call: usize,
+    pub(super) calls: usize,
+    pub(super) stage: String,
+    pub(super) step: Option<(u32, u32)>,
+    pub(super) eta_secs: Option<f64>,
+}
+
+/// The last finished render.
+pub(super) struct LastRender {
+    /// The project it was made from (the player marks it outdated once they differ).
+    pub(super) project: Project,
+    /// Frames written.
+    pub(super) frames: u32,
+    /// When it finished.
+    pub(super) finished: Instant,
+    /// Where it was exported, once it was.
+    pub(super) exported: Option<PathBuf>,
 }

@@ -1,12 +1,8 @@
-//! The window chrome: menu bar, settings bar, status bar, keyboard shortcuts and the
-//! dialogs (open, save, add images, export, restore, confirm).
+//! The bars at the top (the menus and the project settings) and the keyboard shortcuts: each
+//! sends a [`Command`](super::Command).
 
-use super::{
-    Command, Edit, Key, MergePolicy, Mode, Modifiers, StudioApp, Vec2, labelled_drag, plan,
-    show_error,
-};
+use super::{Command, Edit, Key, MergePolicy, Mode, Modifiers, StudioApp, labelled_drag, plan};
 use crate::ui::files::FilePurpose;
-use crate::ui::style;
 
 impl StudioApp {
     pub(super) fn menu_bar(&mut self, ui: &mut egui::Ui) {
@@ -150,64 +146,6 @@ impl StudioApp {
         }
     }
 
-    pub(super) fn status_bar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            let name = self
-                .doc
-                .path
-                .as_ref()
-                .map_or_else(|| "untitled".into(), |p| p.display().to_string());
-            let dirty = if self.is_dirty() { " • unsaved" } else { "" };
-            ui.label(format!("{name}{dirty}"));
-            ui.separator();
-            ui.label(format!("backend: {}", self.settings.generator.kind));
-            ui.separator();
-            let compute = self
-                .compute_name
-                .lock()
-                .ok()
-                .and_then(|c| c.clone())
-                .unwrap_or_else(|| "probing…".into());
-            // The reason after the device name (e.g. why wgpu was passed over) on hover.
-            match compute.split_once(" (") {
-                Some((short, why)) => {
-                    let why = super::studio_device_words(why.trim_end_matches(')'));
-                    ui.label(format!("compute: {short}")).on_hover_text(why);
-                }
-                None => {
-                    ui.label(format!("compute: {compute}"));
-                }
-            }
-            ui.separator();
-            ui.label(format!("{} keyframes", self.doc.project.keyframes.len()));
-            let mut dismiss = false;
-            let mut reveal = None;
-            if let Some(notice) = &self.notice {
-                ui.separator();
-                ui.colored_label(style::SUCCESS, notice);
-                if let Some(file) = &self.notice_file
-                    && ui.small_button("Show in folder").clicked()
-                {
-                    reveal = Some(file.clone());
-                }
-                dismiss = ui.small_button("Dismiss").clicked();
-            }
-            if let Some(file) = reveal {
-                self.show_in_folder(&file);
-            }
-            if dismiss {
-                self.notice = None;
-                self.notice_file = None;
-            }
-            if !self.problems.is_empty() && ui.button("Clear problems").clicked() {
-                self.problems.clear();
-            }
-        });
-        for e in self.problems.iter().rev().take(3) {
-            show_error(ui, style::ERROR, "error", e);
-        }
-    }
-
     pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
         let cmd = Modifiers::COMMAND;
         let shift_cmd = Modifiers::COMMAND | Modifiers::SHIFT;
@@ -272,82 +210,6 @@ impl StudioApp {
             .last()
             .map_or(0, |k| k.frame + 32);
         self.ask_file(FilePurpose::AddImages { at_frame }, ctx);
-    }
-
-    pub(super) fn restore_dialog(&mut self, ctx: &egui::Context) {
-        if self.restore_offer.is_none() {
-            return;
-        }
-        let mut choice = None;
-        egui::Window::new("Unsaved work found")
-            .collapsible(false)
-            .resizable(false)
-            .anchor(egui::Align2::CENTER_CENTER, Vec2::ZERO)
-            .show(ctx, |ui| {
-                ui.label("An autosave newer than this project exists (work that was not saved).");
-                ui.horizontal(|ui| {
-                    if ui.button("Restore").clicked() {
-                        choice = Some(true);
-                    }
-                    if ui.button("Discard autosave").clicked() {
-                        choice = Some(false);
-                    }
-                });
-            });
-        match choice {
-            Some(true) => {
-                if let Some(p) = self.restore_offer.take() {
-                    self.push_edit(Edit::Replace(Box::new(p)));
-                }
-            }
-            Some(false) => {
-                self.restore_offer = None;
-                self.forget_autosave();
-            }
-            None => {}
-        }
-    }
-
-    pub(super) fn confirm_dialog(&mut self, ctx: &egui::Context) {
-        let Some(action) = self.confirm.clone() else {
-            return;
-        };
-        let mut choice = None;
-        egui::Window::new("Unsaved changes")
-            .collapsible(false)
-            .resizable(false)
-            .anchor(egui::Align2::CENTER_CENTER, Vec2::ZERO)
-            .show(ctx, |ui| {
-                ui.label("Save the changes to this project first?");
-                ui.horizontal(|ui| {
-                    if ui.button("Save").clicked() {
-                        choice = Some(0);
-                    }
-                    if ui.button("Discard").clicked() {
-                        choice = Some(1);
-                    }
-                    if ui.button("Cancel").clicked() {
-                        choice = Some(2);
-                    }
-                });
-            });
-        match choice {
-            Some(0) => {
-                self.confirm = None;
-                if self.save(ctx) {
-                    self.perform(action, ctx);
-                }
-            }
-            Some(1) => {
-                // Discarded work is not offered again at the next start.
-                self.confirm = None;
-                self.forget_autosave();
-                self.doc.discard_changes();
-                self.perform(action, ctx);
-            }
-            Some(_) => self.confirm = None,
-            None => {}
-        }
     }
 }
 
