@@ -674,6 +674,9 @@ fn ctrl_r_renders_and_ctrl_e_exports_the_render_with_a_notice() {
     let notice = s.harness.state().notice().unwrap().to_string();
     assert!(notice.contains("Exported"), "{notice}");
     s.harness.get_by_label_contains("Exported the render to");
+    // Show in folder beside the notice and in the Render panel's last-render line.
+    assert_eq!(s.harness.query_all_by_label("Show in folder").count(), 2);
+    s.harness.get_by_label_contains("exported as travel.mp4");
 }
 
 /// Hints in the studio name its controls, not the command line's flags or the project

@@ -14,7 +14,7 @@ pub mod studio_kit;
 use std::time::Duration;
 
 use egui::{Key, Modifiers, Pos2};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{By, Queryable};
 use studio_kit::{Studio, settle, shortcut, studio, wait_for, with_three_keyframes};
 use wayfarer::project::edit::Edit;
 use wayfarer::ui::StudioApp;
@@ -345,4 +345,95 @@ fn opening_another_project_keeps_its_own_prompts() {
     assert_eq!(app.path(), Some(second.as_path()));
     assert_eq!(app.project().segments[0].prompt, "second project");
     assert!(!app.is_dirty(), "opening changes nothing");
+}
+
+#[test]
+fn the_inspector_says_why_identical_segments_are_not_merged_and_what_merging_saves() {
+    let mut s = with_three_keyframes();
+    // Merging is off (with_three_keyframes): the reason, and what Auto would save.
+    s.harness
+        .get_by_label_contains("identical to the next segment, not merged: merging is off");
+    s.harness
+        .get_by_label_contains("Merge set to Auto would render 1 call instead of 2");
+    // Too long for one call: the reason is the cap.
+    let mut p = s.harness.state().project().clone();
+    p.merge.policy = wayfarer::project::MergePolicy::Consolidate;
+    p.keyframes[1].frame = 60;
+    p.keyframes[2].frame = 120;
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    settle(&mut s);
+    s.harness.get_by_label_contains("over the cap of 81");
+    assert!(
+        s.harness
+            .query_by_label_contains("Merge set to Auto")
+            .is_none()
+    );
+}
+
+#[test]
+fn at_1024_by_700_nothing_wraps_and_render_stays_reachable() {
+    let mut s = studio_kit::studio_with((1024.0, 700.0), false);
+    studio_kit::drop_images(
+        &mut s,
+        &["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"],
+        100.0,
+    );
+    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    settle(&mut s);
+    let window = egui::Rect::from_min_size(Pos2::ZERO, egui::vec2(1024.0, 700.0));
+    // The settings bar is one line.
+    let model = s.harness.get_by_label("Model").rect();
+    let transition = s.harness.get_by_label("Transition").rect();
+    assert!(
+        (model.center().y - transition.center().y).abs() < 2.0,
+        "{model:?} vs {transition:?}"
+    );
+    for label in [
+        "Render",
+        "Check",
+        "Export MP4…",
+        "Live preview",
+        "Fit",
+        "Timeline",
+    ] {
+        let rect = s
+            .harness
+            .get_by_role_and_label(
+                if label == "Timeline" {
+                    egui::Role::Canvas
+                } else {
+                    egui::Role::Button
+                },
+                label,
+            )
+            .rect();
+        assert!(window.contains_rect(rect), "{label} at {rect:?}");
+    }
+    // The legend says what the mask colours mean.
+    for words in [
+        "keyframe (kept)",
+        "context (kept)",
+        "transition",
+        "generated",
+    ] {
+        s.harness.get_by_label(words);
+    }
+    // Nothing reads like code: no ranges, no call 0, no field paths.
+    for code in [
+        "..=",
+        "call 0",
+        "keyframes[",
+        "1 calls",
+        "/1 fps",
+        "WAYFARER_",
+    ] {
+        let shown = s
+            .harness
+            .query_all(By::new().include_labels().predicate(move |n| {
+                n.label().is_some_and(|l| l.contains(code))
+                    || n.value().is_some_and(|v| v.contains(code))
+            }))
+            .count();
+        assert_eq!(shown, 0, "{code:?} is shown");
+    }
 }

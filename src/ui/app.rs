@@ -144,6 +144,8 @@ pub struct StudioApp {
     inspector: inspector::InspectorView,
     /// The structure video's previews.
     structure: structure::StructureView,
+    /// What turning merging on would save, when it is off.
+    merge_saving: Option<String>,
     selected_span: usize,
     selected_keyframe: Option<usize>,
     /// The frame to show once the render's frames are loaded (a seek on the ruler).
@@ -203,6 +205,7 @@ impl StudioApp {
             timeline: timeline::TimelineView::default(),
             inspector: inspector::InspectorView::default(),
             structure: structure::StructureView::default(),
+            merge_saving: None,
             selected_span: 0,
             selected_keyframe: None,
             seek_to: None,
@@ -386,6 +389,38 @@ impl StudioApp {
 
     fn replan(&mut self) {
         self.doc.replan(self.costs.as_ref());
+        self.merge_saving = self.merge_saving();
+    }
+
+    /// With merging off and identical neighbours: what Merge set to Auto would save.
+    fn merge_saving(&self) -> Option<String> {
+        let plan = self.doc.plan.as_ref().ok()?;
+        let identical = plan
+            .boundaries
+            .iter()
+            .any(|b| b.differing_fields.is_empty() && !b.merged);
+        if self.doc.project.merge.policy != MergePolicy::Off || !identical {
+            return None;
+        }
+        let mut merged = self.doc.project.clone();
+        merged.merge.policy = MergePolicy::Auto;
+        let other = plan::plan_with_costs(&merged, self.costs.as_ref()).ok()?;
+        let secs = crate::plan::cost::secs_text;
+        Some(if other.calls.len() < plan.calls.len() {
+            let calls = |n: usize| match n {
+                1 => "1 call".to_string(),
+                n => format!("{n} calls"),
+            };
+            format!(
+                "Merge set to Auto would render {} instead of {} (about {} instead of {}).",
+                calls(other.calls.len()),
+                calls(plan.calls.len()),
+                secs(other.cost.secs),
+                secs(plan.cost.secs)
+            )
+        } else {
+            "Merge set to Auto would not save a call here.".to_string()
+        })
     }
 
     fn project_dir(&self) -> PathBuf {

@@ -10,7 +10,7 @@ impl StudioApp {
         let spans = self.doc.project.span_count();
         if spans == 0 {
             ui.label(
-                "Add at least two keyframes (drop images on the timeline or Edit -> Add images…).",
+                "Add at least two keyframes (drop images on the timeline, or Edit > Add images…, Ctrl+I).",
             );
             return;
         }
@@ -42,6 +42,9 @@ impl StudioApp {
                     style::WARNING,
                     format!("identical to the next segment, not merged: {}", b.reason),
                 );
+                if let Some(saving) = &self.merge_saving {
+                    ui.label(saving);
+                }
             }
         }
         let segment = self.doc.project.segment_for_span(span).clone();

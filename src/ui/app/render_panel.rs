@@ -262,7 +262,11 @@ fn progress_words(p: &super::Progress) -> (String, String) {
         }
         "encoding" => (
             "Writing the video…".into(),
-            format!("All {calls} calls are generated"),
+            if calls == 1 {
+                "The call is generated".to_string()
+            } else {
+                format!("All {calls} calls are generated")
+            },
         ),
         _ => {
             let step = p
@@ -301,4 +305,47 @@ pub(super) struct LastRender {
     pub(super) finished: Instant,
     /// Where it was exported, once it was.
     pub(super) exported: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Progress, progress_words};
+
+    fn progress(stage: &str, step: Option<(u32, u32)>, eta_secs: Option<f64>) -> Progress {
+        Progress {
+            fraction: 0.5,
+            call: 1,
+            calls: 3,
+            stage: stage.into(),
+            step,
+            eta_secs,
+        }
+    }
+
+    #[test]
+    fn every_phase_says_where_it_is() {
+        let (bar, _) = progress_words(&progress("structure", Some((3, 63)), Some(42.0)));
+        assert_eq!(
+            bar,
+            "Analysing the structure video: 3 of 63 frame pairs · about 42 s left"
+        );
+        let (bar, _) = progress_words(&progress("generating", Some((7, 30)), None));
+        assert_eq!(
+            bar,
+            "Generating call 2 of 3 · step 7 of 30 · estimating the time left"
+        );
+        let (bar, _) = progress_words(&progress("generating", None, Some(0.2)));
+        assert!(!bar.contains("0 s left"), "{bar}");
+        assert!(bar.ends_with("almost done"), "{bar}");
+        let (bar, line) = progress_words(&progress("encoding", None, None));
+        assert_eq!(bar, "Writing the video…");
+        assert_eq!(line, "All 3 calls are generated");
+        let (_, line) = progress_words(&Progress {
+            calls: 1,
+            ..progress("encoding", None, None)
+        });
+        assert_eq!(line, "The call is generated");
+        let (bar, _) = progress_words(&progress("loading", None, None));
+        assert_eq!(bar, "Checking the keyframe images…");
+    }
 }
