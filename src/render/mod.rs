@@ -59,7 +59,8 @@ pub enum RenderEvent {
         calls: usize,
         /// Overall fraction done, `0..=1`.
         fraction: f32,
-        /// Sampler step and steps of the call, when the backend reports them.
+        /// Generating: the sampler step and steps of the call, when the backend reports them;
+        /// structure: frame pairs done and in all; encoding: frames written and in all.
         #[serde(skip_serializing_if = "Option::is_none")]
         step: Option<(u32, u32)>,
         /// Estimated seconds left, once there is enough progress to tell.
@@ -550,7 +551,8 @@ fn run_calls(
         call: calls - 1,
         calls,
         fraction: 1.0,
-        step: None,
+        // Every frame is stitched and handed to the encoder, which now writes its last.
+        step: Some((written, plan.total_frames)),
         eta_secs: None,
     });
     let encoder = stitcher.finish()?;

@@ -261,7 +261,10 @@ fn progress_words(p: &super::Progress) -> (String, String) {
             )
         }
         "encoding" => (
-            "Writing the video…".into(),
+            match p.step {
+                Some((done, total)) => format!("Writing the video: frame {done} of {total}…"),
+                None => "Writing the video…".into(),
+            },
             if calls == 1 {
                 "The call is generated".to_string()
             } else {
