@@ -339,6 +339,12 @@ fn a_structure_video_shows_its_crop_and_flow_preview() {
         clip
     );
     // The strength slider edits the project.
+    // Below the inspector's fold at this size: scrolled into view first (the scroll is
+    // animated over a few frames), as a person would.
+    s.harness.get_by_label("Remove").scroll_to_me();
+    for _ in 0..20 {
+        s.harness.step();
+    }
     s.harness.get_by_label("Remove").click();
     s.harness.step();
     s.harness.step();
@@ -626,6 +632,7 @@ fn ctrl_shift_s_saves_under_the_name_typed_and_ctrl_o_opens_it_again() {
     s.harness.step();
     let saved = dir.join("journey.json");
     assert!(saved.exists(), "the extension is added to a bare name");
+    s.harness.get_by_label_contains("Saved ");
     assert_eq!(s.harness.state().path(), Some(saved.as_path()));
     assert!(!s.harness.state().is_dirty());
 

@@ -38,6 +38,8 @@ impl StudioApp {
         match self.doc.save_as(path, &self.config.autosave_dir) {
             Ok(()) => {
                 self.remember_recent(path);
+                self.notice = Some(format!("Saved {}", path.display()));
+                self.notice_file = Some(path.to_path_buf());
                 true
             }
             Err(e) => {
