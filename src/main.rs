@@ -33,6 +33,8 @@ enum Command {
     Stream(cli::stream::StreamArgs),
     /// Show how a project is cut into generation calls.
     Plan(cli::plan::PlanArgs),
+    /// Estimate the optical flow from picture A to picture B and write it as a .flo file.
+    Flow(cli::flow::FlowArgs),
     /// List or clear the caches (flow fields, finished call outputs).
     Cache(cli::cache::CacheArgs),
     /// Report what Wayfarer finds on this machine: libav, ONNX Runtime, wgpu, folders.
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Some(Command::Render(args)) => args.run(),
         Some(Command::Stream(args)) => args.run(),
         Some(Command::Plan(args)) => args.run(),
+        Some(Command::Flow(args)) => args.run(),
         Some(Command::Cache(args)) => args.run(),
         Some(Command::Doctor(args)) => args.run(),
     };

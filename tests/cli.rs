@@ -108,7 +108,7 @@ fn valid_project_renders() {
 #[test]
 fn missing_image() {
     let c = case(&valid_json().replace("b.png", "nope.png"));
-    expect_bad_input(&c, &c.out, "keyframes[1].image");
+    expect_bad_input(&c, &c.out, "keyframe 2 image");
 }
 
 #[test]
@@ -448,7 +448,7 @@ fn check_runs_preflight_only() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("ok   plan: 1 call, 17 frames"), "{stdout}");
-    assert!(stdout.contains("ok   keyframes[1].image"), "{stdout}");
+    assert!(stdout.contains("ok   keyframe 2 image"), "{stdout}");
     assert!(stdout.contains("ok   output:"), "{stdout}");
     assert!(!c.out.exists(), "--check renders nothing");
     // Every failing item is listed, and the exit code says bad input.
@@ -462,7 +462,7 @@ fn check_runs_preflight_only() {
     ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stdout.contains("FAIL keyframes[1].image"), "{stdout}");
+    assert!(stdout.contains("FAIL keyframe 2 image"), "{stdout}");
     assert!(
         stdout.contains("FAIL output: folder /nonexistent does not exist"),
         "{stdout}"

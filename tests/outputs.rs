@@ -71,13 +71,13 @@ fn every_input_is_refused_as_an_output() {
     std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
     let before = snapshot(&root);
     let cases: [(&str, &str); 7] = [
-        ("project/a.png", "keyframes[0].image"),
+        ("project/a.png", "keyframe 1's image"),
         ("project/clip.mp4", "the structure video"),
         ("project/project.json.autosave", "the project's autosave"),
         ("project/project.json", "the project file"),
-        ("link.mp4", "keyframes[0].image"),
+        ("link.mp4", "keyframe 1's image"),
         ("hard.mp4", "the structure video"),
-        ("elsewhere/../project/b.png", "keyframes[1].image"),
+        ("elsewhere/../project/b.png", "keyframe 2's image"),
     ];
     for command in ["render", "stream"] {
         for (output, expect) in cases {

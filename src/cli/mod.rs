@@ -1,9 +1,10 @@
 //! The `wayfarer` command line, one file per command (as the engine's front end on servers):
-//! [`render`], [`stream`], [`plan`], [`cache`], [`doctor`]. This module holds what they
+//! [`render`], [`stream`], [`plan`], [`flow`], [`cache`], [`doctor`]. This module holds what they
 //! share: the progress bar, Ctrl+C, JSON-event lines and the `error:`/`hint:` printing.
 
 pub mod cache;
 pub mod doctor;
+pub mod flow;
 pub mod plan;
 pub mod render;
 pub mod stream;

@@ -7,10 +7,12 @@
 
 mod builtin;
 pub mod cache;
+pub mod flo;
 pub mod raft;
 
 pub use builtin::PyramidalLucasKanade;
 pub use cache::FlowCache;
+pub use flo::{read_flo, write_flo};
 pub use raft::{FlowManifest, RaftOnnx};
 
 use crate::error::Result;

@@ -28,7 +28,9 @@ use crate::structure::{MotionTools, StructureMotion};
 pub use cache::CallCache;
 pub use costs::CostStore;
 use output::check_output_path;
-pub use output::{PartialOutput, refuse_input_as_output, refuse_special_output, sweep_stale};
+pub use output::{
+    PartialOutput, is_same_file, refuse_input_as_output, refuse_special_output, sweep_stale,
+};
 pub use session::{RenderRequest, Session};
 use stitch::{Discard, Stitcher};
 

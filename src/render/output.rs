@@ -23,7 +23,7 @@ pub fn refuse_input_as_output(
     let mut inputs: Vec<(String, PathBuf)> = (0..project.keyframes.len())
         .map(|k| {
             (
-                format!("keyframes[{k}].image"),
+                format!("keyframe {}'s image", k + 1),
                 project.image_path(project_dir, k),
             )
         })
@@ -50,6 +50,15 @@ pub fn refuse_input_as_output(
         }
     }
     Ok(())
+}
+
+/// Whether `a` and `b` name the same existing file (a link, a `..` path or a hard link
+/// included); `false` when either does not exist.
+pub fn is_same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => same_file(&a, &b),
+        _ => false,
+    }
 }
 
 #[cfg(unix)]

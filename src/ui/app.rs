@@ -624,10 +624,45 @@ impl eframe::App for StudioApp {
 
 /// An error as the studio shows it: `prefix: message` in `color`, then a line per hint.
 fn show_error(ui: &mut egui::Ui, color: Color32, prefix: &str, e: &UserError) {
-    ui.colored_label(color, format!("{prefix}: {}", e.message));
+    ui.colored_label(color, format!("{prefix}: {}", studio_words(&e.message)));
     for hint in &e.suggestions {
         ui.label(format!("hint: {}", studio_hint(hint)));
     }
+}
+
+/// A message worded for the studio: the project file's field paths the engine names
+/// (`keyframes[1].image`, numbered from 0) become the words the studio shows
+/// ("keyframe 2's image").
+pub fn studio_words(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("keyframes[") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "keyframes[".len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let index = after[..digits].parse::<usize>().ok();
+        if let (Some(index), Some(tail)) = (index, after[digits..].strip_prefix(']')) {
+            let (field, tail) = if let Some(t) = tail.strip_prefix(".image") {
+                ("'s image", t)
+            } else if let Some(t) = tail.strip_prefix(".frame") {
+                ("'s position", t)
+            } else {
+                ("", tail)
+            };
+            out.push_str("keyframe ");
+            out.push_str(&(index + 1).to_string());
+            out.push_str(field);
+            rest = tail;
+        } else {
+            out.push_str("keyframes[");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out.replace("structure_video.", "structure video ")
+        .replace("end_frame", "end frame")
+        .replace("start_frame", "start frame")
+        .replace("motion_strength", "strength")
 }
 
 /// A hint worded for the studio: hints the engine words for the command line or the project
@@ -686,4 +721,26 @@ pub(super) fn labelled_drag(
     let label = ui.label(text);
     ui.add(egui::DragValue::new(value).range(range).speed(speed))
         .labelled_by(label.id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::studio_words;
+
+    #[test]
+    fn field_paths_read_as_words_numbered_from_1() {
+        assert_eq!(
+            studio_words("keyframes[2].frame: position 8 comes before keyframes[1] at 9"),
+            "keyframe 3's position: position 8 comes before keyframe 2 at 9"
+        );
+        assert_eq!(
+            studio_words("keyframes[0].image: empty path"),
+            "keyframe 1's image: empty path"
+        );
+        assert_eq!(
+            studio_words("structure_video.end_frame 200"),
+            "structure video end frame 200"
+        );
+        assert_eq!(studio_words("keyframes[x] stays"), "keyframes[x] stays");
+    }
 }
