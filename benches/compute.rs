@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use wayfarer::flow::{FlowEstimator, PyramidalLucasKanade};
+use wayfarer::flow::{DenseInverseSearch, DisPreset, FlowEstimator, PyramidalLucasKanade};
 use wayfarer::gpu::{Compute, CpuCompute, FlowField, WgpuCompute};
 use wayfarer::media::{self, Frame};
 
@@ -123,7 +123,8 @@ fn main() {
     let a = cpu.crop_fit(&src, 1280, 720).expect("fit");
     let b = cpu.crop_fit(&next, 1280, 720).expect("fit");
     let flow_ms = median_ms(5, || drop(est.estimate(&a, &b)));
-    println!("built-in flow 720p: {flow_ms:.0} ms per frame pair");
+    println!("built-in flow (pyramidal Lucas-Kanade) 720p: {flow_ms:.0} ms per frame pair");
+    flow_table(cpu, dir.path(), &a, &b);
     let cache = wayfarer::flow::FlowCache::new(dir.path().join("flows"), 1 << 30);
     let key = wayfarer::flow::cache::frame_pair_key(&a, &b, &est.identity());
     let _ = cache.get_or_compute(&key, || est.estimate(&a, &b));
@@ -134,4 +135,149 @@ fn main() {
         "flow cache hit 720p: {hit_ms:.1} ms (recompute {flow_ms:.0} ms, {:.0}x)",
         flow_ms / hit_ms
     );
+}
+
+/// OpenCV's DIS on a 720p pair (raw RGB files): median time over 5 runs on 2 threads, the
+/// flow written to `out` (f32 u, v per pixel).
+fn opencv_dis(python: &str, a: &Path, b: &Path, preset: &str, out: &Path) -> Option<f64> {
+    let script = r"
+import sys, time, numpy as np, cv2
+cv2.setNumThreads(2)
+a = cv2.cvtColor(np.fromfile(sys.argv[1], np.uint8).reshape(720, 1280, 3), cv2.COLOR_RGB2GRAY)
+b = cv2.cvtColor(np.fromfile(sys.argv[2], np.uint8).reshape(720, 1280, 3), cv2.COLOR_RGB2GRAY)
+dis = cv2.DISOpticalFlow_create(getattr(cv2, 'DISOPTICAL_FLOW_PRESET_' + sys.argv[3].upper()))
+t = []
+for _ in range(5):
+    s = time.perf_counter(); f = dis.calc(a, b, None); t.append((time.perf_counter() - s) * 1000)
+f.astype(np.float32).tofile(sys.argv[4])
+print(sorted(t)[2])
+";
+    let output = Command::new(python)
+        .args(["-c", script])
+        .args([a, b])
+        .arg(preset)
+        .arg(out)
+        .output()
+        .ok()?;
+    String::from_utf8(output.stdout).ok()?.trim().parse().ok()
+}
+
+/// Mean absolute difference per channel value.
+fn photometric(a: &Frame, b: &Frame) -> f64 {
+    a.data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| f64::from(x.abs_diff(*y)))
+        .sum::<f64>()
+        / a.data.len() as f64
+}
+
+/// Share of the photometric error between `a` and `b` that warping `b` back by `flow`
+/// removes (warped by the same CPU warp for every estimator).
+fn removed(cpu: CpuCompute, a: &Frame, b: &Frame, flow: &FlowField) -> f64 {
+    let warped = cpu.warp(b, flow, 1.0).expect("warp");
+    1.0 - photometric(a, &warped) / photometric(a, b)
+}
+
+/// Flow at 720p, side by side: time per pair and the photometric error it removes, for the
+/// built-in estimators and OpenCV's DIS, on the demo pair and on consecutive frames of the
+/// folder `WAYFARER_BENCH_FRAMES` names (PNG files in name order).
+fn flow_table(cpu: CpuCompute, dir: &Path, demo_a: &Frame, demo_b: &Frame) {
+    let mut pairs = vec![("demo 16->20".to_string(), demo_a.clone(), demo_b.clone())];
+    if let Ok(folder) = std::env::var("WAYFARER_BENCH_FRAMES") {
+        let mut files: Vec<_> = std::fs::read_dir(&folder)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "png"));
+        files.sort();
+        for w in files.windows(2).take(4) {
+            let load = |p: &Path| {
+                let f = media::load_image(p).expect("frame");
+                cpu.crop_fit(&f, 1280, 720).expect("fit")
+            };
+            let name = |p: &Path| {
+                p.file_stem()
+                    .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+            };
+            pairs.push((
+                format!("{}->{}", name(&w[0]), name(&w[1])),
+                load(&w[0]),
+                load(&w[1]),
+            ));
+        }
+    }
+    let python = std::env::var("OPENCV_PYTHON").ok();
+    let estimators: Vec<(String, Box<dyn FlowEstimator>)> = vec![
+        ("plk".into(), Box::new(PyramidalLucasKanade::default())),
+        (
+            "dis fast".into(),
+            Box::new(DenseInverseSearch::preset(DisPreset::Fast)),
+        ),
+        (
+            "dis medium".into(),
+            Box::new(DenseInverseSearch::preset(DisPreset::Medium)),
+        ),
+        (
+            "dis fine".into(),
+            Box::new(DenseInverseSearch::preset(DisPreset::Fine)),
+        ),
+    ];
+    println!("flow 1280x720: ms per pair (median of 5) / photometric error removed");
+    print!("{:<22}", "pair");
+    for (name, _) in &estimators {
+        print!(" {name:>16}");
+    }
+    println!(" {:>16} {:>16}", "opencv dis fast", "opencv dis med");
+    let mut ratio = Vec::new();
+    for (name, a, b) in &pairs {
+        print!("{name:<22}");
+        let mut ours_medium = (0.0, 0.0);
+        for (est_name, est) in &estimators {
+            let ms = median_ms(5, || drop(est.estimate(a, b)));
+            let flow = est.estimate(a, b).expect("flow");
+            let r = removed(cpu, a, b, &flow);
+            if est_name == "dis medium" {
+                ours_medium = (ms, r);
+            }
+            print!(" {:>9.0} {:>5.1}%", ms, 100.0 * r);
+        }
+        let (pa, pb) = (dir.join("a.rgb"), dir.join("b.rgb"));
+        std::fs::write(&pa, &a.data).expect("write");
+        std::fs::write(&pb, &b.data).expect("write");
+        for preset in ["fast", "medium"] {
+            let out = dir.join("cv.flo32");
+            let cv = python
+                .as_deref()
+                .and_then(|py| opencv_dis(py, &pa, &pb, preset, &out));
+            match cv {
+                Some(ms) => {
+                    let bytes = std::fs::read(&out).expect("opencv flow");
+                    let f = |c: &[u8]| f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                    let data: Vec<[f32; 2]> = bytes
+                        .chunks_exact(8)
+                        .map(|v| [f(&v[..4]), f(&v[4..])])
+                        .collect();
+                    let flow = FlowField {
+                        width: 1280,
+                        height: 720,
+                        data,
+                    };
+                    let r = removed(cpu, a, b, &flow);
+                    print!(" {:>9.0} {:>5.1}%", ms, 100.0 * r);
+                    if preset == "medium" {
+                        ratio.push((ours_medium.0 / ms, ours_medium.1, r));
+                    }
+                }
+                None => print!(" {:>16}", "-"),
+            }
+        }
+        println!();
+    }
+    for (t, ours, cv) in &ratio {
+        println!(
+            "dis medium vs opencv dis medium: time {t:.2}x, error removed {:.1} % vs {:.1} %",
+            100.0 * ours,
+            100.0 * cv
+        );
+    }
 }

@@ -411,7 +411,10 @@ fn a_flow_model_manifest_selects_raft() {
     let output = wayfarer(&["doctor", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(
-        report["flow"].as_str().unwrap().starts_with("builtin-plk"),
+        report["flow"]
+            .as_str()
+            .unwrap()
+            .contains("dense inverse search (medium)"),
         "{report}"
     );
     // A manifest that does not exist is bad input: exit 2, nothing written.

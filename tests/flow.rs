@@ -5,7 +5,19 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
-use wayfarer::flow::{FlowEstimator, PyramidalLucasKanade, mean_epe};
+use wayfarer::flow::{
+    DenseInverseSearch, DisPreset, FlowEstimator, PyramidalLucasKanade, mean_epe,
+};
+
+/// Every built-in estimator: the pyramidal Lucas-Kanade and dense inverse search's presets.
+fn estimators() -> Vec<Box<dyn FlowEstimator>> {
+    vec![
+        Box::new(PyramidalLucasKanade::default()),
+        Box::new(DenseInverseSearch::preset(DisPreset::Fast)),
+        Box::new(DenseInverseSearch::preset(DisPreset::Medium)),
+        Box::new(DenseInverseSearch::preset(DisPreset::Fine)),
+    ]
+}
 use wayfarer::gpu::{Compute, CpuCompute, FlowField};
 use wayfarer::media::{Frame, load_image};
 
@@ -38,30 +50,37 @@ fn case(truth: impl Fn(f32, f32) -> [f32; 2]) -> (Frame, Frame, FlowField) {
 
 #[test]
 fn translations_are_recovered_within_half_a_pixel() {
-    let est = PyramidalLucasKanade::default();
-    for (dx, dy) in [(2.3f32, -1.7f32), (-5.5, 3.25), (0.4, 0.6), (9.0, -4.0)] {
-        let (a, b, truth) = case(|_, _| [dx, dy]);
-        let flow = est.estimate(&a, &b).unwrap();
-        let epe = mean_epe(&flow, &truth, 16);
-        eprintln!("translation ({dx}, {dy}): EPE {epe:.3}");
-        assert!(epe <= 0.5, "translation ({dx}, {dy}): EPE {epe:.3} px");
+    for est in estimators() {
+        let name = est.identity();
+        for (dx, dy) in [(2.3f32, -1.7f32), (-5.5, 3.25), (0.4, 0.6), (9.0, -4.0)] {
+            let (a, b, truth) = case(|_, _| [dx, dy]);
+            let flow = est.estimate(&a, &b).unwrap();
+            let epe = mean_epe(&flow, &truth, 16);
+            eprintln!("{name}: translation ({dx}, {dy}): EPE {epe:.3}");
+            assert!(
+                epe <= 0.5,
+                "{name}: translation ({dx}, {dy}): EPE {epe:.3} px"
+            );
+        }
     }
 }
 
 #[test]
 fn small_rotations_are_recovered_within_half_a_pixel() {
-    let est = PyramidalLucasKanade::default();
-    for degrees in [1.0f32, -2.0, 3.0] {
-        let (s, c) = degrees.to_radians().sin_cos();
-        let (cx, cy) = (160.0, 88.0);
-        let (a, b, truth) = case(|x, y| {
-            let (px, py) = (x - cx, y - cy);
-            [c * px - s * py - px, s * px + c * py - py]
-        });
-        let flow = est.estimate(&a, &b).unwrap();
-        let epe = mean_epe(&flow, &truth, 16);
-        eprintln!("rotation {degrees} deg: EPE {epe:.3}");
-        assert!(epe <= 0.5, "rotation {degrees}: EPE {epe:.3} px");
+    for est in estimators() {
+        let name = est.identity();
+        for degrees in [1.0f32, -2.0, 3.0] {
+            let (s, c) = degrees.to_radians().sin_cos();
+            let (cx, cy) = (160.0, 88.0);
+            let (a, b, truth) = case(|x, y| {
+                let (px, py) = (x - cx, y - cy);
+                [c * px - s * py - px, s * px + c * py - py]
+            });
+            let flow = est.estimate(&a, &b).unwrap();
+            let epe = mean_epe(&flow, &truth, 16);
+            eprintln!("{name}: rotation {degrees} deg: EPE {epe:.3}");
+            assert!(epe <= 0.5, "{name}: rotation {degrees}: EPE {epe:.3} px");
+        }
     }
 }
 
@@ -79,15 +98,18 @@ fn warping_the_next_sintel_frame_back_halves_the_error() {
     let cpu = CpuCompute;
     let t0 = sintel("sintel_0016.png");
     let t1 = sintel("sintel_0017.png");
-    let flow = PyramidalLucasKanade::default().estimate(&t0, &t1).unwrap();
-    let warped = cpu.warp(&t1, &flow, 1.0).unwrap();
-    let before = photometric(&t0, &t1);
-    let after = photometric(&t0, &warped);
-    eprintln!(
-        "photometric error: {before:.2} without warp, {after:.2} with ({:.0} % less)",
-        100.0 * (1.0 - after / before)
-    );
-    assert!(after <= 0.5 * before, "{before:.2} -> {after:.2}");
+    for est in estimators() {
+        let flow = est.estimate(&t0, &t1).unwrap();
+        let warped = cpu.warp(&t1, &flow, 1.0).unwrap();
+        let before = photometric(&t0, &t1);
+        let after = photometric(&t0, &warped);
+        eprintln!(
+            "{}: photometric error: {before:.2} without warp, {after:.2} with ({:.0} % less)",
+            est.identity(),
+            100.0 * (1.0 - after / before)
+        );
+        assert!(after <= 0.5 * before, "{before:.2} -> {after:.2}");
+    }
 }
 
 #[test]

@@ -275,11 +275,11 @@ struct CountingEstimator(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
 impl wayfarer::flow::FlowEstimator for CountingEstimator {
     fn identity(&self) -> String {
-        wayfarer::flow::PyramidalLucasKanade::default().identity()
+        wayfarer::flow::DenseInverseSearch::default().identity()
     }
     fn estimate(&self, a: &Frame, b: &Frame) -> wayfarer::Result<wayfarer::gpu::FlowField> {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        wayfarer::flow::PyramidalLucasKanade::default().estimate(a, b)
+        wayfarer::flow::DenseInverseSearch::default().estimate(a, b)
     }
 }
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use wayfarer::flow::{FlowCache, FlowEstimator, PyramidalLucasKanade};
+use wayfarer::flow::{DenseInverseSearch, FlowCache, FlowEstimator};
 use wayfarer::generate::{Builtin, CancelToken};
 use wayfarer::gpu::{Compute, CpuCompute, FlowField};
 use wayfarer::media::{self, EncodeOptions, Frame, VideoEncoder, center_crop_rect, psnr};
@@ -24,11 +24,11 @@ struct Counting(Arc<AtomicUsize>);
 
 impl FlowEstimator for Counting {
     fn identity(&self) -> String {
-        PyramidalLucasKanade::default().identity()
+        DenseInverseSearch::default().identity()
     }
     fn estimate(&self, a: &Frame, b: &Frame) -> wayfarer::Result<FlowField> {
         self.0.fetch_add(1, Ordering::SeqCst);
-        PyramidalLucasKanade::default().estimate(a, b)
+        DenseInverseSearch::default().estimate(a, b)
     }
 }
 
@@ -138,7 +138,7 @@ fn structure_frames_are_cropped_not_stretched_and_motion_is_followed() {
     let project_path = project_with_structure(dir.path());
     let project = file::load(&project_path).unwrap();
     let sv = project.structure_video.clone().unwrap();
-    let estimator = PyramidalLucasKanade::default();
+    let estimator = DenseInverseSearch::default();
     let tools = MotionTools {
         compute: &CpuCompute,
         estimator: &estimator,
@@ -279,7 +279,7 @@ fn guided_frame(strength: f32, offset: usize) -> (Frame, Frame) {
     );
     let project = file::load(&common::write_project(dir.path(), &json)).unwrap();
     let plan = wayfarer::plan::plan(&project).unwrap();
-    let estimator = PyramidalLucasKanade::default();
+    let estimator = DenseInverseSearch::default();
     let tools = MotionTools {
         compute: &CpuCompute,
         estimator: &estimator,
@@ -338,7 +338,7 @@ fn a_render_reports_structure_progress_per_pair_then_generation_then_encoding() 
     let dir = tempfile::tempdir().unwrap();
     let project_path = project_with_structure(dir.path());
     let project = file::load(&project_path).unwrap();
-    let estimator = PyramidalLucasKanade::default();
+    let estimator = DenseInverseSearch::default();
     let tools = MotionTools {
         compute: &CpuCompute,
         estimator: &estimator,

@@ -1,4 +1,5 @@
-//! Optical flow: [`FlowEstimator`] and the built-in estimator that needs no weights.
+//! Optical flow: [`FlowEstimator`] and the built-in estimators that need no weights: dense
+//! inverse search ([`DenseInverseSearch`], the default) and pyramidal Lucas-Kanade.
 //!
 //! Convention: `estimate(a, b)` returns the flow `F` with `a(x) ~ b(x + F(x))`, so warping
 //! `b` backward by `F` (see [`crate::gpu::Compute::warp`]) reproduces `a`.
@@ -7,11 +8,13 @@
 
 mod builtin;
 pub mod cache;
+pub mod dis;
 pub mod flo;
 pub mod raft;
 
 pub use builtin::PyramidalLucasKanade;
 pub use cache::FlowCache;
+pub use dis::{DenseInverseSearch, DisPreset};
 pub use flo::{read_flo, write_flo};
 pub use raft::{FlowManifest, RaftOnnx};
 
@@ -88,9 +91,28 @@ pub fn flow_to_color(flow: &FlowField, max_len: Option<f32>) -> Frame {
 /// unset, the built-in estimator is used.
 pub const FLOW_MODEL_ENV: &str = "WAYFARER_FLOW_MODEL";
 
+/// Environment variable choosing the built-in estimator's preset (`fast`, `medium`, `fine`).
+pub const FLOW_PRESET_ENV: &str = "WAYFARER_FLOW_PRESET";
+
+/// The built-in estimator with the preset `WAYFARER_FLOW_PRESET` names (`medium` when
+/// unset); an unknown name is an error that lists the presets.
+pub fn builtin_from_env() -> crate::error::Result<DenseInverseSearch> {
+    match std::env::var(FLOW_PRESET_ENV).as_deref() {
+        Err(_) | Ok("") => Ok(DenseInverseSearch::default()),
+        Ok(name) => DisPreset::from_name(name)
+            .map(DenseInverseSearch::preset)
+            .ok_or_else(|| {
+                crate::error::UserError::input(format!(
+                    "{FLOW_PRESET_ENV}={name}: no such flow preset"
+                ))
+                .hint("use fast, medium (the default) or fine")
+            }),
+    }
+}
+
 /// The flow estimator to use: RAFT through ONNX Runtime when `WAYFARER_FLOW_MODEL` names a
 /// manifest (on CUDA when it is usable; `WAYFARER_FLOW_CUDA=0` never, `=1` always asks),
-/// else the built-in estimator.
+/// else the built-in dense inverse search (preset from `WAYFARER_FLOW_PRESET`).
 pub fn estimator_from_env() -> crate::error::Result<Box<dyn FlowEstimator>> {
     match std::env::var_os(FLOW_MODEL_ENV) {
         Some(manifest) if !manifest.is_empty() => {
@@ -100,7 +122,7 @@ pub fn estimator_from_env() -> crate::error::Result<Box<dyn FlowEstimator>> {
                 cuda,
             )?))
         }
-        _ => Ok(Box::new(PyramidalLucasKanade::default())),
+        _ => Ok(Box::new(builtin_from_env()?)),
     }
 }
 

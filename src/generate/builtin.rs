@@ -20,7 +20,7 @@ use std::collections::hash_map::Entry;
 use super::{Backend, CancelToken, GenerationRequest};
 use crate::error::Result;
 use crate::flow::cache::frame_pair_key;
-use crate::flow::{FlowCache, FlowEstimator, PyramidalLucasKanade};
+use crate::flow::{DenseInverseSearch, FlowCache, FlowEstimator};
 use crate::gpu::{Compute, CpuCompute, FlowField};
 use crate::media::Frame;
 
@@ -38,7 +38,7 @@ impl Default for Builtin {
     fn default() -> Self {
         Self::new(
             Box::new(CpuCompute),
-            Box::new(PyramidalLucasKanade::default()),
+            Box::new(DenseInverseSearch::default()),
         )
     }
 }

@@ -46,22 +46,86 @@ pub(super) fn axis_taps(o: u32, src_len: u32, dst_len: u32) -> Vec<(u32, f32)> {
     }
 }
 
-/// Bilinear sample of channel `c` at (`x`, `y`) with border replicate.
+/// One output row of the warp: each pixel samples `src` bilinearly (border replicate) at
+/// its own position plus `strength` times its flow vector. The same arithmetic as
+/// `shaders/warp.wgsl`, with the pixel's position, weights and four source offsets worked
+/// out once for its three channels.
 #[inline]
-fn sample(src: &Frame, x: f32, y: f32, c: usize) -> f32 {
-    let max_x = (src.width - 1) as f32;
-    let max_y = (src.height - 1) as f32;
-    let x = x.clamp(0.0, max_x);
-    let y = y.clamp(0.0, max_y);
-    let (x0, y0) = (x.floor(), y.floor());
-    let (ax, ay) = (x - x0, y - y0);
-    let (x0, y0) = (x0 as u32, y0 as u32);
-    let x1 = (x0 + 1).min(src.width - 1);
-    let y1 = (y0 + 1).min(src.height - 1);
-    let p = |xx: u32, yy: u32| f32::from(src.data[((yy * src.width + xx) * 3) as usize + c]);
-    let top = p(x0, y0) * (1.0 - ax) + p(x1, y0) * ax;
-    let bottom = p(x0, y1) * (1.0 - ax) + p(x1, y1) * ax;
-    top * (1.0 - ay) + bottom * ay
+fn warp_row(src: &Frame, flow: &[[f32; 2]], y: f32, strength: f32, row: &mut [u8]) {
+    let (w, h) = (src.width as usize, src.height as usize);
+    let (max_x, max_y) = ((w - 1) as f32, (h - 1) as f32);
+    let data = &src.data[..];
+    for ((x, d), out) in flow.iter().enumerate().zip(row.chunks_exact_mut(3)) {
+        let sx = (x as f32 + strength * d[0]).clamp(0.0, max_x);
+        let sy = (y + strength * d[1]).clamp(0.0, max_y);
+        let (fx, fy) = (sx.floor(), sy.floor());
+        let (ax, ay) = (sx - fx, sy - fy);
+        let (x0, y0) = (fx as usize, fy as usize);
+        let x1 = (x0 + 1).min(w - 1);
+        let y1 = (y0 + 1).min(h - 1);
+        let (r0, r1) = (y0 * w, y1 * w);
+        let (i00, i10, i01, i11) = ((r0 + x0) * 3, (r0 + x1) * 3, (r1 + x0) * 3, (r1 + x1) * 3);
+        for c in 0..3 {
+            let p = |i: usize| f32::from(data[i + c]);
+            let top = p(i00) * (1.0 - ax) + p(i10) * ax;
+            let bottom = p(i01) * (1.0 - ax) + p(i11) * ax;
+            out[c] = to_u8(top * (1.0 - ay) + bottom * ay);
+        }
+    }
+}
+
+/// The crop `(x, y, w, h)` of `src` resized to `width` x `height` in two passes, rows then
+/// columns, with the taps of [`axis_taps`] (area average shrinking, bilinear enlarging):
+/// each output pixel is the same weighted sum as taking every pair of taps at once, in
+/// far fewer operations.
+fn crop_resize_separable(
+    src: &Frame,
+    (cx, cy, cw, ch): (u32, u32, u32, u32),
+    width: u32,
+    height: u32,
+) -> Frame {
+    let x_taps: Vec<Vec<(u32, f32)>> = (0..width).map(|x| axis_taps(x, cw, width)).collect();
+    let y_taps: Vec<Vec<(u32, f32)>> = (0..height).map(|y| axis_taps(y, ch, height)).collect();
+    let out_w = width as usize;
+    // Pass 1: every crop row resized horizontally, kept as floats (3 per output pixel).
+    let mut rows = vec![0.0f32; ch as usize * out_w * 3];
+    rows.par_chunks_mut(out_w * 3)
+        .enumerate()
+        .for_each(|(sy, out)| {
+            let base = ((cy as usize + sy) * src.width as usize + cx as usize) * 3;
+            let line = &src.data[base..base + cw as usize * 3];
+            for (taps, o) in x_taps.iter().zip(out.chunks_exact_mut(3)) {
+                let mut acc = [0.0f32; 3];
+                for &(sx, wx) in taps {
+                    let i = sx as usize * 3;
+                    acc[0] += f32::from(line[i]) * wx;
+                    acc[1] += f32::from(line[i + 1]) * wx;
+                    acc[2] += f32::from(line[i + 2]) * wx;
+                }
+                o.copy_from_slice(&acc);
+            }
+        });
+    // Pass 2: each output row from the rows its taps name.
+    let mut data = vec![0u8; out_w * height as usize * 3];
+    data.par_chunks_mut(out_w * 3)
+        .zip(y_taps.par_iter())
+        .for_each(|(row, taps)| {
+            let mut acc = vec![0.0f32; out_w * 3];
+            for &(sy, wy) in taps {
+                let line = &rows[sy as usize * out_w * 3..(sy as usize + 1) * out_w * 3];
+                for (a, &v) in acc.iter_mut().zip(line) {
+                    *a += v * wy;
+                }
+            }
+            for (o, a) in row.iter_mut().zip(&acc) {
+                *o = to_u8(*a);
+            }
+        });
+    Frame {
+        width,
+        height,
+        data,
+    }
 }
 
 impl Compute for CpuCompute {
@@ -77,33 +141,7 @@ impl Compute for CpuCompute {
         height: u32,
     ) -> Result<Frame> {
         check_crop(src, crop, width, height)?;
-        let (cx, cy, cw, ch) = crop;
-        let x_taps: Vec<Vec<(u32, f32)>> = (0..width).map(|x| axis_taps(x, cw, width)).collect();
-        let mut data = vec![0u8; width as usize * height as usize * 3];
-        data.par_chunks_mut(width as usize * 3)
-            .enumerate()
-            .for_each(|(y, row)| {
-                let y_taps = axis_taps(y as u32, ch, height);
-                for (x, taps) in x_taps.iter().enumerate() {
-                    let mut acc = [0.0f32; 3];
-                    for &(sy, wy) in &y_taps {
-                        for &(sx, wx) in taps {
-                            let i = (((cy + sy) * src.width + cx + sx) * 3) as usize;
-                            for (c, a) in acc.iter_mut().enumerate() {
-                                *a += f32::from(src.data[i + c]) * wx * wy;
-                            }
-                        }
-                    }
-                    for c in 0..3 {
-                        row[x * 3 + c] = to_u8(acc[c]);
-                    }
-                }
-            });
-        Ok(Frame {
-            width,
-            height,
-            data,
-        })
+        Ok(crop_resize_separable(src, crop, width, height))
     }
 
     fn warp(&self, src: &Frame, flow: &FlowField, strength: f32) -> Result<Frame> {
@@ -111,14 +149,7 @@ impl Compute for CpuCompute {
         let w = src.width as usize;
         let mut data = vec![0u8; src.data.len()];
         data.par_chunks_mut(w * 3).enumerate().for_each(|(y, row)| {
-            for x in 0..w {
-                let [dx, dy] = flow.data[y * w + x];
-                let sx = x as f32 + strength * dx;
-                let sy = y as f32 + strength * dy;
-                for c in 0..3 {
-                    row[x * 3 + c] = to_u8(sample(src, sx, sy, c));
-                }
-            }
+            warp_row(src, &flow.data[y * w..(y + 1) * w], y as f32, strength, row);
         });
         Ok(Frame {
             width: src.width,

@@ -293,7 +293,7 @@ pub fn structure_preview(
                 ))
             })?;
             let second = frames.get(1).cloned().unwrap_or_else(|| first.clone());
-            let flow = crate::flow::PyramidalLucasKanade::default().estimate(&second, &first)?;
+            let flow = crate::flow::DenseInverseSearch::default().estimate(&second, &first)?;
             Ok(StructurePreview {
                 crop: to_color_image(&first, w, h),
                 flow: to_color_image(&crate::flow::flow_to_color(&flow, None), w, h),

@@ -1,0 +1,456 @@
+//! Dense inverse search (Kroeger, Timofte, Dai and Van Gool, ECCV 2016), the algorithm of
+//! OpenCV's `DISOpticalFlow`: on a coarse-to-fine pyramid of luminance images, square
+//! patches on a grid each find their displacement by inverse-compositional Gauss-Newton
+//! (the patch's gradients and Hessian are computed once, only the warped second image
+//! changes per iteration; mean-normalised so a brightness change does not pull it), then
+//! the patch displacements are blended into a dense field, each weighted per pixel by how
+//! well it explains that pixel, and smoothed by a few passes of an edge-aware filter
+//! before the next finer level starts from it.
+//!
+//! No weights, deterministic; patch rows and image rows run in parallel.
+
+use rayon::prelude::*;
+
+use super::FlowEstimator;
+use crate::error::{ErrorCategory, Result, UserError};
+use crate::gpu::{FlowField, resize_flow};
+use crate::media::Frame;
+
+/// How much work the estimator does, as OpenCV's DIS presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisPreset {
+    /// Quarter resolution at the finest, 8-pixel patches every 4 pixels.
+    Fast,
+    /// Half resolution at the finest, 12-pixel patches every 8 pixels (the default).
+    Medium,
+    /// Full resolution, 8-pixel patches every 4 pixels.
+    Fine,
+}
+
+impl DisPreset {
+    /// The preset's name (`fast`, `medium`, `fine`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fast => "fast",
+            Self::Medium => "medium",
+            Self::Fine => "fine",
+        }
+    }
+
+    /// The preset named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "fast" => Some(Self::Fast),
+            "medium" => Some(Self::Medium),
+            "fine" => Some(Self::Fine),
+            _ => None,
+        }
+    }
+}
+
+/// Dense inverse search optical flow.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DenseInverseSearch {
+    /// Pyramid level the search stops at (0 = full resolution, 1 = half, ...).
+    pub finest_level: u32,
+    /// Patch side in pixels.
+    pub patch: usize,
+    /// Distance between patch origins in pixels.
+    pub stride: usize,
+    /// Gauss-Newton iterations per patch.
+    pub iterations: u32,
+    /// Passes of edge-aware smoothing of the dense field per level.
+    pub smoothing: u32,
+    /// The preset these settings came from (part of the identity).
+    pub preset: DisPreset,
+}
+
+impl Default for DenseInverseSearch {
+    fn default() -> Self {
+        Self::preset(DisPreset::Medium)
+    }
+}
+
+impl DenseInverseSearch {
+    /// The settings of `preset`.
+    pub fn preset(preset: DisPreset) -> Self {
+        let (finest_level, patch, stride, iterations, smoothing) = match preset {
+            DisPreset::Fast => (2, 8, 4, 16, 3),
+            DisPreset::Medium => (1, 12, 8, 25, 3),
+            DisPreset::Fine => (0, 8, 4, 25, 3),
+        };
+        Self {
+            finest_level,
+            patch,
+            stride,
+            iterations,
+            smoothing,
+            preset,
+        }
+    }
+}
+
+/// A luminance image.
+#[derive(Clone)]
+struct Gray {
+    w: usize,
+    h: usize,
+    v: Vec<f32>,
+}
+
+impl Gray {
+    fn from_frame(f: &Frame) -> Self {
+        let v = f
+            .data
+            .chunks_exact(3)
+            .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
+            .collect();
+        Self {
+            w: f.width as usize,
+            h: f.height as usize,
+            v,
+        }
+    }
+
+    /// Half the size, each pixel the mean of its 2x2 block (the last row or column repeats
+    /// for odd sizes).
+    fn half(&self) -> Self {
+        let (w, h) = (self.w.div_ceil(2), self.h.div_ceil(2));
+        let mut v = vec![0.0f32; w * h];
+        v.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+            let (y0, y1) = ((2 * y).min(self.h - 1), (2 * y + 1).min(self.h - 1));
+            for (x, o) in row.iter_mut().enumerate() {
+                let (x0, x1) = ((2 * x).min(self.w - 1), (2 * x + 1).min(self.w - 1));
+                *o = 0.25
+                    * (self.v[y0 * self.w + x0]
+                        + self.v[y0 * self.w + x1]
+                        + self.v[y1 * self.w + x0]
+                        + self.v[y1 * self.w + x1]);
+            }
+        });
+        Self { w, h, v }
+    }
+
+    /// Bilinear sample at (`x`, `y`), clamped to the image.
+    #[inline]
+    fn sample(&self, x: f32, y: f32) -> f32 {
+        let x = x.clamp(0.0, (self.w - 1) as f32);
+        let y = y.clamp(0.0, (self.h - 1) as f32);
+        let (fx, fy) = (x.floor(), y.floor());
+        let (ax, ay) = (x - fx, y - fy);
+        let (x0, y0) = (fx as usize, fy as usize);
+        let x1 = (x0 + 1).min(self.w - 1);
+        let y1 = (y0 + 1).min(self.h - 1);
+        let (r0, r1) = (y0 * self.w, y1 * self.w);
+        let top = self.v[r0 + x0] + (self.v[r0 + x1] - self.v[r0 + x0]) * ax;
+        let bottom = self.v[r1 + x0] + (self.v[r1 + x1] - self.v[r1 + x0]) * ax;
+        top + (bottom - top) * ay
+    }
+
+    /// Central-difference gradients (one-sided at the border).
+    fn gradients(&self) -> (Vec<f32>, Vec<f32>) {
+        let (w, h) = (self.w, self.h);
+        let mut gx = vec![0.0f32; w * h];
+        let mut gy = vec![0.0f32; w * h];
+        gx.par_chunks_mut(w)
+            .zip(gy.par_chunks_mut(w))
+            .enumerate()
+            .for_each(|(y, (rx, ry))| {
+                let up = y.saturating_sub(1) * w;
+                let down = (y + 1).min(h - 1) * w;
+                let row = y * w;
+                for x in 0..w {
+                    let (l, r) = (x.saturating_sub(1), (x + 1).min(w - 1));
+                    rx[x] = (self.v[row + r] - self.v[row + l]) / (r - l).max(1) as f32;
+                    let dy = ((down - up) / w).max(1) as f32;
+                    ry[x] = (self.v[down + x] - self.v[up + x]) / dy;
+                }
+            });
+        (gx, gy)
+    }
+}
+
+/// Patch origins along one axis: every `stride` pixels, and one flush with the far edge so
+/// the last pixels are covered.
+fn origins(len: usize, patch: usize, stride: usize) -> Vec<usize> {
+    if len <= patch {
+        return vec![0];
+    }
+    let last = len - patch;
+    let mut out: Vec<usize> = (0..=last).step_by(stride.max(1)).collect();
+    if out.last() != Some(&last) {
+        out.push(last);
+    }
+    out
+}
+
+/// One patch's displacement by inverse-compositional Gauss-Newton, starting from `start`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the patch's images and gradients travel together; a struct per call costs"
+)]
+fn search_patch(
+    i0: &Gray,
+    i1: &Gray,
+    gx: &[f32],
+    gy: &[f32],
+    (px, py): (usize, usize),
+    (pw, ph): (usize, usize),
+    start: [f32; 2],
+    iterations: u32,
+) -> [f32; 2] {
+    let n = (pw * ph) as f32;
+    // The template's gradients, mean-removed (the search is mean-normalised), and its
+    // Hessian, once.
+    let (mut mx, mut my) = (0.0f32, 0.0f32);
+    for y in py..py + ph {
+        for x in px..px + pw {
+            mx += gx[y * i0.w + x];
+            my += gy[y * i0.w + x];
+        }
+    }
+    let (mx, my) = (mx / n, my / n);
+    let (mut hxx, mut hxy, mut hyy) = (0.0f32, 0.0f32, 0.0f32);
+    for y in py..py + ph {
+        for x in px..px + pw {
+            let (tx, ty) = (gx[y * i0.w + x] - mx, gy[y * i0.w + x] - my);
+            hxx += tx * tx;
+            hxy += tx * ty;
+            hyy += ty * ty;
+        }
+    }
+    let det = hxx * hyy - hxy * hxy;
+    if det.abs() < 1e-6 * (hxx + hyy).max(1e-6).powi(2) {
+        // A flat or one-directional patch: no reliable displacement of its own.
+        return start;
+    }
+    let (ixx, ixy, iyy) = (hyy / det, -hxy / det, hxx / det);
+    let mut u = start;
+    let mut best = (f32::INFINITY, start);
+    let mut diff = vec![0.0f32; pw * ph];
+    for _ in 0..=iterations {
+        // Residual of the current displacement, mean-normalised.
+        let mut mean = 0.0f32;
+        for (j, y) in (py..py + ph).enumerate() {
+            for (i, x) in (px..px + pw).enumerate() {
+                let d = i1.sample(x as f32 + u[0], y as f32 + u[1]) - i0.v[y * i0.w + x];
+                diff[j * pw + i] = d;
+                mean += d;
+            }
+        }
+        mean /= n;
+        let (mut bx, mut by, mut ssd) = (0.0f32, 0.0f32, 0.0f32);
+        for (j, y) in (py..py + ph).enumerate() {
+            for (i, x) in (px..px + pw).enumerate() {
+                let d = diff[j * pw + i] - mean;
+                ssd += d * d;
+                bx += (gx[y * i0.w + x] - mx) * d;
+                by += (gy[y * i0.w + x] - my) * d;
+            }
+        }
+        if ssd < best.0 {
+            best = (ssd, u);
+        } else if ssd > best.0 * 1.5 {
+            // Diverging: keep the best so far.
+            break;
+        }
+        let du = [ixx * bx + ixy * by, ixy * bx + iyy * by];
+        u = [u[0] - du[0], u[1] - du[1]];
+        if du[0].abs() + du[1].abs() < 0.005 {
+            break;
+        }
+    }
+    best.1
+}
+
+impl DenseInverseSearch {
+    /// One pyramid level: every patch searched from `init` (the dense field from the coarser
+    /// level), then the patches blended into a dense field.
+    fn level(&self, i0: &Gray, i1: &Gray, init: &[[f32; 2]]) -> Vec<[f32; 2]> {
+        let (w, h) = (i0.w, i0.h);
+        let (pw, ph) = (self.patch.min(w), self.patch.min(h));
+        let (gx, gy) = i0.gradients();
+        let xs = origins(w, pw, self.stride);
+        let ys = origins(h, ph, self.stride);
+        // Patch displacements, row by row of patches.
+        let patches: Vec<Vec<[f32; 2]>> = ys
+            .par_iter()
+            .map(|&py| {
+                xs.iter()
+                    .map(|&px| {
+                        let centre = (py + ph / 2) * w + px + pw / 2;
+                        search_patch(
+                            i0,
+                            i1,
+                            &gx,
+                            &gy,
+                            (px, py),
+                            (pw, ph),
+                            init[centre],
+                            self.iterations,
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        // Densification: each pixel blends the patches over it, each weighted by how well
+        // its displacement explains this pixel (1 / max(1, |residual|)).
+        let mut dense = vec![[0.0f32; 2]; w * h];
+        dense.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+            let rows: Vec<usize> = ys
+                .iter()
+                .enumerate()
+                .filter(|&(_, &py)| py <= y && y < py + ph)
+                .map(|(j, _)| j)
+                .collect();
+            let mut first_col = 0usize;
+            for (x, out) in row.iter_mut().enumerate() {
+                while first_col < xs.len() && xs[first_col] + pw <= x {
+                    first_col += 1;
+                }
+                let (mut sw, mut su, mut sv) = (0.0f32, 0.0f32, 0.0f32);
+                let a = i0.v[y * w + x];
+                for &j in &rows {
+                    for (i, &px) in xs.iter().enumerate().skip(first_col) {
+                        if px > x {
+                            break;
+                        }
+                        let u = patches[j][i];
+                        let r = (i1.sample(x as f32 + u[0], y as f32 + u[1]) - a).abs();
+                        let wt = 1.0 / r.max(1.0);
+                        sw += wt;
+                        su += wt * u[0];
+                        sv += wt * u[1];
+                    }
+                }
+                *out = if sw > 0.0 {
+                    [su / sw, sv / sw]
+                } else {
+                    init[y * w + x]
+                };
+            }
+        });
+        for _ in 0..self.smoothing {
+            dense = smooth(i0, &dense);
+        }
+        dense
+    }
+}
+
+/// One pass of edge-aware smoothing: each vector becomes the mean of its 3x3 neighbours,
+/// each weighted by how alike the two pixels are in the first image (flow edges follow
+/// image edges).
+fn smooth(img: &Gray, flow: &[[f32; 2]]) -> Vec<[f32; 2]> {
+    let (w, h) = (img.w, img.h);
+    let mut out = vec![[0.0f32; 2]; w * h];
+    out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        for (x, o) in row.iter_mut().enumerate() {
+            let c = img.v[y * w + x];
+            let (mut sw, mut su, mut sv) = (0.0f32, 0.0f32, 0.0f32);
+            for yy in y.saturating_sub(1)..=(y + 1).min(h - 1) {
+                for xx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
+                    let d = img.v[yy * w + xx] - c;
+                    let wt = 1.0 / (1.0 + d * d * 0.01);
+                    let f = flow[yy * w + xx];
+                    sw += wt;
+                    su += wt * f[0];
+                    sv += wt * f[1];
+                }
+            }
+            *o = [su / sw, sv / sw];
+        }
+    });
+    out
+}
+
+/// The dense field `flow` (at `w` x `h`) brought to `to_w` x `to_h`, vectors scaled.
+fn upscale(flow: &[[f32; 2]], w: usize, h: usize, to_w: usize, to_h: usize) -> Vec<[f32; 2]> {
+    let field = FlowField {
+        width: w as u32,
+        height: h as u32,
+        data: flow.to_vec(),
+    };
+    resize_flow(&field, to_w as u32, to_h as u32).data
+}
+
+impl FlowEstimator for DenseInverseSearch {
+    fn identity(&self) -> String {
+        format!(
+            "builtin-dis/{}/finest={}/patch={}/stride={}/iterations={}/smoothing={}",
+            self.preset.name(),
+            self.finest_level,
+            self.patch,
+            self.stride,
+            self.iterations,
+            self.smoothing
+        )
+    }
+
+    fn describe(&self) -> String {
+        format!("built-in dense inverse search ({})", self.preset.name())
+    }
+
+    fn estimate(&self, a: &Frame, b: &Frame) -> Result<FlowField> {
+        if (a.width, a.height) != (b.width, b.height) || a.width < 2 || a.height < 2 {
+            return Err(UserError::new(
+                ErrorCategory::GenerationPipeline,
+                format!(
+                    "flow needs two frames of one size (at least 2x2), got {}x{} and {}x{}",
+                    a.width, a.height, b.width, b.height
+                ),
+            ));
+        }
+        let (w, h) = (a.width as usize, a.height as usize);
+        // Levels: halve while the image stays at least four patches across.
+        let mut p0 = vec![Gray::from_frame(a)];
+        let mut p1 = vec![Gray::from_frame(b)];
+        while let (Some(l0), Some(l1)) = (p0.last(), p1.last()) {
+            if l0.w.max(l0.h) / 2 < 4 * self.patch || l0.w.min(l0.h) / 2 < self.patch {
+                break;
+            }
+            let (n0, n1) = (l0.half(), l1.half());
+            p0.push(n0);
+            p1.push(n1);
+        }
+        let coarsest = p0.len() - 1;
+        let finest = (self.finest_level as usize).min(coarsest);
+        let mut flow = vec![[0.0f32; 2]; p0[coarsest].w * p0[coarsest].h];
+        let (mut fw, mut fh) = (p0[coarsest].w, p0[coarsest].h);
+        for level in (finest..=coarsest).rev() {
+            let (i0, i1) = (&p0[level], &p1[level]);
+            if (fw, fh) != (i0.w, i0.h) {
+                flow = upscale(&flow, fw, fh, i0.w, i0.h);
+                (fw, fh) = (i0.w, i0.h);
+            }
+            flow = self.level(i0, i1, &flow);
+        }
+        if (fw, fh) != (w, h) {
+            flow = upscale(&flow, fw, fh, w, h);
+        }
+        Ok(FlowField {
+            width: a.width,
+            height: a.height,
+            data: flow,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_origins_cover_both_edges() {
+        assert_eq!(origins(20, 8, 4), vec![0, 4, 8, 12]);
+        assert_eq!(origins(21, 8, 4), vec![0, 4, 8, 12, 13]);
+        assert_eq!(origins(6, 8, 4), vec![0]);
+    }
+
+    #[test]
+    fn presets_are_named() {
+        for p in [DisPreset::Fast, DisPreset::Medium, DisPreset::Fine] {
+            assert_eq!(DisPreset::from_name(p.name()), Some(p));
+        }
+        assert!(DenseInverseSearch::default().identity().contains("medium"));
+    }
+}
