@@ -9,13 +9,18 @@ use wayfarer::flow::{
     DenseInverseSearch, DisPreset, FlowEstimator, PyramidalLucasKanade, mean_epe,
 };
 
-/// Every built-in estimator: the pyramidal Lucas-Kanade and dense inverse search's presets.
+/// Every built-in estimator: the pyramidal Lucas-Kanade, dense inverse search's presets, and
+/// medium with variational refinement.
 fn estimators() -> Vec<Box<dyn FlowEstimator>> {
     vec![
         Box::new(PyramidalLucasKanade::default()),
         Box::new(DenseInverseSearch::preset(DisPreset::Fast)),
         Box::new(DenseInverseSearch::preset(DisPreset::Medium)),
         Box::new(DenseInverseSearch::preset(DisPreset::Fine)),
+        Box::new(DenseInverseSearch {
+            refinement: 3,
+            ..DenseInverseSearch::preset(DisPreset::Medium)
+        }),
     ]
 }
 use wayfarer::gpu::{Compute, CpuCompute, FlowField};

@@ -61,6 +61,8 @@ pub struct DenseInverseSearch {
     pub iterations: u32,
     /// Passes of edge-aware smoothing of the dense field per level.
     pub smoothing: u32,
+    /// Iterations of variational refinement per level (0: none).
+    pub refinement: u32,
     /// The preset these settings came from (part of the identity).
     pub preset: DisPreset,
 }
@@ -74,10 +76,10 @@ impl Default for DenseInverseSearch {
 impl DenseInverseSearch {
     /// The settings of `preset`.
     pub fn preset(preset: DisPreset) -> Self {
-        let (finest_level, patch, stride, iterations, smoothing) = match preset {
-            DisPreset::Fast => (2, 8, 4, 16, 3),
-            DisPreset::Medium => (1, 12, 8, 25, 3),
-            DisPreset::Fine => (0, 8, 4, 25, 3),
+        let (finest_level, patch, stride, iterations, smoothing, refinement) = match preset {
+            DisPreset::Fast => (2, 8, 4, 16, 3, 0),
+            DisPreset::Medium => (1, 12, 8, 25, 1, 0),
+            DisPreset::Fine => (0, 8, 4, 25, 3, 0),
         };
         Self {
             finest_level,
@@ -85,6 +87,7 @@ impl DenseInverseSearch {
             stride,
             iterations,
             smoothing,
+            refinement,
             preset,
         }
     }
@@ -134,17 +137,7 @@ impl Gray {
     /// Bilinear sample at (`x`, `y`), clamped to the image.
     #[inline]
     fn sample(&self, x: f32, y: f32) -> f32 {
-        let x = x.clamp(0.0, (self.w - 1) as f32);
-        let y = y.clamp(0.0, (self.h - 1) as f32);
-        let (fx, fy) = (x.floor(), y.floor());
-        let (ax, ay) = (x - fx, y - fy);
-        let (x0, y0) = (fx as usize, fy as usize);
-        let x1 = (x0 + 1).min(self.w - 1);
-        let y1 = (y0 + 1).min(self.h - 1);
-        let (r0, r1) = (y0 * self.w, y1 * self.w);
-        let top = self.v[r0 + x0] + (self.v[r0 + x1] - self.v[r0 + x0]) * ax;
-        let bottom = self.v[r1 + x0] + (self.v[r1 + x1] - self.v[r1 + x0]) * ax;
-        top + (bottom - top) * ay
+        bilinear(&self.v, self.w, self.h, x, y)
     }
 
     /// Central-difference gradients (one-sided at the border).
@@ -333,6 +326,9 @@ impl DenseInverseSearch {
         for _ in 0..self.smoothing {
             dense = smooth(i0, &dense);
         }
+        if self.refinement > 0 {
+            dense = refine(i0, i1, &gx, &gy, &dense, self.refinement);
+        }
         dense
     }
 }
@@ -363,6 +359,127 @@ fn smooth(img: &Gray, flow: &[[f32; 2]]) -> Vec<[f32; 2]> {
     out
 }
 
+/// Weight of the smoothness term against the data term (intensities 0 to 255).
+const ALPHA: f32 = 20.0;
+
+/// Variational refinement of `flow` (as DIS's last step per level): increments that
+/// minimise a robust (Charbonnier) brightness-constancy term, linearised around the
+/// current flow, plus `ALPHA` times a robust smoothness term of the refined field; the
+/// weights are updated `outer` times, each followed by Jacobi sweeps over the 2x2 system
+/// of every pixel.
+fn refine(
+    i0: &Gray,
+    i1: &Gray,
+    gx0: &[f32],
+    gy0: &[f32],
+    flow: &[[f32; 2]],
+    outer: u32,
+) -> Vec<[f32; 2]> {
+    let (w, h) = (i0.w, i0.h);
+    let (gx1, gy1) = i1.gradients();
+    // The second image warped by the flow, and the mean of both images' gradients.
+    let mut it = vec![0.0f32; w * h];
+    let mut ix = vec![0.0f32; w * h];
+    let mut iy = vec![0.0f32; w * h];
+    it.par_chunks_mut(w)
+        .zip(ix.par_chunks_mut(w))
+        .zip(iy.par_chunks_mut(w))
+        .enumerate()
+        .for_each(|(y, ((rt, rx), ry))| {
+            for x in 0..w {
+                let f = flow[y * w + x];
+                let (sx, sy) = (x as f32 + f[0], y as f32 + f[1]);
+                rt[x] = i1.sample(sx, sy) - i0.v[y * w + x];
+                let g1 = |g: &[f32]| bilinear(g, w, h, sx, sy);
+                rx[x] = 0.5 * (gx0[y * w + x] + g1(&gx1));
+                ry[x] = 0.5 * (gy0[y * w + x] + g1(&gy1));
+            }
+        });
+    let mut d = vec![[0.0f32; 2]; w * h];
+    for _ in 0..outer {
+        // Robust weights of the data and smoothness terms at the current increments.
+        let weights: Vec<[f32; 2]> = (0..h)
+            .into_par_iter()
+            .flat_map_iter(|y| {
+                let d = &d;
+                let (it, ix, iy) = (&it, &ix, &iy);
+                (0..w).map(move |x| {
+                    let i = y * w + x;
+                    let r = it[i] + ix[i] * d[i][0] + iy[i] * d[i][1];
+                    let wd = 1.0 / (r * r + 1.0).sqrt();
+                    let (xr, yd) = ((x + 1).min(w - 1), (y + 1).min(h - 1));
+                    let (a, b, c) = (i, y * w + xr, yd * w + x);
+                    let grad = |k: usize| {
+                        let p = |j: usize| flow[j][k] + d[j][k];
+                        let (dx, dy) = (p(b) - p(a), p(c) - p(a));
+                        dx * dx + dy * dy
+                    };
+                    let ws = ALPHA / (grad(0) + grad(1) + 1e-4).sqrt();
+                    [wd, ws]
+                })
+            })
+            .collect();
+        for _ in 0..3 {
+            let prev = d.clone();
+            d.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+                for (x, out) in row.iter_mut().enumerate() {
+                    let i = y * w + x;
+                    let [wd, ws] = weights[i];
+                    let (mut sw, mut su, mut sv) = (0.0f32, 0.0f32, 0.0f32);
+                    let mut add = |j: usize| {
+                        let wn = 0.5 * (ws + weights[j][1]);
+                        sw += wn;
+                        su += wn * (flow[j][0] + prev[j][0] - flow[i][0]);
+                        sv += wn * (flow[j][1] + prev[j][1] - flow[i][1]);
+                    };
+                    if x > 0 {
+                        add(i - 1);
+                    }
+                    if x + 1 < w {
+                        add(i + 1);
+                    }
+                    if y > 0 {
+                        add(i - w);
+                    }
+                    if y + 1 < h {
+                        add(i + w);
+                    }
+                    let (gx, gy, gt) = (ix[i], iy[i], it[i]);
+                    let a11 = wd * gx * gx + sw;
+                    let a12 = wd * gx * gy;
+                    let a22 = wd * gy * gy + sw;
+                    let b1 = su - wd * gx * gt;
+                    let b2 = sv - wd * gy * gt;
+                    let det = a11 * a22 - a12 * a12;
+                    if det.abs() > 1e-9 {
+                        *out = [(a22 * b1 - a12 * b2) / det, (a11 * b2 - a12 * b1) / det];
+                    }
+                }
+            });
+        }
+    }
+    flow.iter()
+        .zip(&d)
+        .map(|(f, d)| [f[0] + d[0], f[1] + d[1]])
+        .collect()
+}
+
+/// Bilinear sample of the plane `v` (`w` x `h`) at (`x`, `y`), clamped to it.
+#[inline]
+fn bilinear(v: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
+    let x = x.clamp(0.0, (w - 1) as f32);
+    let y = y.clamp(0.0, (h - 1) as f32);
+    let (fx, fy) = (x.floor(), y.floor());
+    let (ax, ay) = (x - fx, y - fy);
+    let (x0, y0) = (fx as usize, fy as usize);
+    let x1 = (x0 + 1).min(w - 1);
+    let y1 = (y0 + 1).min(h - 1);
+    let (r0, r1) = (y0 * w, y1 * w);
+    let top = v[r0 + x0] + (v[r0 + x1] - v[r0 + x0]) * ax;
+    let bottom = v[r1 + x0] + (v[r1 + x1] - v[r1 + x0]) * ax;
+    top + (bottom - top) * ay
+}
+
 /// The dense field `flow` (at `w` x `h`) brought to `to_w` x `to_h`, vectors scaled.
 fn upscale(flow: &[[f32; 2]], w: usize, h: usize, to_w: usize, to_h: usize) -> Vec<[f32; 2]> {
     let field = FlowField {
@@ -376,13 +493,14 @@ fn upscale(flow: &[[f32; 2]], w: usize, h: usize, to_w: usize, to_h: usize) -> V
 impl FlowEstimator for DenseInverseSearch {
     fn identity(&self) -> String {
         format!(
-            "builtin-dis/{}/finest={}/patch={}/stride={}/iterations={}/smoothing={}",
+            "builtin-dis/{}/finest={}/patch={}/stride={}/iterations={}/smoothing={}/refinement={}",
             self.preset.name(),
             self.finest_level,
             self.patch,
             self.stride,
             self.iterations,
-            self.smoothing
+            self.smoothing,
+            self.refinement
         )
     }
 
