@@ -4,8 +4,9 @@
 //! (the patch's gradients and Hessian are computed once, only the warped second image
 //! changes per iteration; mean-normalised so a brightness change does not pull it), then
 //! the patch displacements are blended into a dense field, each weighted per pixel by how
-//! well it explains that pixel, and smoothed by a few passes of an edge-aware filter
-//! before the next finer level starts from it.
+//! well it explains that pixel, which the next finer level starts from. Optional per level:
+//! passes of an edge-aware smoothing and a variational refinement (both off in the presets,
+//! which were chosen by measuring time and photometric error against OpenCV's DIS).
 //!
 //! No weights, deterministic; patch rows and image rows run in parallel.
 
@@ -21,9 +22,9 @@ use crate::media::Frame;
 pub enum DisPreset {
     /// Quarter resolution at the finest, 8-pixel patches every 4 pixels.
     Fast,
-    /// Half resolution at the finest, 12-pixel patches every 8 pixels (the default).
+    /// Half resolution at the finest, 6-pixel patches every 3 pixels (the default).
     Medium,
-    /// Full resolution, 8-pixel patches every 4 pixels.
+    /// Full resolution, 6-pixel patches every 3 pixels.
     Fine,
 }
 
@@ -77,9 +78,11 @@ impl DenseInverseSearch {
     /// The settings of `preset`.
     pub fn preset(preset: DisPreset) -> Self {
         let (finest_level, patch, stride, iterations, smoothing, refinement) = match preset {
-            DisPreset::Fast => (2, 8, 4, 16, 3, 0),
-            DisPreset::Medium => (1, 12, 8, 25, 1, 0),
-            DisPreset::Fine => (0, 8, 4, 25, 3, 0),
+            // Chosen by measurement (BENCHMARKS.md): smaller, denser patches than OpenCV's
+            // presets, no smoothing, no refinement.
+            DisPreset::Fast => (2, 8, 4, 12, 0, 0),
+            DisPreset::Medium => (1, 6, 3, 12, 0, 0),
+            DisPreset::Fine => (0, 6, 3, 12, 0, 0),
         };
         Self {
             finest_level,
@@ -105,7 +108,7 @@ impl Gray {
     fn from_frame(f: &Frame) -> Self {
         let v = f
             .data
-            .chunks_exact(3)
+            .par_chunks_exact(3)
             .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
             .collect();
         Self {

@@ -112,25 +112,32 @@ pub trait Compute: Send + Sync {
 /// Resizes a flow field to `width` x `height` (bilinear) and scales its vectors to the new
 /// pixel size.
 pub fn resize_flow(flow: &FlowField, width: u32, height: u32) -> FlowField {
+    use rayon::prelude::*;
     let sx = width as f32 / flow.width as f32;
     let sy = height as f32 / flow.height as f32;
-    let mut data = Vec::with_capacity(width as usize * height as usize);
-    for y in 0..height {
-        for x in 0..width {
-            let fx = ((x as f32 + 0.5) / sx - 0.5).clamp(0.0, (flow.width - 1) as f32);
+    let mut data = vec![[0.0f32; 2]; width as usize * height as usize];
+    // Rows in parallel; each pixel's arithmetic as before.
+    data.par_chunks_mut(width as usize)
+        .enumerate()
+        .for_each(|(y, row)| {
             let fy = ((y as f32 + 0.5) / sy - 0.5).clamp(0.0, (flow.height - 1) as f32);
-            let (x0, y0) = (fx.floor() as u32, fy.floor() as u32);
-            let (x1, y1) = ((x0 + 1).min(flow.width - 1), (y0 + 1).min(flow.height - 1));
-            let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
-            let mut v = [0.0f32; 2];
-            for (c, out) in v.iter_mut().enumerate() {
-                let top = flow.at(x0, y0)[c] * (1.0 - ax) + flow.at(x1, y0)[c] * ax;
-                let bottom = flow.at(x0, y1)[c] * (1.0 - ax) + flow.at(x1, y1)[c] * ax;
-                *out = top * (1.0 - ay) + bottom * ay;
+            let y0 = fy.floor() as u32;
+            let y1 = (y0 + 1).min(flow.height - 1);
+            let ay = fy - y0 as f32;
+            for (x, out) in row.iter_mut().enumerate() {
+                let fx = ((x as f32 + 0.5) / sx - 0.5).clamp(0.0, (flow.width - 1) as f32);
+                let x0 = fx.floor() as u32;
+                let x1 = (x0 + 1).min(flow.width - 1);
+                let ax = fx - x0 as f32;
+                let mut v = [0.0f32; 2];
+                for (c, o) in v.iter_mut().enumerate() {
+                    let top = flow.at(x0, y0)[c] * (1.0 - ax) + flow.at(x1, y0)[c] * ax;
+                    let bottom = flow.at(x0, y1)[c] * (1.0 - ax) + flow.at(x1, y1)[c] * ax;
+                    *o = top * (1.0 - ay) + bottom * ay;
+                }
+                *out = [v[0] * sx, v[1] * sy];
             }
-            data.push([v[0] * sx, v[1] * sy]);
-        }
-    }
+        });
     FlowField {
         width,
         height,
