@@ -76,7 +76,10 @@ fn the_fast_preset_is_within_a_pixel() {
     for (dx, dy) in [(2.3f32, -1.7f32), (-5.5, 3.25), (9.0, -4.0)] {
         let (a, b, truth) = case(|_, _| [dx, dy]);
         let epe = mean_epe(&est.estimate(&a, &b).unwrap(), &truth, 16);
-        assert!(epe <= 1.0, "fast: translation ({dx}, {dy}): EPE {epe:.3} px");
+        assert!(
+            epe <= 1.0,
+            "fast: translation ({dx}, {dy}): EPE {epe:.3} px"
+        );
     }
 }
 
