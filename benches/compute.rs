@@ -31,7 +31,7 @@ fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
     t[t.len() / 2]
 }
 
-fn opencv(python: &str, src: &Path, flow: &Path) -> Option<(f64, f64)> {
+fn opencv(python: &str, src: &Path, flow: &Path) -> Option<[f64; 4]> {
     let script = r"
 import sys, time, numpy as np, cv2
 cv2.setNumThreads(2)
@@ -47,7 +47,10 @@ def med(f, n=15):
     return sorted(t)[n // 2]
 warp = med(lambda: cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
 resize = med(lambda: cv2.resize(src[:, 125:900], (1280, 720), interpolation=cv2.INTER_LINEAR))
-print(warp, resize)
+blend = med(lambda: cv2.addWeighted(img, 0.7, img, 0.3, 0))
+big = cv2.resize(img, (1920, 1080), interpolation=cv2.INTER_LINEAR)
+shrink = med(lambda: cv2.resize(big, (1280, 720), interpolation=cv2.INTER_AREA))
+print(warp, resize, blend, shrink)
 ";
     let out = Command::new(python)
         .args(["-c", script, src.to_str()?, flow.to_str()?])
@@ -55,7 +58,7 @@ print(warp, resize)
         .ok()?;
     let text = String::from_utf8(out.stdout).ok()?;
     let mut it = text.split_whitespace().map(|v| v.parse::<f64>().ok());
-    Some((it.next()??, it.next()??))
+    Some([it.next()??, it.next()??, it.next()??, it.next()??])
 }
 
 fn main() {
@@ -84,6 +87,9 @@ fn main() {
     // The source is 1024x436; the crop keeps 16:9 (775x436) and enlarges it to 1280x720.
     let cpu_fit = median_ms(15, || drop(cpu.crop_fit(&src, 1280, 720)));
     let cpu_blend = median_ms(15, || drop(cpu.blend(&frame, &frame, 0.3)));
+    // Shrinking (area average): 1920x1080 -> 1280x720, as a 1080p structure video is fitted.
+    let big = cpu.crop_fit(&src, 1920, 1080).expect("fit");
+    let cpu_shrink = median_ms(15, || drop(cpu.crop_fit(&big, 1280, 720)));
     let (gpu_warp, gpu_fit, gpu_blend) = match &gpu {
         Some(g) => (
             median_ms(15, || drop(g.warp(&frame, &flow, 1.0))),
@@ -99,7 +105,10 @@ fn main() {
     let cv = std::env::var("OPENCV_PYTHON")
         .ok()
         .and_then(|py| opencv(&py, &src_path, &flow_path));
-    let (cv_warp, cv_fit) = cv.unwrap_or((f64::NAN, f64::NAN));
+    let [cv_warp, cv_fit, cv_blend, cv_shrink] = cv.unwrap_or([f64::NAN; 4]);
+    let gpu_shrink = gpu.as_ref().map_or(f64::NAN, |g| {
+        median_ms(15, || drop(g.crop_fit(&big, 1280, 720)))
+    });
     println!(
         "{:<28} {cpu_warp:>10.2} {gpu_warp:>10.2} {cv_warp:>10.2}",
         "warp by flow (bilinear)"
@@ -109,14 +118,20 @@ fn main() {
         "crop-fit 1024x436 -> 720p"
     );
     println!(
-        "{:<28} {cpu_blend:>10.2} {gpu_blend:>10.2} {:>10}",
-        "blend", "-"
+        "{:<28} {cpu_shrink:>10.2} {gpu_shrink:>10.2} {cv_shrink:>10.2}",
+        "crop-fit 1080p -> 720p"
+    );
+    println!(
+        "{:<28} {cpu_blend:>10.2} {gpu_blend:>10.2} {cv_blend:>10.2}",
+        "blend"
     );
     if cv.is_some() {
         println!(
-            "ratio cpu / opencv: warp {:.2}x, crop-fit {:.2}x",
+            "ratio cpu / opencv: warp {:.2}x, crop-fit up {:.2}x, crop-fit down {:.2}x, blend {:.2}x",
             cpu_warp / cv_warp,
-            cpu_fit / cv_fit
+            cpu_fit / cv_fit,
+            cpu_shrink / cv_shrink,
+            cpu_blend / cv_blend
         );
     }
     let est = PyramidalLucasKanade::default();
