@@ -437,3 +437,33 @@ fn at_1024_by_700_nothing_wraps_and_render_stays_reachable() {
         assert_eq!(shown, 0, "{code:?} is shown");
     }
 }
+
+#[test]
+fn ctrl_s_saves_to_the_projects_file_and_backslash_fits() {
+    let mut s = with_three_keyframes();
+    let path = s.dir.path().join("trip.json");
+    assert!(s.harness.state_mut().save_as(&path));
+    let mut p = s.harness.state().project().clone();
+    p.segments[0].prompt = "saved with ctrl+s".into();
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    settle(&mut s);
+    assert!(s.harness.state().is_dirty());
+    s.harness.hover_at(Pos2::new(5.0, 5.0));
+    shortcut(&mut s, Modifiers::COMMAND, Key::S);
+    assert!(!s.harness.state().is_dirty());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("saved with ctrl+s"), "{text}");
+    // Backslash fits the timeline like Home.
+    s.harness.state_mut().fit_timeline();
+    settle(&mut s);
+    let fitted = s.harness.state().time_map().px_per_frame;
+    let thumb = s.harness.get_by_label("Keyframe 2 at frame 32").rect();
+    s.harness.hover_at(thumb.center());
+    s.harness.step();
+    s.harness.event(egui::Event::Zoom(2.5));
+    settle(&mut s);
+    assert!(s.harness.state().time_map().px_per_frame > fitted * 1.5);
+    s.harness.hover_at(Pos2::new(5.0, 5.0));
+    shortcut(&mut s, Modifiers::NONE, Key::Backslash);
+    assert!((s.harness.state().time_map().px_per_frame - fitted).abs() < 1e-6);
+}
