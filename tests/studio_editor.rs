@@ -39,6 +39,15 @@ fn click_at(s: &mut Studio, pos: Pos2) {
     s.harness.step();
 }
 
+/// Zooms the timeline by `factor` with the pointer over the widget labelled `label`.
+fn zoom_over(s: &mut Studio, label: &str, factor: f32) {
+    let at = s.harness.get_by_label(label).rect().center();
+    s.harness.hover_at(at);
+    s.harness.step();
+    s.harness.event(egui::Event::Zoom(factor));
+    settle(s);
+}
+
 fn render(s: &mut Studio) {
     small(s);
     shortcut(s, Modifiers::COMMAND, Key::R);
@@ -80,12 +89,7 @@ fn zoom_works_over_a_thumbnail_and_home_fits_again() {
     s.harness.state_mut().fit_timeline();
     settle(&mut s);
     let fitted = s.harness.state().time_map().px_per_frame;
-    let thumb = s.harness.get_by_label("Keyframe 2 at frame 32").rect();
-    s.harness.hover_at(thumb.center());
-    s.harness.step();
-    s.harness.event(egui::Event::Zoom(2.0));
-    s.harness.step();
-    s.harness.step();
+    zoom_over(&mut s, "Keyframe 2 at frame 32", 2.0);
     let zoomed = s.harness.state().time_map().px_per_frame;
     assert!(zoomed > fitted * 1.5, "{fitted} -> {zoomed}");
     // Home fits the project into view again.
@@ -137,12 +141,7 @@ fn images_added_after_the_last_keyframe_come_into_view() {
     let dir = s.dir.path().to_path_buf();
     s.harness.state_mut().use_builtin_dialogs(&dir);
     // Zoomed in on the start: the end of the project is out of view.
-    let thumb = s.harness.get_by_label("Keyframe 1 at frame 0").rect();
-    s.harness.hover_at(thumb.center());
-    s.harness.step();
-    s.harness.event(egui::Event::Zoom(4.0));
-    s.harness.step();
-    s.harness.step();
+    zoom_over(&mut s, "Keyframe 1 at frame 0", 4.0);
     shortcut(&mut s, Modifiers::COMMAND, Key::I);
     s.harness.get_by_label("sintel_0025.png").click();
     s.harness.step();
@@ -244,11 +243,7 @@ fn menus_send_the_same_commands_as_the_shortcuts() {
     s.harness.state_mut().fit_timeline();
     settle(&mut s);
     let fitted = s.harness.state().time_map().px_per_frame;
-    let thumb = s.harness.get_by_label("Keyframe 2 at frame 32").rect();
-    s.harness.hover_at(thumb.center());
-    s.harness.step();
-    s.harness.event(egui::Event::Zoom(3.0));
-    settle(&mut s);
+    zoom_over(&mut s, "Keyframe 2 at frame 32", 3.0);
     assert!(s.harness.state().time_map().px_per_frame > fitted * 1.5);
     // View > Fit timeline does what Home does.
     s.harness.get_by_label("View").click();
@@ -457,11 +452,7 @@ fn ctrl_s_saves_to_the_projects_file_and_backslash_fits() {
     s.harness.state_mut().fit_timeline();
     settle(&mut s);
     let fitted = s.harness.state().time_map().px_per_frame;
-    let thumb = s.harness.get_by_label("Keyframe 2 at frame 32").rect();
-    s.harness.hover_at(thumb.center());
-    s.harness.step();
-    s.harness.event(egui::Event::Zoom(2.5));
-    settle(&mut s);
+    zoom_over(&mut s, "Keyframe 2 at frame 32", 2.5);
     assert!(s.harness.state().time_map().px_per_frame > fitted * 1.5);
     s.harness.hover_at(Pos2::new(5.0, 5.0));
     shortcut(&mut s, Modifiers::NONE, Key::Backslash);

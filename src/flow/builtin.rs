@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 
 use super::FlowEstimator;
+use super::gray::Gray;
 use crate::error::{ErrorCategory, Result, UserError};
 use crate::gpu::{FlowField, resize_flow};
 use crate::media::Frame;
@@ -37,27 +38,7 @@ impl Default for PyramidalLucasKanade {
     }
 }
 
-#[derive(Clone)]
-struct Gray {
-    w: usize,
-    h: usize,
-    v: Vec<f32>,
-}
-
 impl Gray {
-    fn from_frame(f: &Frame) -> Self {
-        let v = f
-            .data
-            .chunks_exact(3)
-            .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
-            .collect();
-        Self {
-            w: f.width as usize,
-            h: f.height as usize,
-            v,
-        }
-    }
-
     #[inline]
     fn at(&self, x: usize, y: usize) -> f32 {
         self.v[y * self.w + x]

@@ -13,6 +13,7 @@
 use rayon::prelude::*;
 
 use super::FlowEstimator;
+use super::gray::Gray;
 use crate::error::{ErrorCategory, Result, UserError};
 use crate::gpu::{FlowField, resize_flow};
 use crate::media::Frame;
@@ -97,30 +98,10 @@ impl DenseInverseSearch {
 }
 
 /// A luminance image.
-#[derive(Clone)]
-struct Gray {
-    w: usize,
-    h: usize,
-    v: Vec<f32>,
-}
-
 impl Gray {
-    fn from_frame(f: &Frame) -> Self {
-        let v = f
-            .data
-            .par_chunks_exact(3)
-            .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
-            .collect();
-        Self {
-            w: f.width as usize,
-            h: f.height as usize,
-            v,
-        }
-    }
-
     /// Half the size, each pixel the mean of its 2x2 block (the last row or column repeats
     /// for odd sizes).
-    fn half(&self) -> Self {
+    fn half_ceil(&self) -> Self {
         let (w, h) = (self.w.div_ceil(2), self.h.div_ceil(2));
         let mut v = vec![0.0f32; w * h];
         v.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
@@ -139,7 +120,7 @@ impl Gray {
 
     /// Bilinear sample at (`x`, `y`), clamped to the image.
     #[inline]
-    fn sample(&self, x: f32, y: f32) -> f32 {
+    fn bilinear_at(&self, x: f32, y: f32) -> f32 {
         bilinear(&self.v, self.w, self.h, x, y)
     }
 
@@ -229,7 +210,7 @@ fn search_patch(
         let mut mean = 0.0f32;
         for (j, y) in (py..py + ph).enumerate() {
             for (i, x) in (px..px + pw).enumerate() {
-                let d = i1.sample(x as f32 + u[0], y as f32 + u[1]) - i0.v[y * i0.w + x];
+                let d = i1.bilinear_at(x as f32 + u[0], y as f32 + u[1]) - i0.v[y * i0.w + x];
                 diff[j * pw + i] = d;
                 mean += d;
             }
@@ -312,7 +293,7 @@ impl DenseInverseSearch {
                             break;
                         }
                         let u = patches[j][i];
-                        let r = (i1.sample(x as f32 + u[0], y as f32 + u[1]) - a).abs();
+                        let r = (i1.bilinear_at(x as f32 + u[0], y as f32 + u[1]) - a).abs();
                         let wt = 1.0 / r.max(1.0);
                         sw += wt;
                         su += wt * u[0];
@@ -392,7 +373,7 @@ fn refine(
             for x in 0..w {
                 let f = flow[y * w + x];
                 let (sx, sy) = (x as f32 + f[0], y as f32 + f[1]);
-                rt[x] = i1.sample(sx, sy) - i0.v[y * w + x];
+                rt[x] = i1.bilinear_at(sx, sy) - i0.v[y * w + x];
                 let g1 = |g: &[f32]| bilinear(g, w, h, sx, sy);
                 rx[x] = 0.5 * (gx0[y * w + x] + g1(&gx1));
                 ry[x] = 0.5 * (gy0[y * w + x] + g1(&gy1));
@@ -529,7 +510,7 @@ impl FlowEstimator for DenseInverseSearch {
             if l0.w.max(l0.h) / 2 < 4 * self.patch || l0.w.min(l0.h) / 2 < self.patch {
                 break;
             }
-            let (n0, n1) = (l0.half(), l1.half());
+            let (n0, n1) = (l0.half_ceil(), l1.half_ceil());
             p0.push(n0);
             p1.push(n1);
         }

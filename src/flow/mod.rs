@@ -10,6 +10,7 @@ mod builtin;
 pub mod cache;
 pub mod dis;
 pub mod flo;
+mod gray;
 pub mod raft;
 
 pub use builtin::PyramidalLucasKanade;
