@@ -426,3 +426,47 @@ fn an_end_frame_past_the_clip_is_flagged_by_pre_flight() {
     assert!(item.detail.contains("past the end"), "{}", item.detail);
     assert!(report.passed(), "the render can still run");
 }
+
+/// Cancelling during the analysis stops it at once with a cancellation (the decoding
+/// thread ahead of it stops too: the call returns, nothing hangs).
+#[test]
+fn cancelling_the_structure_analysis_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_path = project_with_structure(dir.path());
+    let project = file::load(&project_path).unwrap();
+    let sv = project.structure_video.clone().unwrap();
+    let estimator = DenseInverseSearch::default();
+    let tools = MotionTools {
+        compute: &CpuCompute,
+        estimator: &estimator,
+        cache: None,
+    };
+    let cancel = CancelToken::new();
+    let mut seen = 0;
+    let result = StructureMotion::prepare(
+        &sv,
+        dir.path(),
+        &Timeline {
+            total: 58,
+            fps: 16,
+            width: 256,
+            height: 144,
+        },
+        &tools,
+        &mut |done, _| {
+            seen = done;
+            if done == 2 {
+                cancel.cancel();
+            }
+        },
+        &cancel,
+    );
+    let e = result.err().expect("a cancelled analysis is an error");
+    assert_eq!(
+        e.category,
+        wayfarer::ErrorCategory::Cancelled,
+        "{}",
+        e.message
+    );
+    assert!(seen < 11, "stopped after {seen} of 11 pairs");
+}

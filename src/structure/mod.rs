@@ -101,6 +101,88 @@ impl Timeline {
     }
 }
 
+/// The source frames `(first, last)` of `sv` in the video at `path` of `count` frames, or
+/// why they cannot be used.
+fn source_range(sv: &StructureVideo, path: &Path, count: u32) -> Result<(u32, u32)> {
+    if count == 1 {
+        return Err(UserError::input(format!(
+            "structure_video.path: {} holds a single picture, not a moving video",
+            path.display()
+        ))
+        .hint("choose a video whose motion the render should follow"));
+    }
+    if count <= sv.start_frame {
+        return Err(UserError::input(format!(
+            "structure_video.start_frame: {} is past the end of {} ({count} frames)",
+            sv.start_frame,
+            path.display()
+        ))
+        .hint("choose a start frame inside the video"));
+    }
+    let first = sv.start_frame;
+    let last = sv.end_frame.map_or(count - 1, |e| e.min(count - 1));
+    if last < first {
+        return Err(UserError::input(format!(
+            "structure_video.end_frame: {last} is before start_frame {first}"
+        ))
+        .hint("choose an end frame after the start frame"));
+    }
+    Ok((first, last))
+}
+
+/// How many fitted frames the decoding thread may be ahead of the flow estimates.
+const DECODE_AHEAD: usize = 4;
+
+/// A decoded source frame: its index, fitted to the output when a pair needs it, and the
+/// centre crop used.
+struct Decoded {
+    index: u32,
+    fitted: Option<Frame>,
+    crop: (u32, u32, u32, u32),
+}
+
+/// Decodes `path` up to source frame `last`, fitting the `needed` frames to `size`, and
+/// sends each frame's [`Decoded`] to `tx`; stops at the end, on cancel, or when nobody
+/// listens any more.
+fn decode_range(
+    path: &Path,
+    last: u32,
+    needed: &std::collections::HashSet<u32>,
+    compute: &dyn crate::gpu::Compute,
+    (width, height): (u32, u32),
+    cancel: &CancelToken,
+    tx: &std::sync::mpsc::SyncSender<Result<Decoded>>,
+) -> Result<()> {
+    let mut decoder = media::VideoDecoder::open(path)?;
+    let mut index = 0u32;
+    while index <= last {
+        let Some(frame) = decoder.next_frame()? else {
+            break;
+        };
+        if cancel.is_cancelled() {
+            return Ok(());
+        }
+        let crop = media::center_crop_rect(frame.width, frame.height, width, height);
+        let fitted = if needed.contains(&index) {
+            Some(compute.crop_resize(&frame, crop, width, height)?)
+        } else {
+            None
+        };
+        if tx
+            .send(Ok(Decoded {
+                index,
+                fitted,
+                crop,
+            }))
+            .is_err()
+        {
+            return Ok(());
+        }
+        index += 1;
+    }
+    Ok(())
+}
+
 impl StructureMotion {
     /// Loads and analyses `sv` for `timeline`. `progress` receives the pairs of frames whose
     /// flow is done and the pairs in all (0 of n first).
@@ -128,29 +210,7 @@ impl StructureMotion {
         };
         // How many frames the range holds, from the packets (nothing decoded yet).
         let count = media::count_frames(&path).map_err(field)?;
-        if count == 1 {
-            return Err(UserError::input(format!(
-                "structure_video.path: {} holds a single picture, not a moving video",
-                path.display()
-            ))
-            .hint("choose a video whose motion the render should follow"));
-        }
-        if count <= sv.start_frame {
-            return Err(UserError::input(format!(
-                "structure_video.start_frame: {} is past the end of {} ({count} frames)",
-                sv.start_frame,
-                path.display()
-            ))
-            .hint("choose a start frame inside the video"));
-        }
-        let first = sv.start_frame;
-        let last = sv.end_frame.map_or(count - 1, |e| e.min(count - 1));
-        if last < first {
-            return Err(UserError::input(format!(
-                "structure_video.end_frame: {last} is before start_frame {first}"
-            ))
-            .hint("choose an end frame after the start frame"));
-        }
+        let (first, last) = source_range(sv, &path, count)?;
         let source_index =
             source_indices(sv.treatment, first, last, total, source_fps, f64::from(fps));
         let pairs: BTreeSet<(u32, u32)> = source_index
@@ -172,23 +232,51 @@ impl StructureMotion {
         let mut held: HashMap<u32, Frame> = HashMap::new();
         let mut done = 0u32;
         progress(0, pairs.len() as u32);
-        // Decode the range in order, fitting each needed frame to the output as it arrives,
-        // and estimate every pair as soon as both of its frames are in hand.
-        let mut decoder = media::VideoDecoder::open(&path).map_err(field)?;
+        // Decoding and fitting run on their own thread, a few frames ahead (bounded), while
+        // this one estimates every pair as soon as both of its frames are in hand.
+        let needed: std::collections::HashSet<u32> = waiting.keys().copied().collect();
         let mut index = 0u32;
-        while index <= last {
-            let Some(frame) = decoder.next_frame().map_err(field)? else {
-                break;
-            };
-            if cancel.is_cancelled() {
-                return Err(UserError::cancelled());
-            }
-            crop = media::center_crop_rect(frame.width, frame.height, width, height);
-            if waiting.contains_key(&index) {
-                held.insert(
-                    index,
-                    tools.compute.crop_resize(&frame, crop, width, height)?,
-                );
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Decoded>>(DECODE_AHEAD);
+            let producer_cancel = cancel.clone();
+            let compute = tools.compute;
+            let (path, needed) = (&path, &needed);
+            std::thread::Builder::new()
+                .name("wayfarer-structure-decode".into())
+                .spawn_scoped(scope, move || {
+                    let decoded = decode_range(
+                        path,
+                        last,
+                        needed,
+                        compute,
+                        (width, height),
+                        &producer_cancel,
+                        &tx,
+                    );
+                    if let Err(e) = decoded {
+                        let _ = tx.send(Err(e));
+                    }
+                })
+                .map_err(|e| {
+                    UserError::new(
+                        crate::error::ErrorCategory::SystemResource,
+                        format!("cannot start the structure video's decoding: {e}"),
+                    )
+                })?;
+            for message in rx {
+                let Decoded {
+                    index: decoded,
+                    fitted,
+                    crop: c,
+                } = message.map_err(field)?;
+                if cancel.is_cancelled() {
+                    return Err(UserError::cancelled());
+                }
+                crop = c;
+                index = decoded + 1;
+                let Some(fitted) = fitted else { continue };
+                let index = decoded;
+                held.insert(index, fitted);
                 let ready: Vec<(u32, u32)> = pairs
                     .iter()
                     .filter(|(i, j)| {
@@ -227,8 +315,12 @@ impl StructureMotion {
                     }
                 }
             }
-            index += 1;
-        }
+            // The decoding stops quietly on cancel: say it here.
+            if cancel.is_cancelled() {
+                return Err(UserError::cancelled());
+            }
+            Ok(())
+        })?;
         if index <= first {
             return Err(UserError::input(format!(
                 "structure_video.path: no frame of {} from frame {first} on could be decoded",
