@@ -21,7 +21,7 @@ use studio_kit::{
 use std::path::Path;
 use std::time::Duration;
 
-use egui::{Key, Modifiers, Pos2};
+use egui::{Key, Modifiers};
 use egui_kittest::kittest::Queryable;
 use wayfarer::project::MergePolicy;
 use wayfarer::project::edit::Edit;
@@ -43,22 +43,7 @@ fn dropped_images_become_keyframes() {
 #[test]
 fn dragging_a_keyframe_snaps_and_undo_redo_restore_it() {
     let mut s = with_three_keyframes();
-    let start = s
-        .harness
-        .get_by_label("Keyframe 2 at frame 32")
-        .rect()
-        .center();
-    let map = s.harness.state().time_map();
-    let target = Pos2::new(map.frame_to_x(42.0) as f32, start.y);
-    s.harness.hover_at(start);
-    s.harness.step();
-    s.harness.drag_at(start);
-    s.harness.step();
-    for i in 1..=5 {
-        let t = i as f32 / 5.0;
-        s.harness.hover_at(start + (target - start) * t);
-        s.harness.step();
-    }
+    let target = studio_kit::hold_keyframe_over(&mut s, "Keyframe 2 at frame 32", 42.0);
     s.harness.drop_at(target);
     s.harness.step();
     s.harness.step();

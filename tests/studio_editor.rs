@@ -107,22 +107,7 @@ fn the_call_bars_follow_a_drag_and_the_drop_lands_where_it_said() {
     let mut s = with_three_keyframes();
     s.harness
         .get_by_label_contains("Call 1: segment 1, frames 0 to 32");
-    let start = s
-        .harness
-        .get_by_label("Keyframe 2 at frame 32")
-        .rect()
-        .center();
-    let map = s.harness.state().time_map();
-    let target = Pos2::new(map.frame_to_x(42.0) as f32, start.y);
-    s.harness.hover_at(start);
-    s.harness.step();
-    s.harness.drag_at(start);
-    s.harness.step();
-    for i in 1..=5 {
-        let t = i as f32 / 5.0;
-        s.harness.hover_at(start + (target - start) * t);
-        s.harness.step();
-    }
+    let target = studio_kit::hold_keyframe_over(&mut s, "Keyframe 2 at frame 32", 42.0);
     s.harness.step();
     // Still held: the bars already show the plan of the drop (0 to 42 is 43 frames, not a
     // Wan length; it snaps to 44).

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::FlowEstimator;
 use super::gray::Gray;
-use crate::error::{ErrorCategory, Result, UserError};
+use crate::error::Result;
 use crate::gpu::{FlowField, resize_flow};
 use crate::media::Frame;
 
@@ -219,15 +219,7 @@ impl FlowEstimator for PyramidalLucasKanade {
     }
 
     fn estimate(&self, a: &Frame, b: &Frame) -> Result<FlowField> {
-        if (a.width, a.height) != (b.width, b.height) || a.width < 2 || a.height < 2 {
-            return Err(UserError::new(
-                ErrorCategory::GenerationPipeline,
-                format!(
-                    "flow needs two frames of one size (at least 2x2), got {}x{} and {}x{}",
-                    a.width, a.height, b.width, b.height
-                ),
-            ));
-        }
+        super::check_pair(a, b)?;
         let mut pa = vec![Gray::from_frame(a).smooth()];
         let mut pb = vec![Gray::from_frame(b).smooth()];
         while pa.len() < self.levels as usize {

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use super::FlowEstimator;
 use super::gray::Gray;
-use crate::error::{ErrorCategory, Result, UserError};
+use crate::error::Result;
 use crate::gpu::{FlowField, resize_flow};
 use crate::media::Frame;
 
@@ -493,15 +493,7 @@ impl FlowEstimator for DenseInverseSearch {
     }
 
     fn estimate(&self, a: &Frame, b: &Frame) -> Result<FlowField> {
-        if (a.width, a.height) != (b.width, b.height) || a.width < 2 || a.height < 2 {
-            return Err(UserError::new(
-                ErrorCategory::GenerationPipeline,
-                format!(
-                    "flow needs two frames of one size (at least 2x2), got {}x{} and {}x{}",
-                    a.width, a.height, b.width, b.height
-                ),
-            ));
-        }
+        super::check_pair(a, b)?;
         let (w, h) = (a.width as usize, a.height as usize);
         // Levels: halve while the image stays at least four patches across.
         let mut p0 = vec![Gray::from_frame(a)];

@@ -37,6 +37,20 @@ pub trait FlowEstimator: Send + Sync {
     fn estimate(&self, a: &Frame, b: &Frame) -> Result<FlowField>;
 }
 
+/// Refuses a pair of frames no estimator can work on: different sizes, or smaller than 2x2.
+pub(crate) fn check_pair(a: &Frame, b: &Frame) -> Result<()> {
+    if (a.width, a.height) != (b.width, b.height) || a.width < 2 || a.height < 2 {
+        return Err(crate::error::UserError::new(
+            crate::error::ErrorCategory::GenerationPipeline,
+            format!(
+                "flow needs two frames of one size (at least 2x2), got {}x{} and {}x{}",
+                a.width, a.height, b.width, b.height
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Mean end-point error between two flow fields over the pixels at least `margin` pixels
 /// inside the border.
 pub fn mean_epe(a: &FlowField, b: &FlowField, margin: u32) -> f64 {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Key, Modifiers, Pos2};
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
 use wayfarer::project::MergePolicy;
 use wayfarer::project::edit::Edit;
 use wayfarer::ui::{Settings, StudioApp, StudioConfig};
@@ -127,4 +128,22 @@ pub fn shortcut(s: &mut Studio, modifiers: Modifiers, key: Key) {
     s.harness.key_press_modifiers(modifiers, key);
     s.harness.step();
     s.harness.step();
+}
+
+/// Presses on the keyframe labelled `label` and moves it, in five steps, to timeline frame
+/// `frame`, still held; returns where the pointer is (for `drop_at`).
+pub fn hold_keyframe_over(s: &mut Studio, label: &str, frame: f64) -> Pos2 {
+    let start = s.harness.get_by_label(label).rect().center();
+    let map = s.harness.state().time_map();
+    let target = Pos2::new(map.frame_to_x(frame) as f32, start.y);
+    s.harness.hover_at(start);
+    s.harness.step();
+    s.harness.drag_at(start);
+    s.harness.step();
+    for i in 1..=5 {
+        let t = i as f32 / 5.0;
+        s.harness.hover_at(start + (target - start) * t);
+        s.harness.step();
+    }
+    target
 }
