@@ -132,11 +132,14 @@ fn structure_video_renders_without_stretching_and_caches_its_flows() {
     assert_eq!(runs[0], runs[1], "cached flows give the same video");
 }
 
-#[test]
-fn structure_frames_are_cropped_not_stretched_and_motion_is_followed() {
-    let dir = tempfile::tempdir().unwrap();
-    let project_path = project_with_structure(dir.path());
-    let project = file::load(&project_path).unwrap();
+/// The structure analysis of the test project's clip for a 58-frame 256x144 timeline,
+/// with dense inverse search, no cache, `progress` and `cancel`.
+fn analyse(
+    dir: &Path,
+    progress: &mut dyn FnMut(u32, u32),
+    cancel: &CancelToken,
+) -> wayfarer::Result<StructureMotion> {
+    let project = file::load(&project_with_structure(dir)).unwrap();
     let sv = project.structure_video.clone().unwrap();
     let estimator = DenseInverseSearch::default();
     let tools = MotionTools {
@@ -144,9 +147,9 @@ fn structure_frames_are_cropped_not_stretched_and_motion_is_followed() {
         estimator: &estimator,
         cache: None,
     };
-    let motion = StructureMotion::prepare(
+    StructureMotion::prepare(
         &sv,
-        dir.path(),
+        dir,
         &Timeline {
             total: 58,
             fps: 16,
@@ -154,10 +157,15 @@ fn structure_frames_are_cropped_not_stretched_and_motion_is_followed() {
             height: 144,
         },
         &tools,
-        &mut |_, _| {},
-        &CancelToken::new(),
+        progress,
+        cancel,
     )
-    .unwrap();
+}
+
+#[test]
+fn structure_frames_are_cropped_not_stretched_and_motion_is_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let motion = analyse(dir.path(), &mut |_, _| {}, &CancelToken::new()).unwrap();
     // 1024x436 into 16:9: the centre 775x436 is kept, not squeezed.
     assert_eq!(motion.crop, center_crop_rect(1024, 436, 256, 144));
     assert_eq!(motion.crop.3, 436);
@@ -432,27 +440,10 @@ fn an_end_frame_past_the_clip_is_flagged_by_pre_flight() {
 #[test]
 fn cancelling_the_structure_analysis_stops_it() {
     let dir = tempfile::tempdir().unwrap();
-    let project_path = project_with_structure(dir.path());
-    let project = file::load(&project_path).unwrap();
-    let sv = project.structure_video.clone().unwrap();
-    let estimator = DenseInverseSearch::default();
-    let tools = MotionTools {
-        compute: &CpuCompute,
-        estimator: &estimator,
-        cache: None,
-    };
     let cancel = CancelToken::new();
     let mut seen = 0;
-    let result = StructureMotion::prepare(
-        &sv,
+    let result = analyse(
         dir.path(),
-        &Timeline {
-            total: 58,
-            fps: 16,
-            width: 256,
-            height: 144,
-        },
-        &tools,
         &mut |done, _| {
             seen = done;
             if done == 2 {

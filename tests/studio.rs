@@ -222,12 +222,7 @@ fn has_adapter() -> bool {
 #[test]
 fn snapshots_of_the_main_screens() {
     let mut s = studio_with((960.0, 600.0), has_adapter());
-    drop_images(
-        &mut s,
-        &["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"],
-        100.0,
-    );
-    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    studio_kit::drop_three(&mut s);
     let mut p = s.harness.state().project().clone();
     p.merge.policy = MergePolicy::Consolidate;
     p.mask.transition_frames = 2;
@@ -506,12 +501,7 @@ fn the_plan_follows_the_cost_law_measured_on_the_backend() {
         );
     }
     s.harness.state_mut().refresh_cost_law();
-    drop_images(
-        &mut s,
-        &["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"],
-        100.0,
-    );
-    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    studio_kit::drop_three(&mut s);
     wait_for(&mut s.harness, "cost law", StudioApp::costs_settled);
     s.harness.step();
     let app = s.harness.state();

@@ -353,12 +353,7 @@ fn the_inspector_says_why_identical_segments_are_not_merged_and_what_merging_sav
 #[test]
 fn at_1024_by_700_nothing_wraps_and_render_stays_reachable() {
     let mut s = studio_kit::studio_with((1024.0, 700.0), false);
-    studio_kit::drop_images(
-        &mut s,
-        &["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"],
-        100.0,
-    );
-    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    studio_kit::drop_three(&mut s);
     settle(&mut s);
     let window = egui::Rect::from_min_size(Pos2::ZERO, egui::vec2(1024.0, 700.0));
     // The settings bar is one line.

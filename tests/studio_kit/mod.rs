@@ -102,14 +102,19 @@ pub fn drop_images(s: &mut Studio, names: &[&str], x: f32) {
     s.harness.step();
 }
 
-pub fn with_three_keyframes() -> Studio {
-    let mut s = studio();
+/// Drops the three Sintel frames on the timeline and waits for their thumbnails.
+pub fn drop_three(s: &mut Studio) {
     drop_images(
-        &mut s,
+        s,
         &["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"],
         100.0,
     );
     wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+}
+
+pub fn with_three_keyframes() -> Studio {
+    let mut s = studio();
+    drop_three(&mut s);
     // These tests are about one call per span; new projects merge by measured cost (auto).
     let mut p = s.harness.state().project().clone();
     p.merge.policy = MergePolicy::Off;
