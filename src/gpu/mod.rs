@@ -9,7 +9,10 @@
 //! adapter such as llvmpipe is passed over, and the name says so);
 //! `WAYFARER_COMPUTE=cpu|wgpu` overrides (`wgpu` takes a software adapter too). Must not know about projects or the UI.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod cpu;
+mod kernels;
 mod wgpu_compute;
 
 pub use cpu::CpuCompute;
