@@ -2,13 +2,17 @@
 //! OpenCV's `DISOpticalFlow`: on a coarse-to-fine pyramid of luminance images, square
 //! patches on a grid each find their displacement by inverse-compositional Gauss-Newton
 //! (the patch's gradients and Hessian are computed once, only the warped second image
-//! changes per iteration; mean-normalised so a brightness change does not pull it), then
-//! the patch displacements are blended into a dense field, each weighted per pixel by how
+//! changes per iteration; mean-normalised so a brightness change does not pull it), with
+//! spatial propagation (a patch also tries its neighbours' displacements, in a forward and
+//! a backward sweep, as OpenCV does), then the patch displacements are blended into a dense
+//! field, each weighted per pixel by how
 //! well it explains that pixel, which the next finer level starts from. Optional per level:
 //! passes of an edge-aware smoothing and a variational refinement (both off in the presets,
 //! which were chosen by measuring time and photometric error against OpenCV's DIS).
 //!
-//! No weights, deterministic; patch rows and image rows run in parallel.
+//! No weights, deterministic; stripes of patch rows and image rows run in parallel. A patch
+//! displaced inside the image is sampled as a 2x2 filter over a window (its displacement,
+//! so its bilinear weights, are the same for all its pixels).
 
 use rayon::prelude::*;
 
@@ -65,6 +69,11 @@ pub struct DenseInverseSearch {
     pub smoothing: u32,
     /// Iterations of variational refinement per level (0: none).
     pub refinement: u32,
+    /// Spatial propagation: before its search each patch also tries the displacements its
+    /// left and upper neighbours found, and after a first sweep each patch tries its right
+    /// and lower neighbours' (searching again from one that fits it better), so a motion
+    /// one patch finds spreads to its neighbours, as in OpenCV's DIS.
+    pub propagation: bool,
     /// The preset these settings came from (part of the identity).
     pub preset: DisPreset,
 }
@@ -92,6 +101,7 @@ impl DenseInverseSearch {
             iterations,
             smoothing,
             refinement,
+            propagation: true,
             preset,
         }
     }
@@ -161,7 +171,9 @@ fn origins(len: usize, patch: usize, stride: usize) -> Vec<usize> {
     out
 }
 
-/// One patch's displacement by inverse-compositional Gauss-Newton, starting from `start`.
+/// One patch's displacement by inverse-compositional Gauss-Newton, starting from `start`,
+/// and its mean-normalised sum of squared differences (`Σ d² - (Σ d)² / n`; not a number
+/// for a patch too flat to search, which keeps `start`).
 #[expect(
     clippy::too_many_arguments,
     reason = "the patch's images and gradients travel together; a struct per call costs"
@@ -175,7 +187,7 @@ fn search_patch(
     (pw, ph): (usize, usize),
     start: [f32; 2],
     iterations: u32,
-) -> [f32; 2] {
+) -> ([f32; 2], f32) {
     let n = (pw * ph) as f32;
     // The template's gradients, mean-removed (the search is mean-normalised), and its
     // Hessian, once.
@@ -199,28 +211,35 @@ fn search_patch(
     let det = hxx * hyy - hxy * hxy;
     if det.abs() < 1e-6 * (hxx + hyy).max(1e-6).powi(2) {
         // A flat or one-directional patch: no reliable displacement of its own.
-        return start;
+        return (start, f32::NAN);
     }
     let (ixx, ixy, iyy) = (hyy / det, -hxy / det, hxx / det);
     let mut u = start;
     let mut best = (f32::INFINITY, start);
-    let mut diff = vec![0.0f32; pw * ph];
+    // The patch's residuals (on the stack for patches of up to 16x16 pixels).
+    let mut stack = [0.0f32; 256];
+    let mut heap = Vec::new();
+    let diff: &mut [f32] = if pw * ph <= stack.len() {
+        &mut stack[..pw * ph]
+    } else {
+        heap.resize(pw * ph, 0.0);
+        &mut heap
+    };
     for _ in 0..=iterations {
         // Residual of the current displacement, mean-normalised.
-        let mut mean = 0.0f32;
-        for (j, y) in (py..py + ph).enumerate() {
-            for (i, x) in (px..px + pw).enumerate() {
-                let d = i1.bilinear_at(x as f32 + u[0], y as f32 + u[1]) - i0.v[y * i0.w + x];
-                diff[j * pw + i] = d;
-                mean += d;
-            }
-        }
-        mean /= n;
-        let (mut bx, mut by, mut ssd) = (0.0f32, 0.0f32, 0.0f32);
+        let (mut sum, mut squares) = (0.0f32, 0.0f32);
+        for_each_sample(i1, (px, py), (pw, ph), u, |k, v| {
+            let d = v - i0.v[(py + k / pw) * i0.w + px + k % pw];
+            diff[k] = d;
+            sum += d;
+            squares += d * d;
+        });
+        let mean = sum / n;
+        let ssd = squares - sum * mean;
+        let (mut bx, mut by) = (0.0f32, 0.0f32);
         for (j, y) in (py..py + ph).enumerate() {
             for (i, x) in (px..px + pw).enumerate() {
                 let d = diff[j * pw + i] - mean;
-                ssd += d * d;
                 bx += (gx[y * i0.w + x] - mx) * d;
                 by += (gy[y * i0.w + x] - my) * d;
             }
@@ -237,10 +256,105 @@ fn search_patch(
             break;
         }
     }
-    best.1
+    (best.1, best.0)
+}
+
+/// What the patch searches of one level read.
+struct Patches<'a> {
+    i0: &'a Gray,
+    i1: &'a Gray,
+    gx: &'a [f32],
+    gy: &'a [f32],
+    size: (usize, usize),
+    xs: &'a [usize],
+    init: &'a [[f32; 2]],
+}
+
+impl Patches<'_> {
+    fn search(&self, at: (usize, usize), start: [f32; 2], iterations: u32) -> ([f32; 2], f32) {
+        let (i0, i1, gx, gy) = (self.i0, self.i1, self.gx, self.gy);
+        search_patch(i0, i1, gx, gy, at, self.size, start, iterations)
+    }
+
+    /// Mean-normalised sum of squared differences of the patch at `(px, py)` displaced by
+    /// `u`.
+    fn ssd(&self, (px, py): (usize, usize), u: [f32; 2]) -> f32 {
+        let (pw, ph) = self.size;
+        let (mut s, mut s2) = (0.0f32, 0.0f32);
+        let i0 = self.i0;
+        for_each_sample(self.i1, (px, py), (pw, ph), u, |k, v| {
+            let d = v - i0.v[(py + k / pw) * i0.w + px + k % pw];
+            s += d;
+            s2 += d * d;
+        });
+        s2 - s * s / (pw * ph) as f32
+    }
+
+    /// Of the `candidates`, the one the patch at `at` fits better than `current` (whose
+    /// sum of squared differences is `error`, computed when not a number), if any.
+    fn better(
+        &self,
+        at: (usize, usize),
+        (current, error): ([f32; 2], f32),
+        candidates: [Option<[f32; 2]>; 2],
+    ) -> Option<[f32; 2]> {
+        let mut best = (error, None);
+        for c in candidates.into_iter().flatten() {
+            if c != current {
+                if best.0.is_nan() {
+                    best.0 = self.ssd(at, current);
+                }
+                let e = self.ssd(at, c);
+                if e < best.0 {
+                    best = (e, Some(c));
+                }
+            }
+        }
+        best.1
+    }
 }
 
 impl DenseInverseSearch {
+    /// The displacements of the patches in rows `rows` (origins), one row of patches after
+    /// another, with spatial propagation when it is on.
+    fn stripe(&self, job: &Patches, rows: &[usize]) -> Vec<Vec<[f32; 2]>> {
+        let (pw, ph) = job.size;
+        let w = job.i0.w;
+        // Each patch's displacement and its error.
+        let mut out: Vec<Vec<([f32; 2], f32)>> = Vec::with_capacity(rows.len());
+        for (r, &py) in rows.iter().enumerate() {
+            let mut row: Vec<([f32; 2], f32)> = Vec::with_capacity(job.xs.len());
+            for (c, &px) in job.xs.iter().enumerate() {
+                let mut start = job.init[(py + ph / 2) * w + px + pw / 2];
+                if self.propagation {
+                    let left = c.checked_sub(1).map(|c| row[c].0);
+                    let up = r.checked_sub(1).map(|r| out[r][c].0);
+                    let at = (px, py);
+                    start = job
+                        .better(at, (start, f32::NAN), [left, up])
+                        .unwrap_or(start);
+                }
+                row.push(job.search((px, py), start, self.iterations));
+            }
+            out.push(row);
+        }
+        if self.propagation {
+            for r in (0..rows.len()).rev() {
+                for c in (0..job.xs.len()).rev() {
+                    let at = (job.xs[c], rows[r]);
+                    let right = out[r].get(c + 1).map(|p| p.0);
+                    let down = out.get(r + 1).map(|row| row[c].0);
+                    if let Some(b) = job.better(at, out[r][c], [right, down]) {
+                        out[r][c] = job.search(at, b, self.iterations);
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|row| row.into_iter().map(|p| p.0).collect())
+            .collect()
+    }
+
     /// One pyramid level: every patch searched from `init` (the dense field from the coarser
     /// level), then the patches blended into a dense field.
     fn level(&self, i0: &Gray, i1: &Gray, init: &[[f32; 2]]) -> Vec<[f32; 2]> {
@@ -249,59 +363,50 @@ impl DenseInverseSearch {
         let (gx, gy) = i0.gradients();
         let xs = origins(w, pw, self.stride);
         let ys = origins(h, ph, self.stride);
-        // Patch displacements, row by row of patches.
-        let patches: Vec<Vec<[f32; 2]>> = ys
-            .par_iter()
-            .map(|&py| {
-                xs.iter()
-                    .map(|&px| {
-                        let centre = (py + ph / 2) * w + px + pw / 2;
-                        search_patch(
-                            i0,
-                            i1,
-                            &gx,
-                            &gy,
-                            (px, py),
-                            (pw, ph),
-                            init[centre],
-                            self.iterations,
-                        )
-                    })
-                    .collect()
-            })
+        // Patch displacements, row by row of patches, in horizontal stripes of patch rows
+        // (each stripe in order, for the propagation; the stripes in parallel).
+        let stripe = ys.len().div_ceil(2 * rayon::current_num_threads()).max(1);
+        let job = Patches {
+            i0,
+            i1,
+            gx: &gx,
+            gy: &gy,
+            size: (pw, ph),
+            xs: &xs,
+            init,
+        };
+        let stripes: Vec<Vec<Vec<[f32; 2]>>> = ys
+            .par_chunks(stripe)
+            .map(|rows| self.stripe(&job, rows))
             .collect();
+        let patches: Vec<Vec<[f32; 2]>> = stripes.into_iter().flatten().collect();
         // Densification: each pixel blends the patches over it, each weighted by how well
         // its displacement explains this pixel (1 / max(1, |residual|)).
         let mut dense = vec![[0.0f32; 2]; w * h];
         dense.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-            let rows: Vec<usize> = ys
-                .iter()
-                .enumerate()
-                .filter(|&(_, &py)| py <= y && y < py + ph)
-                .map(|(j, _)| j)
-                .collect();
-            let mut first_col = 0usize;
-            for (x, out) in row.iter_mut().enumerate() {
-                while first_col < xs.len() && xs[first_col] + pw <= x {
-                    first_col += 1;
+            // Per pixel of this row: the sums of weights and weighted vectors, patch by
+            // patch (patch rows, then the patches along each), as the pixel sees them.
+            let mut sums = vec![[0.0f32; 3]; w];
+            let a = &i0.v[y * w..(y + 1) * w];
+            for (j, &py) in ys.iter().enumerate() {
+                if y < py || y >= py + ph {
+                    continue;
                 }
-                let (mut sw, mut su, mut sv) = (0.0f32, 0.0f32, 0.0f32);
-                let a = i0.v[y * w + x];
-                for &j in &rows {
-                    for (i, &px) in xs.iter().enumerate().skip(first_col) {
-                        if px > x {
-                            break;
-                        }
-                        let u = patches[j][i];
-                        let r = (i1.bilinear_at(x as f32 + u[0], y as f32 + u[1]) - a).abs();
+                for (i, &px) in xs.iter().enumerate() {
+                    let u = patches[j][i];
+                    for_each_sample(i1, (px, y), (pw, 1), u, |k, v| {
+                        let r = (v - a[px + k]).abs();
                         let wt = 1.0 / r.max(1.0);
-                        sw += wt;
-                        su += wt * u[0];
-                        sv += wt * u[1];
-                    }
+                        let s = &mut sums[px + k];
+                        s[0] += wt;
+                        s[1] += wt * u[0];
+                        s[2] += wt * u[1];
+                    });
                 }
-                *out = if sw > 0.0 {
-                    [su / sw, sv / sw]
+            }
+            for (x, (out, s)) in row.iter_mut().zip(&sums).enumerate() {
+                *out = if s[0] > 0.0 {
+                    [s[1] / s[0], s[2] / s[0]]
                 } else {
                     init[y * w + x]
                 };
@@ -453,15 +558,57 @@ fn refine(
 fn bilinear(v: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
     let x = x.clamp(0.0, (w - 1) as f32);
     let y = y.clamp(0.0, (h - 1) as f32);
-    let (fx, fy) = (x.floor(), y.floor());
-    let (ax, ay) = (x - fx, y - fy);
-    let (x0, y0) = (fx as usize, fy as usize);
+    // Clamped to non-negative values: truncation is the floor (and no library call).
+    let (x0, y0) = (x as usize, y as usize);
+    let (ax, ay) = (x - x0 as f32, y - y0 as f32);
     let x1 = (x0 + 1).min(w - 1);
     let y1 = (y0 + 1).min(h - 1);
     let (r0, r1) = (y0 * w, y1 * w);
     let top = v[r0 + x0] + (v[r0 + x1] - v[r0 + x0]) * ax;
     let bottom = v[r1 + x0] + (v[r1 + x1] - v[r1 + x0]) * ax;
     top + (bottom - top) * ay
+}
+
+/// Calls `f(k, value)` for every pixel `k` (row-major) of the `pw` x `ph` patch at
+/// `(px, py)` of `img` displaced by `u`, sampled bilinearly. The displacement is the same
+/// for the whole patch, so are its bilinear weights: inside the image the patch is a 2x2
+/// filter over a window (no clamping or flooring per pixel); at the border each pixel is
+/// sampled as [`bilinear`] does, clamped.
+#[inline]
+fn for_each_sample(
+    img: &Gray,
+    (px, py): (usize, usize),
+    (pw, ph): (usize, usize),
+    u: [f32; 2],
+    mut f: impl FnMut(usize, f32),
+) {
+    let (w, h) = (img.w, img.h);
+    let (x, y) = (px as f32 + u[0], py as f32 + u[1]);
+    let (fx, fy) = (x.floor(), y.floor());
+    let inside = fx >= 0.0
+        && fy >= 0.0
+        && fx + pw as f32 <= (w - 1) as f32
+        && fy + ph as f32 <= (h - 1) as f32;
+    if !inside {
+        for j in 0..ph {
+            for i in 0..pw {
+                let v = bilinear(&img.v, w, h, (px + i) as f32 + u[0], (py + j) as f32 + u[1]);
+                f(j * pw + i, v);
+            }
+        }
+        return;
+    }
+    let (ax, ay) = (x - fx, y - fy);
+    let (x0, y0) = (fx as usize, fy as usize);
+    for j in 0..ph {
+        let at = (y0 + j) * w + x0;
+        let (r0, r1) = (&img.v[at..=at + pw], &img.v[at + w..=at + w + pw]);
+        for i in 0..pw {
+            let top = r0[i] + (r0[i + 1] - r0[i]) * ax;
+            let bottom = r1[i] + (r1[i + 1] - r1[i]) * ax;
+            f(j * pw + i, top + (bottom - top) * ay);
+        }
+    }
 }
 
 /// The dense field `flow` (at `w` x `h`) brought to `to_w` x `to_h`, vectors scaled.
@@ -477,14 +624,15 @@ fn upscale(flow: &[[f32; 2]], w: usize, h: usize, to_w: usize, to_h: usize) -> V
 impl FlowEstimator for DenseInverseSearch {
     fn identity(&self) -> String {
         format!(
-            "builtin-dis/{}/finest={}/patch={}/stride={}/iterations={}/smoothing={}/refinement={}",
+            "builtin-dis/{}/finest={}/patch={}/stride={}/iterations={}/smoothing={}/refinement={}/propagation={}",
             self.preset.name(),
             self.finest_level,
             self.patch,
             self.stride,
             self.iterations,
             self.smoothing,
-            self.refinement
+            self.refinement,
+            self.propagation
         )
     }
 
