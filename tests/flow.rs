@@ -152,6 +152,27 @@ fn propagation_removes_more_error_on_real_motion() {
     assert!(with > without, "{with:.3} vs {without:.3}");
 }
 
+/// The field does not depend on how many threads compute it (flow caches are keyed by the
+/// estimator's settings, not by the machine).
+#[test]
+fn the_field_is_the_same_on_one_thread_and_on_many() {
+    let cpu = CpuCompute;
+    let t0 = cpu.crop_fit(&sintel("sintel_0016.png"), 320, 176).unwrap();
+    let t1 = cpu.crop_fit(&sintel("sintel_0017.png"), 320, 176).unwrap();
+    let est = DenseInverseSearch::preset(DisPreset::Medium);
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| est.estimate(&t0, &t1).unwrap());
+    let many = rayon::ThreadPoolBuilder::new()
+        .num_threads(5)
+        .build()
+        .unwrap()
+        .install(|| est.estimate(&t0, &t1).unwrap());
+    assert!(one == many, "the fields differ");
+}
+
 #[test]
 fn mismatched_frames_are_an_error() {
     let est = PyramidalLucasKanade::default();

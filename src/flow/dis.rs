@@ -259,6 +259,9 @@ fn search_patch(
     (best.1, best.0)
 }
 
+/// Rows of patches per stripe: propagation runs within a stripe, stripes run in parallel.
+const STRIPE_ROWS: usize = 8;
+
 /// What the patch searches of one level read.
 struct Patches<'a> {
     i0: &'a Gray,
@@ -364,8 +367,10 @@ impl DenseInverseSearch {
         let xs = origins(w, pw, self.stride);
         let ys = origins(h, ph, self.stride);
         // Patch displacements, row by row of patches, in horizontal stripes of patch rows
-        // (each stripe in order, for the propagation; the stripes in parallel).
-        let stripe = ys.len().div_ceil(2 * rayon::current_num_threads()).max(1);
+        // (each stripe in order, for the propagation; the stripes in parallel). The stripe
+        // height is fixed, not taken from the number of cores, so the field is the same on
+        // every machine.
+        let stripe = STRIPE_ROWS;
         let job = Patches {
             i0,
             i1,
