@@ -438,3 +438,27 @@ fn ctrl_s_saves_to_the_projects_file_and_backslash_fits() {
     shortcut(&mut s, Modifiers::NONE, Key::Backslash);
     assert!((s.harness.state().time_map().px_per_frame - fitted).abs() < 1e-6);
 }
+
+/// A project file with a typo'd field opens (the field ignored), and the status bar says
+/// which field, the name it was probably meant to be, and that saving leaves it out; the
+/// warning goes when dismissed.
+#[test]
+fn opening_a_file_with_a_typo_field_warns() {
+    let mut s = with_three_keyframes();
+    let dir = s.dir.path().to_path_buf();
+    let text = s.harness.state().project().to_json_string().unwrap();
+    let typo = dir.join("typo.json");
+    std::fs::write(&typo, text.replacen('{', "{\n  \"overlapp\": 4,", 1)).unwrap();
+    s.harness.state_mut().open(&typo);
+    settle(&mut s);
+    assert_eq!(s.harness.state().path(), Some(typo.as_path()));
+    assert_eq!(s.harness.state().warnings().len(), 1);
+    s.harness.get_by_label_contains(
+        "Warning: unknown field `overlapp` in the project — did you mean `overlap`?",
+    );
+    s.harness
+        .get_by_label_contains("Saving the project leaves it out.");
+    s.harness.get_by_label("Dismiss warnings").click();
+    settle(&mut s);
+    assert!(s.harness.query_by_label_contains("unknown field").is_none());
+}

@@ -63,6 +63,45 @@ pub fn cancel_on_signals() -> CancelToken {
     cancel
 }
 
+/// How [`load_project`] treats a project's warnings.
+#[derive(Debug, Clone, Copy)]
+pub struct Warnings {
+    /// Ignored fields are an error (`--strict`).
+    pub strict: bool,
+    /// Warnings are `warning` JSON lines on standard output.
+    pub json: bool,
+}
+
+/// Loads the project at `path`. Each field it ignores is a warning on standard error (a
+/// `warning` JSON line instead with `json`); with `strict`, ignored fields are an error
+/// (exit 2) and nothing runs.
+pub fn load_project(
+    path: &std::path::Path,
+    Warnings { strict, json }: Warnings,
+) -> Result<wayfarer::project::Project, UserError> {
+    let (project, warnings) = wayfarer::project::file::load_warn(path)?;
+    for message in &warnings {
+        if json {
+            json_line(&wayfarer::render::RenderEvent::Warning {
+                message: message.clone(),
+            });
+        } else {
+            eprintln!("warning: {message}");
+        }
+    }
+    if strict && !warnings.is_empty() {
+        let n = warnings.len();
+        return Err(UserError::input(format!(
+            "{}: {n} field{} of the project {} not known (--strict)",
+            path.display(),
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "is" } else { "are" },
+        ))
+        .hint("fix or remove the fields named above, or run without --strict"));
+    }
+    Ok(project)
+}
+
 /// Prints one value as a JSON line on standard output, flushed at once.
 pub fn json_line(value: &impl serde::Serialize) {
     if let Ok(line) = serde_json::to_string(value) {

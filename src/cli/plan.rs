@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use wayfarer::UserError;
 use wayfarer::generate::BackendConfig;
-use wayfarer::project::file as project_file;
 use wayfarer::render;
 
 use super::BackendKind;
@@ -14,6 +13,10 @@ use super::BackendKind;
 pub struct PlanArgs {
     /// Project file (JSON).
     project: PathBuf,
+    /// Treat fields of the project that Wayfarer does not know (typos) as errors (exit 2)
+    /// instead of warnings.
+    #[arg(long)]
+    strict: bool,
     /// Print the plan as JSON.
     #[arg(long)]
     json: bool,
@@ -38,7 +41,13 @@ impl PlanArgs {
             model: self.model,
             ..BackendConfig::default()
         };
-        let project = project_file::load(&self.project)?;
+        let project = super::load_project(
+            &self.project,
+            super::Warnings {
+                strict: self.strict,
+                json: false,
+            },
+        )?;
         let plan = render::plan_for(&project, &config, render::CostStore::user().as_ref())?;
         if self.json {
             let text = serde_json::to_string_pretty(&plan.to_json()).map_err(|e| {

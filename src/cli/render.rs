@@ -13,9 +13,17 @@ use super::support::{crf_value, whole};
 
 /// Render a project to an MP4.
 #[derive(clap::Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "command-line switches, each its own flag"
+)]
 pub struct RenderArgs {
     /// Project file (JSON).
     project: PathBuf,
+    /// Treat fields of the project that Wayfarer does not know (typos) as errors (exit 2)
+    /// instead of warnings.
+    #[arg(long)]
+    strict: bool,
     /// Output MP4; written to a partial file next to it and renamed when complete.
     #[arg(short, long)]
     output: PathBuf,
@@ -89,7 +97,13 @@ impl RenderArgs {
 
     /// `--check`: the pre-flight report; an error when a check fails.
     fn check(&self, config: &BackendConfig) -> Result<(), UserError> {
-        let project = project_file::load(&self.project)?;
+        let project = super::load_project(
+            &self.project,
+            super::Warnings {
+                strict: self.strict,
+                json: self.json_events,
+            },
+        )?;
         let report = generate::preflight(
             &project,
             &project_file::project_dir(&self.project),
@@ -107,7 +121,13 @@ impl RenderArgs {
     /// Loads the project, opens a render session and runs it; `in_session` turns true
     /// once the session reports its own failures.
     fn render(&self, config: &BackendConfig, in_session: &mut bool) -> Result<(), UserError> {
-        let project = project_file::load(&self.project)?;
+        let project = super::load_project(
+            &self.project,
+            super::Warnings {
+                strict: self.strict,
+                json: self.json_events,
+            },
+        )?;
         let dir = project_file::project_dir(&self.project);
         render::refuse_input_as_output(&self.output, &project, &dir, Some(&self.project))?;
         let spans = project.span_count();
@@ -232,6 +252,11 @@ fn show_event(bar: &indicatif::ProgressBar, event: &RenderEvent, json: bool) {
                     call + 1
                 );
             });
+        }
+        RenderEvent::Warning { message } => {
+            if !json {
+                bar.suspend(|| eprintln!("warning: {message}"));
+            }
         }
         RenderEvent::Note { call, message } => {
             if !json {

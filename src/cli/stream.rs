@@ -39,6 +39,10 @@ pub enum Interpolator {
 pub struct StreamArgs {
     /// Project file (JSON).
     project: PathBuf,
+    /// Treat fields of the project that Wayfarer does not know (typos) as errors (exit 2)
+    /// instead of warnings.
+    #[arg(long)]
+    strict: bool,
     /// Output MP4; written to a partial file next to it and renamed when complete.
     #[arg(short, long)]
     output: PathBuf,
@@ -102,7 +106,13 @@ impl StreamArgs {
 
     /// Streams the project to the output.
     pub fn run(self) -> Result<(), UserError> {
-        let project = project_file::load(&self.project)?;
+        let project = super::load_project(
+            &self.project,
+            super::Warnings {
+                strict: self.strict,
+                json: self.json_events,
+            },
+        )?;
         let dir = project_file::project_dir(&self.project);
         render::refuse_input_as_output(&self.output, &project, &dir, Some(&self.project))?;
         if self

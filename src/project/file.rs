@@ -10,8 +10,14 @@ use crate::error::{Result, UserError};
 /// Largest project file accepted (a project is a small JSON document).
 const MAX_PROJECT_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Reads, migrates and validates the project at `path`.
+/// Reads, migrates and validates the project at `path` (fields it does not know are
+/// ignored; [`load_warn`] says which).
 pub fn load(path: &Path) -> Result<Project> {
+    load_warn(path).map(|(project, _)| project)
+}
+
+/// [`load`], with a warning for every field of the file that a project does not have.
+pub fn load_warn(path: &Path) -> Result<(Project, Vec<String>)> {
     let meta = fs::metadata(path).map_err(|e| UserError::io("reading project", path, &e))?;
     if meta.is_dir() {
         return Err(UserError::input(format!(
@@ -57,7 +63,7 @@ pub fn load(path: &Path) -> Result<Project> {
         ))
         .hint("a project file is JSON text; give the path of the project's .json file")
     })?;
-    Project::from_json_str(&text).map_err(|e| e.context(path.display()))
+    Project::from_json_str_warn(&text).map_err(|e| e.context(path.display()))
 }
 
 /// The folder that image paths of the project at `path` are relative to.

@@ -5,6 +5,7 @@
 //! atomic save). Must not touch media, GPU, planning decisions or the UI.
 
 pub mod edit;
+pub mod fields;
 pub mod file;
 
 use serde::{Deserialize, Serialize};
@@ -220,8 +221,16 @@ fn default_seed() -> u64 {
 }
 
 impl Project {
-    /// Parses and validates a project document, migrating older versions.
+    /// Parses and validates a project document, migrating older versions. Fields it does
+    /// not know are ignored ([`Project::from_json_str_warn`] says which).
     pub fn from_json_str(text: &str) -> Result<Self> {
+        Self::from_json_str_warn(text).map(|(project, _)| project)
+    }
+
+    /// [`Project::from_json_str`], with a warning for every field the document has that a
+    /// project does not (a typo would otherwise leave the default in place). A key given
+    /// twice in one object is an error.
+    pub fn from_json_str_warn(text: &str) -> Result<(Self, Vec<String>)> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             UserError::input(format!(
                 "project file is not valid JSON (line {}, column {}): {e}",
@@ -230,7 +239,9 @@ impl Project {
             ))
             .hint("fix the JSON syntax, or restore the project from a backup")
         })?;
+        fields::check_duplicate_keys(text)?;
         let value = migrate(value)?;
+        let warnings = fields::unknown_fields(&value);
         let project: Project = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             // A huge value is not repeated back in full.
@@ -242,7 +253,7 @@ impl Project {
                 .hint("see README.md for the project file format")
         })?;
         project.validate()?;
-        Ok(project)
+        Ok((project, warnings))
     }
 
     /// Serialises the project as pretty JSON.

@@ -69,6 +69,12 @@ pub enum RenderEvent {
         #[serde(skip_serializing_if = "Option::is_none")]
         eta_secs: Option<f64>,
     },
+    /// Something the user should know that does not stop the render: a project field
+    /// that is ignored, a cache that does not work.
+    Warning {
+        /// What is wrong and what it means.
+        message: String,
+    },
     /// Something worth showing about a call: where it runs, a failover, a cache hit.
     Note {
         /// The call (0-based).

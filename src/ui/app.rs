@@ -191,6 +191,9 @@ pub struct StudioApp {
     notice: Option<String>,
     /// The file the notice is about (offered with Show in folder).
     notice_file: Option<PathBuf>,
+    /// Warnings to show until dismissed (fields the opened project file has that a project
+    /// does not).
+    warnings: Vec<String>,
     /// The project as it was when the running render started.
     rendering: Option<Project>,
     /// What the last finished render was made from, and what became of it.
@@ -232,6 +235,7 @@ impl StudioApp {
             dialog_dir: None,
             notice: None,
             notice_file: None,
+            warnings: Vec::new(),
             rendering: None,
             last_render: None,
             title: String::new(),

@@ -27,6 +27,8 @@ pub struct Document {
     pub history: History,
     /// The plan of the project, or why it cannot be planned.
     pub plan: Result<Plan, UserError>,
+    /// What opening the file ignored (fields a project does not have).
+    pub load_warnings: Vec<String>,
     last_autosave: Instant,
 }
 
@@ -45,6 +47,7 @@ impl Document {
             project,
             path: None,
             history: History::default(),
+            load_warnings: Vec::new(),
             last_autosave: Instant::now(),
         }
     }
@@ -55,7 +58,7 @@ impl Document {
         // relative project path (`wayfarer examples/demo/demo.json`) is not joined twice.
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let path = absolute.as_path();
-        let mut project = file::load(path)?;
+        let (mut project, warnings) = file::load_warn(path)?;
         let dir = file::project_dir(path);
         for k in &mut project.keyframes {
             if k.image.is_relative() {
@@ -69,6 +72,7 @@ impl Document {
         }
         let mut doc = Self::new(project);
         doc.path = Some(path.to_path_buf());
+        doc.load_warnings = warnings;
         Ok(doc)
     }
 

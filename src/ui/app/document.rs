@@ -11,6 +11,12 @@ impl StudioApp {
         match Document::open(path) {
             Ok(doc) => {
                 let opened = doc.path.clone();
+                // Saving writes only the fields a project has: say so with each warning.
+                self.warnings = doc
+                    .load_warnings
+                    .iter()
+                    .map(|w| format!("{w} Saving the project leaves it out."))
+                    .collect();
                 self.doc = doc;
                 self.timeline.fit_pending = true;
                 self.selected_span = 0;

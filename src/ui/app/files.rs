@@ -22,6 +22,12 @@ impl StudioApp {
         self.notice.as_deref()
     }
 
+    /// The warnings shown until dismissed (e.g. fields of the opened file that a project
+    /// does not have).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// The folder a dialog starts in: where the last file was chosen, else the project's
     /// folder, else the home folder.
     fn dialog_start(&self) -> PathBuf {

@@ -54,6 +54,18 @@ impl StudioApp {
                 self.notice = None;
                 self.notice_file = None;
             }
+            if let Some(first) = self.warnings.first() {
+                ui.separator();
+                let more = match self.warnings.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                };
+                ui.colored_label(style::WARNING, format!("Warning: {first}{more}"))
+                    .on_hover_text(self.warnings.join("\n"));
+                if ui.small_button("Dismiss warnings").clicked() {
+                    self.warnings.clear();
+                }
+            }
             if !self.problems.is_empty() && ui.button("Clear problems").clicked() {
                 self.problems.clear();
             }
