@@ -1,6 +1,7 @@
 //! What a project file says that Wayfarer does not use is said back, not taken silently:
 //! unknown (typo'd) fields are warnings naming the closest known field (`--strict`: exit 2),
-//! a key given twice is an error naming the key and its line.
+//! a key given twice is an error naming the key and its line; keyframe files are judged by
+//! their content (GIF and AVIF read through libav, text and SVG refused).
 #![expect(
     clippy::unwrap_used,
     reason = "test code: a failed unwrap is a failed test"
@@ -103,4 +104,81 @@ fn duplicate_keys_are_an_error_with_their_line() {
         "{stderr}"
     );
     assert!(stderr.contains("hint: "), "{stderr}");
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// GIF and AVIF keyframes are read through libav (their first frame): the picture is the
+/// Sintel frame they were made from, not an error.
+#[test]
+fn gif_and_avif_keyframes_are_read() {
+    use wayfarer::gpu::{Compute, CpuCompute};
+    let png = wayfarer::media::load_image(&common::demo_image("sintel_0016.png")).unwrap();
+    let reference = CpuCompute.crop_fit(&png, 64, 27).unwrap();
+    for name in ["tiny.gif", "tiny.avif"] {
+        wayfarer::media::check_image(&data(name)).unwrap();
+        let f = wayfarer::media::load_image(&data(name)).unwrap();
+        assert_eq!((f.width, f.height), (64, 27), "{name}");
+        let diff = f
+            .data
+            .iter()
+            .zip(&reference.data)
+            .map(|(a, b)| f64::from(a.abs_diff(*b)))
+            .sum::<f64>()
+            / f.data.len() as f64;
+        // Lossy and palette encodings and a different scaler: close, not equal (a black or
+        // garbled frame differs by far more).
+        assert!(
+            diff < 20.0,
+            "{name}: mean difference {diff:.1} from the PNG"
+        );
+    }
+}
+
+/// A text file and an SVG named as keyframes are refused by their content (libav would
+/// guess a reader from the name), with the formats Wayfarer reads; the CLI exits 2.
+#[test]
+fn text_and_svg_keyframes_are_refused_by_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let txt = dir.path().join("notes.txt");
+    std::fs::write(&txt, "a keyframe? no, a note\n").unwrap();
+    let svg = dir.path().join("pic.svg");
+    std::fs::write(
+        &svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64"/></svg>"#,
+    )
+    .unwrap();
+    for path in [&txt, &svg] {
+        for e in [
+            wayfarer::media::load_image(path).unwrap_err(),
+            wayfarer::media::check_image(path).unwrap_err(),
+        ] {
+            assert!(
+                e.message.contains("not a picture or video Wayfarer reads"),
+                "{}",
+                e.message
+            );
+            let hint = e.suggestions.join(" ");
+            assert!(
+                hint.contains("PNG, JPEG, WebP, TIFF, BMP, GIF or AVIF"),
+                "{hint}"
+            );
+        }
+    }
+    let home = tempfile::tempdir().unwrap();
+    let (pdir, p) = project(|j| j.replacen("b.png", "notes.txt", 1));
+    std::fs::copy(&txt, pdir.path().join("notes.txt")).unwrap();
+    let mp4 = pdir.path().join("out.mp4");
+    let out = run(
+        home.path(),
+        &["render", p.to_str().unwrap(), "-o", mp4.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not a picture or video"), "{stderr}");
+    assert!(!mp4.exists());
 }

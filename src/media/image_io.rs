@@ -1,6 +1,7 @@
 //! Still images: PNG, JPEG, WebP, TIFF, BMP (8 or 16 bit, grey or colour, with or without
-//! alpha) through the `image` crate with EXIF orientation applied; anything else libav
-//! can decode as a first video frame.
+//! alpha) through the `image` crate with EXIF orientation applied; GIF, AVIF and videos
+//! (their first frame) through libav, when the file's content says it is one of those (libav
+//! alone would "read" a text file or an SVG by guessing from its name).
 
 use std::path::Path;
 
@@ -14,12 +15,88 @@ use crate::error::{Result, UserError};
 /// [`load_image`] would refuse at once is refused here; damage further into the file shows
 /// only when it is loaded.
 pub fn check_image(path: &Path) -> Result<()> {
-    match open_decoder(path)? {
-        Some(_) => Ok(()),
-        None => video::probe(path)
-            .map(|_| ())
-            .map_err(|_| corrupt(path, "unknown image format")),
+    if open_decoder(path)?.is_some() {
+        return Ok(());
     }
+    let kind = libav_kind(path)?;
+    video::probe(path)
+        .map(|_| ())
+        .map_err(|e| unreadable_kind(path, kind, &e.message))
+}
+
+/// Formats read by the image decoders; others go to libav.
+const IMAGE_CRATE_FORMATS: [image::ImageFormat; 5] = [
+    image::ImageFormat::Png,
+    image::ImageFormat::Jpeg,
+    image::ImageFormat::WebP,
+    image::ImageFormat::Tiff,
+    image::ImageFormat::Bmp,
+];
+
+/// What Wayfarer reads, in words (for messages).
+const ACCEPTED: &str = "PNG, JPEG, WebP, TIFF, BMP, GIF or AVIF, or a video (MP4, MOV, MKV, \
+                        WebM, AVI) whose first frame is used";
+
+/// What the first bytes of a file say it is, among the pictures and videos Wayfarer
+/// reads through libav; `None` for anything else (text, SVG, documents), which libav
+/// would otherwise often "read" by guessing from the name.
+fn sniff_libav(head: &[u8]) -> Option<&'static str> {
+    let at = |range: std::ops::Range<usize>| head.get(range).unwrap_or_default();
+    if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        return Some("GIF");
+    }
+    if at(4..8) == b"ftyp" {
+        return Some(match at(8..12) {
+            b"avif" | b"avis" => "AVIF",
+            b"heic" | b"heix" | b"mif1" | b"msf1" => "HEIF",
+            _ => "MP4/MOV",
+        });
+    }
+    if matches!(at(4..8), b"moov" | b"mdat" | b"wide" | b"free" | b"skip") {
+        return Some("MOV");
+    }
+    if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        return Some("Matroska/WebM");
+    }
+    if head.starts_with(b"RIFF") && at(8..12) == b"AVI " {
+        return Some("AVI");
+    }
+    if head.starts_with(b"FLV") {
+        return Some("FLV");
+    }
+    if head.starts_with(b"OggS") {
+        return Some("Ogg");
+    }
+    if head.starts_with(&[0, 0, 1, 0xBA]) || head.starts_with(&[0, 0, 1, 0xB3]) {
+        return Some("MPEG");
+    }
+    if head.first() == Some(&0x47) && head.get(188) == Some(&0x47) {
+        return Some("MPEG-TS");
+    }
+    None
+}
+
+/// The kind of a file that is not a format of the image decoders, by its content: one
+/// libav reads (`GIF`, `AVIF`, a video), or a refusal naming what Wayfarer accepts.
+fn libav_kind(path: &Path) -> Result<&'static str> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(256);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(256).read_to_end(&mut head))
+        .map_err(|e| UserError::io("reading image", path, &e))?;
+    sniff_libav(&head).ok_or_else(|| {
+        UserError::input(format!(
+            "reading image {}: this is not a picture or video Wayfarer reads",
+            path.display()
+        ))
+        .hint(format!("use {ACCEPTED}"))
+    })
+}
+
+/// A file of a kind libav reads that it could not decode.
+fn unreadable_kind(path: &Path, kind: &str, why: &str) -> UserError {
+    UserError::input(format!("cannot decode {kind} {}: {why}", path.display()))
+        .hint("the file may be damaged, or this libav cannot read it; re-export it as PNG or JPEG")
 }
 
 /// The decoder for an image file after the file and header checks, or `None` when the
@@ -50,7 +127,12 @@ fn open_decoder(path: &Path) -> Result<Option<impl ImageDecoder>> {
     let reader = ImageReader::open(path)
         .and_then(image::ImageReader::with_guessed_format)
         .map_err(|e| UserError::io("reading image", path, &e))?;
-    if reader.format().is_none() {
+    // GIF, AVIF and the rest are read by libav (the image decoders here are built for
+    // these five only).
+    if !reader
+        .format()
+        .is_some_and(|f| IMAGE_CRATE_FORMATS.contains(&f))
+    {
         return Ok(None);
     }
     let mut reader = reader;
@@ -69,8 +151,11 @@ fn open_decoder(path: &Path) -> Result<Option<impl ImageDecoder>> {
 /// Loads an image as RGB. EXIF orientation is applied; alpha is composited over black.
 pub fn load_image(path: &Path) -> Result<Frame> {
     let Some(mut decoder) = open_decoder(path)? else {
-        // Not a format the image decoders know: let libav try (e.g. a video's first frame).
-        return video::decode_first_frame(path).map_err(|_| corrupt(path, "unknown image format"));
+        // Not a format the image decoders know: libav reads it (GIF, AVIF, a video's first
+        // frame) when its content says it is one of those.
+        let kind = libav_kind(path)?;
+        return video::decode_first_frame(path)
+            .map_err(|e| unreadable_kind(path, kind, &e.message));
     };
     let orientation = decoder
         .orientation()
