@@ -224,8 +224,8 @@ fn merged_plan_renders_with_fewer_backend_calls() {
     let mut outputs = Vec::new();
     for policy in ["off", "consolidate"] {
         let json = common::project_json(&images, &positions, (256, 144), "chained").replace(
-            "\"structure_video\"",
-            &format!("\"merge\":{{\"policy\":\"{policy}\"}},\"structure_video\""),
+            "\"merge\":{\"policy\":\"off\"}",
+            &format!("\"merge\":{{\"policy\":\"{policy}\"}}"),
         );
         let project_path = common::write_project(dir.path(), &json);
         let project = file::load(&project_path).unwrap();

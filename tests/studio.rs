@@ -718,3 +718,46 @@ fn autosaves_go_with_save_as_and_discard_and_the_title_follows_the_project() {
     s.harness.step();
     assert!(!auto.exists(), "a discarded project's autosave is removed");
 }
+
+/// A fleet with one dead server: the render runs on the live one, and the status bar says
+/// which server was left out and why.
+#[test]
+fn a_dead_server_in_a_fleet_is_a_warning_and_the_render_goes_on() {
+    let server = comfy_server::ComfyTestServer::start();
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let settings = Settings {
+        generator: wayfarer::generate::BackendConfig::comfyui(vec![
+            dead.clone(),
+            server.url.clone(),
+        ]),
+        ..Settings::default()
+    };
+    let mut s = studio_with_settings((1280.0, 800.0), false, settings);
+    drop_images(&mut s, &["sintel_0016.png", "sintel_0020.png"], 100.0);
+    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    let mut p = s.harness.state().project().clone();
+    (p.width, p.height) = (256, 144);
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    s.harness.step();
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Render")
+        .click();
+    s.harness.step();
+    wait_for(&mut s.harness, "the render", |a| !a.is_rendering());
+    assert!(
+        s.harness.state().render_error().is_none(),
+        "{:?}",
+        s.harness.state().render_error()
+    );
+    assert!(server.prompts() >= 1);
+    let warnings = s.harness.state().warnings().join("\n");
+    assert!(
+        warnings.contains(&format!("server {dead}")) && warnings.contains("left out"),
+        "{warnings}"
+    );
+    settle(&mut s);
+    s.harness.get_by_label_contains("this server is left out");
+}

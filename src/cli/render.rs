@@ -46,6 +46,10 @@ pub struct RenderArgs {
     /// included), in seconds (1 to 86400).
     #[arg(long, default_value_t = 120, value_parser = whole::<1, 86_400>)]
     request_timeout: u64,
+    /// Longest a pre-flight check may wait for a ComfyUI server's answer, in seconds
+    /// (1 to 3600); servers are checked at once, so a stalled one costs this once.
+    #[arg(long, default_value_t = 10, value_parser = whole::<1, 3600>)]
+    preflight_timeout: u64,
     /// How long a call waits for a ComfyUI server that stopped answering (a restart)
     /// to come back, in seconds (0 to 86400).
     #[arg(long, default_value_t = 120, value_parser = whole::<0, 86_400>)]
@@ -81,6 +85,7 @@ impl RenderArgs {
             call_timeout_secs: self.call_timeout,
             request_timeout_secs: self.request_timeout,
             reconnect_timeout_secs: self.reconnect_timeout,
+            preflight_timeout_secs: self.preflight_timeout,
         };
         if self.check {
             return self.check(&config);

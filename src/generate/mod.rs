@@ -195,6 +195,10 @@ pub struct BackendConfig {
     /// How long a call waits for a ComfyUI server that stopped answering (a restart) to
     /// come back before it fails, in seconds.
     pub reconnect_timeout_secs: u64,
+    /// Longest a pre-flight request to a ComfyUI server may wait for its answer, in
+    /// seconds (short: a stalled server is reported in seconds, not after the generation
+    /// request timeout).
+    pub preflight_timeout_secs: u64,
 }
 
 impl Default for BackendConfig {
@@ -207,6 +211,7 @@ impl Default for BackendConfig {
             call_timeout_secs: 3600,
             request_timeout_secs: 120,
             reconnect_timeout_secs: 120,
+            preflight_timeout_secs: 10,
         }
     }
 }

@@ -96,9 +96,18 @@ impl Session {
         events: &mut dyn FnMut(RenderEvent),
         cancel: &CancelToken,
     ) -> Result<RenderSummary> {
-        let result = match self.preflight(request).first_failure() {
-            Some(e) => Err(e),
-            None => super::render(request, self.backend.as_ref(), events, cancel),
+        let report = self.preflight(request);
+        let result = if let Some(e) = report.first_failure() {
+            Err(e)
+        } else {
+            // What passed with a warning (a server left out, a CPU-only server) is said
+            // before the render starts.
+            for item in report.items.iter().filter(|i| i.warning) {
+                events(RenderEvent::Warning {
+                    message: format!("{}: {}", item.name, item.detail),
+                });
+            }
+            super::render(request, self.backend.as_ref(), events, cancel)
         };
         if let Err(e) = &result {
             events(RenderEvent::from_error(e));

@@ -53,6 +53,8 @@ pub struct ComfyBackend {
     call_timeout: Duration,
     /// How long a call waits for a server that stopped answering to come back.
     reconnect: Duration,
+    /// Longest a pre-flight request waits for a server's answer.
+    preflight_timeout: Duration,
     /// Subfolder of each server's input folder this backend uploads into.
     upload_folder: String,
     identity: String,
@@ -141,6 +143,7 @@ impl ComfyBackend {
             caps,
             call_timeout: Duration::from_secs(config.call_timeout_secs.max(1)),
             reconnect: Duration::from_secs(config.reconnect_timeout_secs),
+            preflight_timeout: Duration::from_secs(config.preflight_timeout_secs.max(1)),
             upload_folder: upload_folder(),
             identity,
         })
@@ -395,44 +398,101 @@ impl ComfyBackend {
                 Err(lora_without_model(&self.template.source)),
             ));
         }
-        // Every server at once: a stalled one costs one request timeout, not one each.
-        let answers = self.runtime.block_on(futures_util::future::join_all(
-            clients
-                .iter()
-                .map(|c| async move { (c.system_stats().await, c.object_info().await) }),
-        ));
-        for (client, (stats, info)) in clients.iter().zip(answers) {
-            let base = &client.base;
-            items.push(item(
-                &format!("server {base}"),
-                stats.as_ref().map(describe_device).map_err(Clone::clone),
-            ));
-            let info = match (stats.is_ok(), info) {
-                (_, Ok(info)) => info,
-                (true, Err(e)) => {
-                    items.push(item(&format!("server {base} nodes"), Err(e)));
-                    continue;
-                }
-                (false, Err(_)) => continue,
-            };
-            if let Ok(stats) = &stats
-                && stats.is_cpu()
-            {
-                items.push(checks::cpu_warning(&format!("server {base} device")));
+        // Every server at once, with the short pre-flight timeout: a stalled server costs
+        // one pre-flight timeout, not one request timeout per request.
+        let bases: Vec<String> = clients.iter().map(|c| c.base.clone()).collect();
+        let timeout = self.preflight_timeout;
+        let answers = self
+            .runtime
+            .block_on(futures_util::future::join_all(bases.iter().map(
+                |base| async move {
+                    let client = Client::new(base, timeout)?;
+                    let stats = client.system_stats().await?;
+                    let info = client.object_info().await;
+                    Ok::<_, UserError>((stats, info))
+                },
+            )));
+        let mut per_server: Vec<Vec<CheckItem>> = Vec::new();
+        for (base, answer) in bases.iter().zip(answers) {
+            per_server.push(match answer {
+                Ok((stats, info)) => self.server_items(base, shape, &classes, &stats, info),
+                Err(e) => vec![item(&format!("server {base}"), Err(e))],
+            });
+        }
+        items.extend(self.leave_out_failed_servers(per_server));
+        items
+    }
+
+    /// The checks of one server that answered.
+    fn server_items(
+        &self,
+        base: &str,
+        shape: &super::modes::RequestShape,
+        classes: &std::collections::BTreeSet<String>,
+        stats: &client::SystemStats,
+        info: Result<client::ObjectInfo>,
+    ) -> Vec<CheckItem> {
+        let mut items = vec![item(&format!("server {base}"), Ok(describe_device(stats)))];
+        let info = match info {
+            Ok(info) => info,
+            Err(e) => {
+                items.push(item(&format!("server {base} nodes"), Err(e)));
+                return items;
             }
-            items.push(item(
-                &format!("server {base} nodes"),
-                check_classes(&classes, &info),
-            ));
-            items.push(item(
-                &format!("server {base} model files"),
-                check_model_files(&self.template, &shape.lora_names, &info),
-            ));
-            if let Ok(stats) = stats {
-                items.push(self.memory_item(base, shape, &stats));
+        };
+        if stats.is_cpu() {
+            items.push(checks::cpu_warning(&format!("server {base} device")));
+        }
+        items.push(item(
+            &format!("server {base} nodes"),
+            check_classes(classes, &info),
+        ));
+        items.push(item(
+            &format!("server {base} model files"),
+            check_model_files(&self.template, &shape.lora_names, &info),
+        ));
+        items.push(self.memory_item(base, shape, stats));
+        items
+    }
+
+    /// With several servers of which at least one passes every check, the others' failures
+    /// become warnings and those servers are marked unavailable: the render runs on the
+    /// ones that passed and tries the others again only as it would any failed server.
+    /// With one server, or none passing, the failures stay failures.
+    fn leave_out_failed_servers(&self, per_server: Vec<Vec<CheckItem>>) -> Vec<CheckItem> {
+        let passes = |items: &Vec<CheckItem>| items.iter().all(|i| i.passed);
+        if per_server.len() < 2 || !per_server.iter().any(passes) {
+            return per_server.into_iter().flatten().collect();
+        }
+        let mut servers = self.lock();
+        let mut out = Vec::new();
+        for (i, items) in per_server.into_iter().enumerate() {
+            if passes(&items) {
+                out.extend(items);
+                continue;
+            }
+            let why: Vec<String> = items
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.detail.clone())
+                .collect();
+            if let Some(s) = servers.get_mut(i) {
+                s.healthy = false;
+                s.last_error = Some(why.join("; "));
+            }
+            for c in items {
+                if c.passed {
+                    out.push(c);
+                } else {
+                    out.push(CheckItem::warning(
+                        &c.name,
+                        format!("{} — this server is left out; the others render", c.detail),
+                        c.suggestion,
+                    ));
+                }
             }
         }
-        items
+        out
     }
 
     /// The memory check of one server, from the template's memory section.

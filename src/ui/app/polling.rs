@@ -54,6 +54,11 @@ impl StudioApp {
                     p.step = *step;
                     p.eta_secs = *eta_secs;
                 }
+                if let RenderEvent::Warning { message } = &event
+                    && !self.warnings.contains(message)
+                {
+                    self.warnings.push(message.clone());
+                }
                 if let RenderEvent::Note { call, message } = &event {
                     self.notes.push(format!("call {}: {message}", call + 1));
                     if self.notes.len() > 8 {
