@@ -106,14 +106,36 @@ impl DiskCache {
         }
     }
 
-    /// Stores an entry; a cache that cannot be written is skipped (returns false).
-    pub fn put(&self, key: &str, numbers: [u32; 3], payload: &[u8]) -> bool {
-        let ok = fs::create_dir_all(&self.dir).is_ok()
-            && write_entry(&self.path(key), self.magic, numbers, payload).is_ok();
-        if ok {
-            self.evict();
+    /// Stores an entry; a cache that cannot be written is skipped (the error says why).
+    pub fn put(&self, key: &str, numbers: [u32; 3], payload: &[u8]) -> std::io::Result<()> {
+        fs::create_dir_all(&self.dir)?;
+        write_entry(&self.path(key), self.magic, numbers, payload)?;
+        self.evict();
+        Ok(())
+    }
+
+    /// Whether the folder takes entries: it is created if needed and a small file is
+    /// written to it and removed (a folder that is a file, read-only or on a full disk
+    /// fails here).
+    pub fn probe(&self) -> std::io::Result<()> {
+        if self.dir.exists() && !self.dir.is_dir() {
+            return Err(std::io::Error::other(
+                "there is a file where the folder should be",
+            ));
         }
-        ok
+        fs::create_dir_all(&self.dir)?;
+        let path = self.dir.join(format!(
+            ".probe-{}.tmp{}",
+            self.extension,
+            std::process::id()
+        ));
+        let written = (|| {
+            let mut f = fs::File::create(&path)?;
+            f.write_all(&[0u8; 4096])?;
+            f.sync_all()
+        })();
+        let _ = fs::remove_file(&path);
+        written
     }
 
     /// Entries, most recently used first.

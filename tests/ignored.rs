@@ -1,7 +1,8 @@
 //! What a project file says that Wayfarer does not use is said back, not taken silently:
 //! unknown (typo'd) fields are warnings naming the closest known field (`--strict`: exit 2),
 //! a key given twice is an error naming the key and its line; keyframe files are judged by
-//! their content (GIF and AVIF read through libav, text and SVG refused).
+//! their content (GIF and AVIF read through libav, text and SVG refused); a cache that
+//! does not work is said once per render.
 #![expect(
     clippy::unwrap_used,
     reason = "test code: a failed unwrap is a failed test"
@@ -181,4 +182,56 @@ fn text_and_svg_keyframes_are_refused_by_content() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not a picture or video"), "{stderr}");
     assert!(!mp4.exists());
+}
+
+/// A cache folder that cannot be used (here a file stands where the folder of finished
+/// calls should be): the render is still right, and says once that resume is off, where,
+/// and what to do — on standard error and as a `warning` event.
+#[test]
+fn a_cache_that_does_not_work_is_said_once() {
+    let home = tempfile::tempdir().unwrap();
+    let cache = home.path().join("cache");
+    std::fs::create_dir_all(cache.join("wayfarer")).unwrap();
+    std::fs::write(cache.join("wayfarer/calls"), "in the way").unwrap();
+    let (dir, p) = project(|j| j);
+    let mp4 = dir.path().join("out.mp4");
+    let args = ["render", p.to_str().unwrap(), "-o", mp4.to_str().unwrap()];
+    let out = common::cli(home.path())
+        .args(args)
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(mp4.exists());
+    assert_eq!(stderr.matches("warning: the cache").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the cache of finished calls ({}) cannot be written: there is a file where the folder should be",
+            cache.join("wayfarer/calls").display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("an interrupted render will start over"),
+        "{stderr}"
+    );
+    let out = common::cli(home.path())
+        .args(args)
+        .arg("--json-events")
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let warnings: Vec<_> = events.iter().filter(|e| e["event"] == "warning").collect();
+    assert_eq!(warnings.len(), 1, "{events:?}");
+    assert!(
+        warnings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be written")
+    );
 }

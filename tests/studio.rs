@@ -761,3 +761,43 @@ fn a_dead_server_in_a_fleet_is_a_warning_and_the_render_goes_on() {
     settle(&mut s);
     s.harness.get_by_label_contains("this server is left out");
 }
+
+/// A folder of finished calls that cannot be used (a file stands in its place): the render
+/// is made, and the status bar says the cache does not work, where, and what to do.
+#[test]
+fn a_cache_that_does_not_work_is_shown_in_the_status_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["sintel_0016.png", "sintel_0020.png", "sintel_0025.png"] {
+        std::fs::copy(common::demo_image(name), dir.path().join(name)).unwrap();
+    }
+    let config = studio_kit::config(dir.path());
+    std::fs::write(&config.call_cache_dir, "in the way").unwrap();
+    let app = StudioApp::new(config, Settings::default());
+    let harness = egui_kittest::Harness::builder()
+        .with_size((1280.0, 800.0))
+        .with_max_steps(64)
+        .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
+    let mut s = studio_kit::Studio { dir, harness };
+    drop_images(&mut s, &["sintel_0016.png", "sintel_0020.png"], 100.0);
+    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    let mut p = s.harness.state().project().clone();
+    (p.width, p.height) = (128, 80);
+    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
+    s.harness.step();
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Render")
+        .click();
+    s.harness.step();
+    wait_for(&mut s.harness, "the render", |a| !a.is_rendering());
+    assert!(s.harness.state().render_error().is_none());
+    let warnings = s.harness.state().warnings().to_vec();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("the cache of finished calls")
+            && warnings[0].contains("there is a file where the folder should be"),
+        "{warnings:?}"
+    );
+    settle(&mut s);
+    s.harness
+        .get_by_label_contains("Warning: the cache of finished calls");
+}

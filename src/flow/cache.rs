@@ -42,6 +42,11 @@ impl FlowCache {
         Some(Self::new(dirs.cache_dir().join("flows"), limit))
     }
 
+    /// Whether the folder takes entries (see `DiskCache::probe`).
+    pub fn probe(&self) -> std::io::Result<()> {
+        self.inner.probe()
+    }
+
     /// The cache folder.
     pub fn dir(&self) -> &Path {
         self.inner.dir()
@@ -83,7 +88,9 @@ impl FlowCache {
             .iter()
             .flat_map(|v| v[0].to_le_bytes().into_iter().chain(v[1].to_le_bytes()))
             .collect();
-        self.inner.put(key, [flow.width, flow.height, 0], &body);
+        if let Err(e) = self.inner.put(key, [flow.width, flow.height, 0], &body) {
+            tracing::debug!("flow cache {}: not stored: {e}", self.dir().display());
+        }
         Ok(flow)
     }
 

@@ -23,6 +23,8 @@ pub const DEFAULT_LIMIT_BYTES: u64 = 8 << 30;
 #[derive(Debug)]
 pub struct CallCache {
     inner: DiskCache,
+    /// Whether this render was already told the cache does not work.
+    warned: std::sync::atomic::AtomicBool,
 }
 
 impl CallCache {
@@ -30,6 +32,7 @@ impl CallCache {
     pub fn new(dir: PathBuf, limit_bytes: u64) -> Self {
         Self {
             inner: DiskCache::new(dir, limit_bytes, MAGIC, EXTENSION),
+            warned: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -105,20 +108,71 @@ impl CallCache {
         )
     }
 
-    /// Stores a call's output; a cache that cannot be written is skipped.
-    pub fn put(&self, key: &str, frames: &[Frame]) -> bool {
-        let Some(first) = frames.first() else {
-            return false;
-        };
+    /// Stores a call's output; a cache that cannot be written is skipped, and the first
+    /// time that happens (unless [`CallCache::check`] already said so) the warning for
+    /// the user comes back.
+    pub fn put(&self, key: &str, frames: &[Frame]) -> Option<String> {
+        let first = frames.first()?;
         if frames
             .iter()
             .any(|f| (f.width, f.height) != (first.width, first.height))
         {
-            return false;
+            return None;
         }
         let body: Vec<u8> = frames.iter().flat_map(|f| f.data.iter().copied()).collect();
-        self.inner
-            .put(key, [first.width, first.height, frames.len() as u32], &body)
+        let numbers = [first.width, first.height, frames.len() as u32];
+        let e = self.inner.put(key, numbers, &body).err()?;
+        self.first_warning(&[("finished calls", self.dir(), &e)])
+    }
+
+    /// Whether this cache (and `flows`, the flow cache the render uses, if any) takes
+    /// entries; when one does not, the warning for the user, once per render.
+    pub fn check(&self, flows: Option<&crate::flow::FlowCache>) -> Option<String> {
+        let mut broken: Vec<(&str, &std::path::Path, std::io::Error)> = Vec::new();
+        if let Err(e) = self.inner.probe() {
+            broken.push(("finished calls", self.dir(), e));
+        }
+        if let Some(f) = flows
+            && let Err(e) = f.probe()
+        {
+            broken.push(("flow fields", f.dir(), e));
+        }
+        let broken: Vec<(&str, &std::path::Path, &std::io::Error)> =
+            broken.iter().map(|(w, d, e)| (*w, *d, e)).collect();
+        self.first_warning(&broken)
+    }
+
+    /// The warning for `broken` caches (what they hold, their folder, why), if there is
+    /// one and this render has not had it yet.
+    fn first_warning(
+        &self,
+        broken: &[(&str, &std::path::Path, &std::io::Error)],
+    ) -> Option<String> {
+        if broken.is_empty() || self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        let each: Vec<String> = broken
+            .iter()
+            .map(|(what, dir, e)| {
+                format!(
+                    "the cache of {what} ({}) cannot be written: {e}",
+                    dir.display()
+                )
+            })
+            .collect();
+        let mut lost = Vec::new();
+        if broken.iter().any(|(what, _, _)| *what == "finished calls") {
+            lost.push("an interrupted render will start over");
+        }
+        if broken.iter().any(|(what, _, _)| *what == "flow fields") {
+            lost.push("motion is estimated again every time");
+        }
+        Some(format!(
+            "{}. This render goes on, but {}. Make the folder writable, give its disk free \
+             space, or move away what is in its place.",
+            each.join("; "),
+            lost.join(" and ")
+        ))
     }
 
     /// Entries, most recently used first.

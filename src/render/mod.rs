@@ -285,6 +285,14 @@ fn run_render(
         device: backend.device(),
         snapped_keyframes: plan.snaps.len(),
     });
+    // A cache that does not work costs nothing now but resume and reuse later: said once.
+    if let Some(w) = options
+        .cache
+        .as_ref()
+        .and_then(|c| c.check(motion_tools.and_then(|t| t.cache)))
+    {
+        events(RenderEvent::Warning { message: w });
+    }
 
     // Every keyframe image is checked now (its header); each is loaded when a call needs it.
     let anchors = anchors::Anchors::new(project, project_dir, plan.width, plan.height);
@@ -667,7 +675,9 @@ fn run_chain(
             // is not kept for resume, so a later render makes it again as planned.
             match (&job.options.cache, &key, degraded) {
                 (Some(cache), Some(key), None) => {
-                    cache.put(key, &frames);
+                    if let Some(message) = cache.put(key, &frames) {
+                        let _ = tx.send(Msg::Event(RenderEvent::Warning { message }));
+                    }
                 }
                 (Some(_), Some(_), Some(changes)) => {
                     let _ = tx.send(Msg::Event(RenderEvent::Note {
