@@ -736,17 +736,7 @@ fn a_dead_server_in_a_fleet_is_a_warning_and_the_render_goes_on() {
         ..Settings::default()
     };
     let mut s = studio_with_settings((1280.0, 800.0), false, settings);
-    drop_images(&mut s, &["sintel_0016.png", "sintel_0020.png"], 100.0);
-    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
-    let mut p = s.harness.state().project().clone();
-    (p.width, p.height) = (256, 144);
-    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
-    s.harness.step();
-    s.harness
-        .get_by_role_and_label(egui::Role::Button, "Render")
-        .click();
-    s.harness.step();
-    wait_for(&mut s.harness, "the render", |a| !a.is_rendering());
+    studio_kit::render_two_keyframes(&mut s, (256, 144));
     assert!(
         s.harness.state().render_error().is_none(),
         "{:?}",
@@ -778,17 +768,7 @@ fn a_cache_that_does_not_work_is_shown_in_the_status_bar() {
         .with_max_steps(64)
         .build_ui_state(|ui, app: &mut StudioApp| app.show(ui), app);
     let mut s = studio_kit::Studio { dir, harness };
-    drop_images(&mut s, &["sintel_0016.png", "sintel_0020.png"], 100.0);
-    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
-    let mut p = s.harness.state().project().clone();
-    (p.width, p.height) = (128, 80);
-    s.harness.state_mut().push_edit(Edit::Replace(Box::new(p)));
-    s.harness.step();
-    s.harness
-        .get_by_role_and_label(egui::Role::Button, "Render")
-        .click();
-    s.harness.step();
-    wait_for(&mut s.harness, "the render", |a| !a.is_rendering());
+    studio_kit::render_two_keyframes(&mut s, (128, 80));
     assert!(s.harness.state().render_error().is_none());
     let warnings = s.harness.state().warnings().to_vec();
     assert_eq!(warnings.len(), 1, "{warnings:?}");

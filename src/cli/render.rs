@@ -100,15 +100,18 @@ impl RenderArgs {
         result
     }
 
+    /// The project, its warnings said as `--json-events` and `--strict` ask.
+    fn load(&self) -> Result<wayfarer::project::Project, UserError> {
+        let warnings = super::Warnings {
+            strict: self.strict,
+            json: self.json_events,
+        };
+        super::load_project(&self.project, warnings)
+    }
+
     /// `--check`: the pre-flight report; an error when a check fails.
     fn check(&self, config: &BackendConfig) -> Result<(), UserError> {
-        let project = super::load_project(
-            &self.project,
-            super::Warnings {
-                strict: self.strict,
-                json: self.json_events,
-            },
-        )?;
+        let project = self.load()?;
         let report = generate::preflight(
             &project,
             &project_file::project_dir(&self.project),
@@ -126,13 +129,7 @@ impl RenderArgs {
     /// Loads the project, opens a render session and runs it; `in_session` turns true
     /// once the session reports its own failures.
     fn render(&self, config: &BackendConfig, in_session: &mut bool) -> Result<(), UserError> {
-        let project = super::load_project(
-            &self.project,
-            super::Warnings {
-                strict: self.strict,
-                json: self.json_events,
-            },
-        )?;
+        let project = self.load()?;
         let dir = project_file::project_dir(&self.project);
         render::refuse_input_as_output(&self.output, &project, &dir, Some(&self.project))?;
         let spans = project.span_count();

@@ -152,3 +152,21 @@ pub fn hold_keyframe_over(s: &mut Studio, label: &str, frame: f64) -> Pos2 {
     }
     target
 }
+
+/// Drops two Sintel frames, makes the project `size`, clicks Render and waits for the
+/// render to end.
+pub fn render_two_keyframes(s: &mut Studio, size: (u32, u32)) {
+    drop_images(s, &["sintel_0016.png", "sintel_0020.png"], 100.0);
+    wait_for(&mut s.harness, "thumbnails", StudioApp::thumbnails_settled);
+    let mut p = s.harness.state().project().clone();
+    (p.width, p.height) = size;
+    s.harness
+        .state_mut()
+        .push_edit(wayfarer::project::edit::Edit::Replace(Box::new(p)));
+    s.harness.step();
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Render")
+        .click();
+    s.harness.step();
+    wait_for(&mut s.harness, "the render", |a| !a.is_rendering());
+}
