@@ -54,22 +54,32 @@ impl StudioApp {
                 self.notice = None;
                 self.notice_file = None;
             }
-            if let Some(first) = self.warnings.first() {
-                ui.separator();
-                let more = match self.warnings.len() {
-                    1 => String::new(),
-                    n => format!(" (and {} more)", n - 1),
-                };
-                ui.colored_label(style::WARNING, format!("Warning: {first}{more}"))
-                    .on_hover_text(self.warnings.join("\n"));
-                if ui.small_button("Dismiss warnings").clicked() {
-                    self.warnings.clear();
-                }
-            }
             if !self.problems.is_empty() && ui.button("Clear problems").clicked() {
                 self.problems.clear();
             }
         });
+        // Warnings on a row of their own (they are long), the button first so it stays
+        // in view; each one on hover.
+        if let Some(first) = self.warnings.first().cloned() {
+            ui.horizontal(|ui| {
+                if ui.small_button("Dismiss warnings").clicked() {
+                    self.warnings.clear();
+                    return;
+                }
+                let more = match self.warnings.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                };
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(format!("Warning: {first}{more}"))
+                            .color(style::WARNING),
+                    )
+                    .truncate(),
+                )
+                .on_hover_text(self.warnings.join("\n"));
+            });
+        }
         for e in self.problems.iter().rev().take(3) {
             show_error(ui, style::ERROR, "error", e);
         }
