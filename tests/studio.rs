@@ -750,6 +750,8 @@ fn a_dead_server_in_a_fleet_is_a_warning_and_the_render_goes_on() {
     );
     settle(&mut s);
     s.harness.get_by_label_contains("this server is left out");
+    // The pre-flight wait is a setting of the render panel.
+    s.harness.get_by_label("Check wait");
 }
 
 /// A folder of finished calls that cannot be used (a file stands in its place): the render

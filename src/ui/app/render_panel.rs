@@ -73,6 +73,18 @@ impl StudioApp {
                         "How long a call waits for a server that stopped answering (a restart) to come back",
                     );
                 });
+                ui.horizontal(|ui| {
+                    let label = ui.label("Check wait");
+                    ui.add(
+                        egui::DragValue::new(&mut g.preflight_timeout_secs)
+                            .range(1..=3600)
+                            .suffix(" s"),
+                    )
+                    .labelled_by(label.id)
+                    .on_hover_text(
+                        "How long the checks before a render wait for a server's answer (all servers at once); a server that does not answer in time is left out when another one passes",
+                    );
+                });
                 test_servers = ui
                     .add_enabled(
                         !testing && !g.servers.is_empty(),
