@@ -234,4 +234,22 @@ fn a_cache_that_does_not_work_is_said_once() {
             .unwrap()
             .contains("cannot be written")
     );
+    // The flow cache of the built-in generator, the calls' folder fine: said as well.
+    std::fs::remove_file(cache.join("wayfarer/calls")).unwrap();
+    let _ = std::fs::remove_dir_all(cache.join("wayfarer/flows"));
+    std::fs::write(cache.join("wayfarer/flows"), "in the way").unwrap();
+    std::fs::remove_file(&mp4).unwrap();
+    let out = common::cli(home.path())
+        .args(args)
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("warning: the cache").count(), 1, "{stderr}");
+    assert!(stderr.contains("the cache of flow fields"), "{stderr}");
+    assert!(
+        stderr.contains("motion is estimated again every time"),
+        "{stderr}"
+    );
 }

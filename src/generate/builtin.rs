@@ -214,6 +214,10 @@ impl Backend for Builtin {
         "builtin"
     }
 
+    fn flow_cache(&self) -> Option<&FlowCache> {
+        self.cache.as_ref()
+    }
+
     fn capabilities(&self) -> &super::Capabilities {
         &self.caps
     }

@@ -123,6 +123,12 @@ pub trait Backend: Send + Sync {
         self.name().to_string()
     }
 
+    /// The flow cache the backend keeps its motion estimates in, if any (a render checks
+    /// that it works).
+    fn flow_cache(&self) -> Option<&crate::flow::FlowCache> {
+        None
+    }
+
     /// Produces one frame per call frame. Kept frames (mask 0) should reproduce the guide.
     fn generate(
         &self,

@@ -289,7 +289,7 @@ fn run_render(
     if let Some(w) = options
         .cache
         .as_ref()
-        .and_then(|c| c.check(motion_tools.and_then(|t| t.cache)))
+        .and_then(|c| c.check(motion_tools.and_then(|t| t.cache).or(backend.flow_cache())))
     {
         events(RenderEvent::Warning { message: w });
     }
