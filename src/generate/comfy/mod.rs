@@ -382,7 +382,7 @@ impl ComfyBackend {
     }
 
     fn preflight_async(&self, shape: &super::modes::RequestShape) -> Vec<CheckItem> {
-        let clients: Vec<Client> = self.lock().iter().map(|s| s.client.clone()).collect();
+        let bases: Vec<String> = self.lock().iter().map(|s| s.client.base.clone()).collect();
         let classes = self.template.classes();
         let mut items = vec![item(
             "template",
@@ -400,7 +400,7 @@ impl ComfyBackend {
         }
         // Every server at once, with the short pre-flight timeout: a stalled server costs
         // one pre-flight timeout, not one request timeout per request.
-        let bases: Vec<String> = clients.iter().map(|c| c.base.clone()).collect();
+
         let timeout = self.preflight_timeout;
         let answers = self
             .runtime
@@ -468,6 +468,11 @@ impl ComfyBackend {
         let mut out = Vec::new();
         for (i, items) in per_server.into_iter().enumerate() {
             if passes(&items) {
+                // Back in the fleet if an earlier check had left it out.
+                if let Some(s) = servers.get_mut(i) {
+                    s.healthy = true;
+                    s.last_error = None;
+                }
                 out.extend(items);
                 continue;
             }
