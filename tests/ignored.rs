@@ -196,11 +196,15 @@ fn a_cache_that_does_not_work_is_said_once() {
     let (dir, p) = project(|j| j);
     let mp4 = dir.path().join("out.mp4");
     let args = ["render", p.to_str().unwrap(), "-o", mp4.to_str().unwrap()];
-    let out = common::cli(home.path())
-        .args(args)
-        .env("XDG_CACHE_HOME", &cache)
-        .output()
-        .unwrap();
+    let render = |extra: &[&str]| {
+        common::cli(home.path())
+            .args(args)
+            .args(extra)
+            .env("XDG_CACHE_HOME", &cache)
+            .output()
+            .unwrap()
+    };
+    let out = render(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(mp4.exists());
@@ -216,12 +220,7 @@ fn a_cache_that_does_not_work_is_said_once() {
         stderr.contains("an interrupted render will start over"),
         "{stderr}"
     );
-    let out = common::cli(home.path())
-        .args(args)
-        .arg("--json-events")
-        .env("XDG_CACHE_HOME", &cache)
-        .output()
-        .unwrap();
+    let out = render(&["--json-events"]);
     let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -239,11 +238,7 @@ fn a_cache_that_does_not_work_is_said_once() {
     let _ = std::fs::remove_dir_all(cache.join("wayfarer/flows"));
     std::fs::write(cache.join("wayfarer/flows"), "in the way").unwrap();
     std::fs::remove_file(&mp4).unwrap();
-    let out = common::cli(home.path())
-        .args(args)
-        .env("XDG_CACHE_HOME", &cache)
-        .output()
-        .unwrap();
+    let out = render(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(stderr.matches("warning: the cache").count(), 1, "{stderr}");

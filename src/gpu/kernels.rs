@@ -143,6 +143,24 @@ pub(super) fn warp_pixel(
     }
 }
 
+/// Calls `row_fn(y, flow row, output row)` for rows `first_row..` of `rows`.
+#[expect(
+    clippy::inline_always,
+    reason = "inlined into its AVX2 twin, which compiles it for AVX2"
+)]
+#[inline(always)]
+fn each_row(
+    rows: &mut [Out],
+    flow: &[[f32; 2]],
+    (w, first_row): (usize, usize),
+    mut row_fn: impl FnMut(usize, &[[f32; 2]], &mut [Out]),
+) {
+    for (i, row) in rows.chunks_exact_mut(w * 3).enumerate() {
+        let y = first_row + i;
+        row_fn(y, &flow[y * w..(y + 1) * w], row);
+    }
+}
+
 /// Rows `first_row..` of the warp, one pixel at a time.
 fn warp_rows(
     src: &[u8],
@@ -151,17 +169,11 @@ fn warp_rows(
     (first_row, strength): (usize, f32),
     rows: &mut [Out],
 ) {
-    let w = size.0;
-    for (i, row) in rows.chunks_exact_mut(w * 3).enumerate() {
-        let y = first_row + i;
-        for (x, (d, px)) in flow[y * w..(y + 1) * w]
-            .iter()
-            .zip(row.chunks_exact_mut(3))
-            .enumerate()
-        {
+    each_row(rows, flow, (size.0, first_row), |y, f, row| {
+        for (x, (d, px)) in f.iter().zip(row.chunks_exact_mut(3)).enumerate() {
             warp_pixel(src, size, *d, (x as f32, y as f32, strength), px);
         }
-    }
+    });
 }
 
 /// [`warp_rows`] eight pixels at a time.
@@ -174,12 +186,9 @@ fn warp_rows_avx2(
     (first_row, strength): (usize, f32),
     rows: &mut [Out],
 ) {
-    let w = size.0;
-    for (i, row) in rows.chunks_exact_mut(w * 3).enumerate() {
-        let y = first_row + i;
-        let f = &flow[y * w..(y + 1) * w];
+    each_row(rows, flow, (size.0, first_row), |y, f, row| {
         super::avx2::warp_row(src, size, f, (y as f32, strength), row);
-    }
+    });
 }
 
 /// Backward warp of an RGB frame by a flow field of the same size (see the module's

@@ -161,12 +161,21 @@ fn place(parent: &[Step]) -> String {
     }
 }
 
-/// A warning for every field of `value` (a migrated project document) that a project does
-/// not have, with the known name it is closest to.
-pub fn unknown_fields(value: &serde_json::Value) -> Vec<String> {
+/// Deserialises a project from `value` (a migrated document) in one pass, noting every
+/// field a project does not have: the project (or serde's error, with its path) and a
+/// warning per ignored field, with the known name it is closest to.
+pub fn deserialize_noting_unknown(
+    value: &serde_json::Value,
+) -> (
+    Result<Project, serde_path_to_error::Error<serde_json::Error>>,
+    Vec<String>,
+) {
     let mut found: Vec<Vec<Step>> = Vec::new();
-    let _: Result<Project, _> = serde_ignored::deserialize(value, |path| found.push(steps(&path)));
-    found
+    let project = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        value,
+        &mut |path: serde_ignored::Path| found.push(steps(&path)),
+    ));
+    let warnings = found
         .into_iter()
         .filter_map(|mut path| {
             let Some(Step::Key(name)) = path.pop() else {
@@ -180,7 +189,8 @@ pub fn unknown_fields(value: &serde_json::Value) -> Vec<String> {
                 place(&path)
             ))
         })
-        .collect()
+        .collect();
+    (project, warnings)
 }
 
 /// Reads JSON text only to find a key given twice in one object; the error names the key,

@@ -241,8 +241,8 @@ impl Project {
         })?;
         fields::check_duplicate_keys(text)?;
         let value = migrate(value)?;
-        let warnings = fields::unknown_fields(&value);
-        let project: Project = serde_path_to_error::deserialize(value).map_err(|e| {
+        let (project, warnings) = fields::deserialize_noting_unknown(&value);
+        let project: Project = project.map_err(|e| {
             let path = e.path().to_string();
             // A huge value is not repeated back in full.
             let mut why = e.inner().to_string();
