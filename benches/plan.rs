@@ -70,6 +70,7 @@ fn timeline(mode: Mode, policy: MergePolicy) -> Project {
         mask: Default::default(),
         profile: None,
         structure_video: None,
+        color_match: wayfarer::fidelity::ColorMatch::default(),
         length: None,
     }
 }

@@ -10,6 +10,7 @@ pub mod dirs;
 pub mod diskcache;
 pub mod doctor;
 pub mod error;
+pub mod fidelity;
 pub mod flow;
 pub mod generate;
 pub mod gpu;

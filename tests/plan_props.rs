@@ -85,6 +85,7 @@ fn arb_project() -> impl Strategy<Value = Project> {
                     },
                     profile: None,
                     structure_video: None,
+                    color_match: wayfarer::fidelity::ColorMatch::default(),
                     length: None,
                 }
             },

@@ -200,6 +200,9 @@ impl RenderArgs {
                 summary.plan.cost_model.source
             );
         }
+        for line in quality_lines(&summary.quality) {
+            eprintln!("{line}");
+        }
         for (span, seed) in reseed {
             eprintln!(
                 "segment {} re-rolled with seed {seed}; to keep it, set its \"seed\" to {seed} in the project",
@@ -207,6 +210,72 @@ impl RenderArgs {
             );
         }
     }
+}
+
+/// The quality report in words: the worst join, the worst call and the keyframes.
+pub fn quality_lines(q: &wayfarer::fidelity::QualityReport) -> Vec<String> {
+    use wayfarer::fidelity::quality::{DRIFT_LIMIT, SEAM_LIMIT};
+    let mut out = vec![format!(
+        "quality, measured on the {} written frames:",
+        q.frames
+    )];
+    match q.worst_join() {
+        Some(j) => out.push(format!(
+            "  worst join: into call {} at frame {}, seam {:.2} — {}",
+            j.call,
+            j.frame,
+            j.seam,
+            if j.seam > SEAM_LIMIT {
+                format!(
+                    "it jumps more than the video around it; re-roll with --regenerate {}",
+                    j.regenerate
+                )
+            } else {
+                format!("fine (above {SEAM_LIMIT} shows)")
+            }
+        )),
+        None => out.push("  joins: none (one call)".into()),
+    }
+    if let Some(c) = q.worst_call() {
+        out.push(format!(
+            "  worst colour drift: call {} (frames {} to {}), {:.1} dE on average, {:.1} at most — {}",
+            c.call,
+            c.frames.0,
+            c.frames.1,
+            c.drift_de,
+            c.peak_drift_de,
+            if c.drift_de > DRIFT_LIMIT {
+                format!(
+                    "its colour moved away from the keyframes; re-roll with --regenerate {} or \
+                     raise \"color_match\" strength",
+                    c.regenerate
+                )
+            } else {
+                format!("fine (above {DRIFT_LIMIT} dE shows)")
+            }
+        ));
+    }
+    let psnrs: Vec<f64> = q.anchors.iter().filter_map(|a| a.psnr_db).collect();
+    let exact = q.anchors.len() - psnrs.len();
+    if let (Some(low), Some(high)) = (
+        psnrs.iter().copied().reduce(f64::min),
+        psnrs.iter().copied().reduce(f64::max),
+    ) {
+        let lowest = q.worst_anchor().map_or(0, |a| a.keyframe);
+        out.push(format!(
+            "  keyframes: {low:.1} to {high:.1} dB PSNR against their images (lowest: keyframe {lowest}){}",
+            if exact > 0 {
+                format!(", {exact} identical")
+            } else {
+                String::new()
+            }
+        ));
+    } else if exact > 0 {
+        out.push(format!(
+            "  keyframes: all {exact} identical to their images"
+        ));
+    }
+    out
 }
 
 /// One render event on the progress bar (notes and retries as lines above it).

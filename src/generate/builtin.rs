@@ -214,6 +214,10 @@ impl Backend for Builtin {
         "builtin"
     }
 
+    fn generates(&self) -> bool {
+        false
+    }
+
     fn flow_cache(&self) -> Option<&FlowCache> {
         self.cache.as_ref()
     }

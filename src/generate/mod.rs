@@ -123,6 +123,13 @@ pub trait Backend: Send + Sync {
         self.name().to_string()
     }
 
+    /// Whether the backend makes new pictures (a model), rather than moving the anchors'
+    /// own pixels: its frames get the project's colour match and its chained overlaps are
+    /// aligned before the crossfade.
+    fn generates(&self) -> bool {
+        true
+    }
+
     /// The flow cache the backend keeps its motion estimates in, if any (a render checks
     /// that it works).
     fn flow_cache(&self) -> Option<&crate::flow::FlowCache> {

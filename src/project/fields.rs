@@ -94,6 +94,7 @@ fn known_at(parent: &[Step]) -> &'static [&'static str] {
         ["mask"] => field_names::<MaskSettings>(),
         ["structure_video"] => field_names::<StructureVideo>(),
         ["profile"] => field_names::<ModelProfile>(),
+        ["color_match"] => field_names::<crate::fidelity::ColorMatch>(),
         _ => &[],
     }
 }

@@ -206,6 +206,12 @@ pub struct Project {
     /// A video whose motion the generated frames follow.
     #[serde(default)]
     pub structure_video: Option<StructureVideo>,
+    /// How generated frames are pulled toward the colour of the frames a call keeps.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::fidelity::ColorMatch::is_default"
+    )]
+    pub color_match: crate::fidelity::ColorMatch,
     /// Video length in frames for a project with fewer than two keyframes (text-to-video,
     /// image-to-video: one call); ignored otherwise, where the last keyframe sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -405,6 +411,7 @@ impl Project {
         if let Some(profile) = &self.profile {
             profile.validate()?;
         }
+        self.color_match.validate()?;
         if let Some(sv) = &self.structure_video {
             if sv.path.as_os_str().is_empty() {
                 return Err(UserError::input("structure_video.path: empty path")

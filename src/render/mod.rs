@@ -5,6 +5,7 @@
 //! frames. Must not depend on the UI.
 
 mod anchors;
+mod attempts;
 pub mod cache;
 pub mod costs;
 pub mod memory;
@@ -18,13 +19,15 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::error::{ErrorCategory, Result, UserError};
-use crate::generate::retry::{Knobs, RetryPolicy};
+use crate::fidelity::{QualityProbe, QualityReport, SeamAligner};
+use crate::generate::retry::RetryPolicy;
 use crate::generate::{Backend, CancelToken, GenerationRequest};
 use crate::guide::CallGuide;
 use crate::media::{self, Frame, VideoEncoder};
 use crate::plan::{self, Lead, Plan};
 use crate::project::Project;
 use crate::structure::{MotionTools, StructureMotion};
+use attempts::{Generated, generate_with_retries};
 pub use cache::CallCache;
 pub use costs::CostStore;
 use output::check_output_path;
@@ -111,6 +114,9 @@ pub enum RenderEvent {
         predicted_secs: f64,
         /// Seconds those calls took (their sum; retries included).
         generation_secs: f64,
+        /// Seams, colour drift and anchors, measured on the written video
+        /// ([`crate::fidelity::quality`]).
+        quality: QualityReport,
     },
     /// The render failed; nothing was written at the output path.
     Error {
@@ -155,6 +161,8 @@ pub struct RenderSummary {
     pub predicted_secs: f64,
     /// Seconds those calls took.
     pub generation_secs: f64,
+    /// Seams, colour drift and anchors, measured on the written video.
+    pub quality: QualityReport,
 }
 
 /// How a render runs, beyond the project: retries, the per-call output cache and seeds
@@ -348,6 +356,9 @@ fn run_render(
                 backend,
                 motion: motion_ref,
                 options,
+                aligner: (backend.generates()
+                    && plan.calls.iter().any(|c| c.lead == Lead::Context))
+                .then(|| std::sync::Arc::new(SeamAligner::default())),
             },
             encoder,
             events,
@@ -355,6 +366,15 @@ fn run_render(
         )
     })();
     let outcome = result?;
+    events(RenderEvent::Progress {
+        stage: "measuring".into(),
+        call: calls.saturating_sub(1),
+        calls,
+        fraction: 1.0,
+        step: None,
+        eta_secs: None,
+    });
+    let quality = measure(&plan, &anchors, partial.path(), cancel)?;
     partial.publish()?;
     events(RenderEvent::Done {
         output: output.to_path_buf(),
@@ -364,6 +384,7 @@ fn run_render(
         elapsed_secs: started.elapsed().as_secs_f64(),
         predicted_secs: outcome.predicted_secs,
         generation_secs: outcome.generation_secs,
+        quality: quality.clone(),
     });
     Ok(RenderSummary {
         plan,
@@ -375,7 +396,29 @@ fn run_render(
         retries: outcome.retries,
         predicted_secs: outcome.predicted_secs,
         generation_secs: outcome.generation_secs,
+        quality,
     })
+}
+
+/// The quality report of the video written at `path`, decoded frame by frame.
+fn measure(
+    plan: &Plan,
+    anchors: &anchors::Anchors<'_>,
+    path: &std::path::Path,
+    cancel: &CancelToken,
+) -> Result<QualityReport> {
+    let fitted = (0..plan.positions.len())
+        .map(|k| anchors.get(k).map(|f| (*f).clone()))
+        .collect::<Result<Vec<Frame>>>()?;
+    let mut probe = QualityProbe::new(plan, fitted);
+    let mut decoder = media::VideoDecoder::open(path)?;
+    while let Some(frame) = decoder.next_frame()? {
+        if cancel.is_cancelled() {
+            return Err(UserError::cancelled());
+        }
+        probe.push(frame);
+    }
+    Ok(probe.finish())
 }
 
 /// What the call loop needs, shared by the worker threads.
@@ -386,6 +429,8 @@ struct Job<'a> {
     backend: &'a dyn Backend,
     motion: Option<(&'a StructureMotion, &'a dyn crate::gpu::Compute)>,
     options: &'a RenderOptions,
+    /// Aligns chained overlaps before the crossfade (generating backends).
+    aligner: Option<std::sync::Arc<SeamAligner>>,
 }
 
 /// What the call loop produced.
@@ -453,7 +498,7 @@ fn run_calls(
         retries: Vec::new(),
     };
     let mut failure: Option<UserError> = None;
-    let mut stitcher = Stitcher::new(encoder, hold);
+    let mut stitcher = Stitcher::new(encoder, hold).with_aligner(job.aligner.clone());
     let mut waiting: std::collections::BTreeMap<usize, Vec<Frame>> =
         std::collections::BTreeMap::new();
     let mut next_to_stitch = 0usize;
@@ -703,8 +748,15 @@ fn run_chain(
             }
             (frames, Some(secs))
         };
+        // Generated frames are pulled toward the colour of the frames the call keeps (the
+        // cache holds them as generated, so a change of the settings costs no call).
+        let mut frames = frames;
+        if job.backend.generates() {
+            crate::fidelity::match_call(&guide, &mut frames, &job.project.color_match);
+        }
         let stitcher = local.get_or_insert_with(|| {
             Stitcher::starting_at(Discard, hold, call.start, call.lead, call.lead_frames)
+                .with_aligner(job.aligner.clone())
         });
         stitcher.add_tail(call, &frames)?;
         let _ = tx.send(Msg::Done {
@@ -714,153 +766,6 @@ fn run_chain(
         });
     }
     Ok(())
-}
-
-/// What one call through the backend gave.
-struct Generated {
-    frames: Vec<Frame>,
-    /// Attempts it took (1 when the first succeeded).
-    attempts: u32,
-    /// The parameter changes of the successful attempt, when it was not made as requested.
-    degraded: Option<String>,
-}
-
-/// One call through the backend, retried with degraded parameters per the policy.
-fn generate_with_retries(
-    job: &Job<'_>,
-    request: &GenerationRequest<'_>,
-    tx: &std::sync::mpsc::SyncSender<Msg>,
-    stop: &CancelToken,
-) -> Result<Generated> {
-    let plan = job.plan;
-    let call = request.call;
-    let calls = plan.calls.len();
-    let mut knobs = Knobs {
-        segment: request.segment.clone(),
-        scale: 1.0,
-    };
-    let mut failures = 0u32;
-    let mut per_kind: Vec<(ErrorCategory, u32)> = Vec::new();
-    let mut changes: Vec<String> = Vec::new();
-    loop {
-        let (w, h) = scaled_size(plan, knobs.scale);
-        let scaled_guide;
-        let guide_used = if (w, h) == (plan.width, plan.height) {
-            request.guide
-        } else {
-            let mut g = request.guide.clone();
-            g.frames = g
-                .frames
-                .iter()
-                .map(|f| media::resize_exact(f, w, h))
-                .collect();
-            scaled_guide = g;
-            &scaled_guide
-        };
-        let attempt = GenerationRequest {
-            call,
-            guide: guide_used,
-            segment: &knobs.segment,
-            seed: request.seed,
-            width: w,
-            height: h,
-            fps: request.fps,
-        };
-        let mut last_sent = -1.0f32;
-        let mut last_step = None;
-        let mut progress = |p: crate::generate::CallProgress| {
-            if let Some(note) = p.note {
-                let _ = tx.send(Msg::Event(RenderEvent::Note {
-                    call: call.index,
-                    message: note,
-                }));
-            }
-            // Throttle: every sampler step, else steps of 5 % of a call.
-            let new_step = p.step.is_some() && p.step != last_step;
-            if new_step || p.fraction - last_sent >= 0.05 || p.fraction >= 1.0 {
-                last_sent = p.fraction;
-                last_step = p.step;
-                let _ = tx.send(Msg::Event(RenderEvent::Progress {
-                    stage: "generating".into(),
-                    call: call.index,
-                    calls,
-                    fraction: p.fraction.clamp(0.0, 1.0),
-                    step: p.step,
-                    eta_secs: None,
-                }));
-            }
-        };
-        let error = match job.backend.generate(&attempt, &mut progress, stop) {
-            Ok(frames) => {
-                let frames = if (w, h) == (plan.width, plan.height) {
-                    frames
-                } else {
-                    frames
-                        .iter()
-                        .map(|f| media::resize_exact(f, plan.width, plan.height))
-                        .collect()
-                };
-                let as_requested = knobs.scale >= 1.0 && knobs.segment == *request.segment;
-                return Ok(Generated {
-                    frames,
-                    attempts: failures + 1,
-                    degraded: (!as_requested).then(|| changes.join(", ")),
-                });
-            }
-            Err(e) => e,
-        };
-        failures += 1;
-        let same_kind =
-            if let Some((_, n)) = per_kind.iter_mut().find(|(c, _)| *c == error.category) {
-                *n += 1;
-                *n
-            } else {
-                per_kind.push((error.category, 1));
-                1
-            };
-        let Some(retry) = job.options.retry.next(failures, same_kind, &knobs, &error) else {
-            if failures > 1 {
-                return Err(error.context(format!(
-                    "call {} failed after {failures} attempts",
-                    call.index + 1
-                )));
-            }
-            return Err(error);
-        };
-        let _ = tx.send(Msg::Event(RenderEvent::Retry {
-            call: call.index,
-            attempt: failures + 1,
-            category: error.category,
-            error: error.message.clone(),
-            change: retry.change.clone(),
-        }));
-        let _ = tx.send(Msg::Retry(format!(
-            "call {}: {}",
-            call.index + 1,
-            retry.change
-        )));
-        let until = Instant::now() + retry.delay;
-        while Instant::now() < until {
-            if stop.is_cancelled() {
-                return Err(UserError::cancelled());
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10).min(retry.delay));
-        }
-        if retry.knobs.scale != knobs.scale || retry.knobs.segment != knobs.segment {
-            changes.push(retry.change.clone());
-        }
-        knobs = retry.knobs;
-    }
-}
-
-/// The call size for a resolution factor, rounded to the model's size multiple.
-fn scaled_size(plan: &Plan, scale: f32) -> (u32, u32) {
-    if scale >= 1.0 {
-        return (plan.width, plan.height);
-    }
-    let m = plan.profile.size_multiple.max(2);
-    let round = |v: u32| (((v as f32 * scale) / m as f32).round() as u32).max(1) * m;
-    (round(plan.width), round(plan.height))
 }
 
 #[cfg(test)]

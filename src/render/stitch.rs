@@ -6,7 +6,10 @@
 
 use std::collections::VecDeque;
 
+use std::sync::Arc;
+
 use crate::error::{ErrorCategory, Result, UserError};
+use crate::fidelity::SeamAligner;
 use crate::media::Frame;
 use crate::plan::{Call, Lead};
 
@@ -52,6 +55,8 @@ pub struct Stitcher<S: FrameSink> {
     /// Timeline index of `pending[0]`.
     first_pending: u32,
     hold: usize,
+    /// Aligns context leads before they are crossfaded (generating backends).
+    aligner: Option<Arc<SeamAligner>>,
 }
 
 impl<S: FrameSink> Stitcher<S> {
@@ -62,7 +67,16 @@ impl<S: FrameSink> Stitcher<S> {
             pending: VecDeque::new(),
             first_pending: 0,
             hold,
+            aligner: None,
         }
+    }
+
+    /// The same stitcher, aligning each context lead with `aligner` before the crossfade
+    /// (see [`crate::fidelity::seams`]).
+    #[must_use]
+    pub fn with_aligner(mut self, aligner: Option<Arc<SeamAligner>>) -> Self {
+        self.aligner = aligner;
+        self
     }
 
     /// A stitcher for a chain of calls whose first call starts at `start` with `lead`
@@ -77,6 +91,7 @@ impl<S: FrameSink> Stitcher<S> {
             pending: VecDeque::new(),
             first_pending: next,
             hold,
+            aligner: None,
         }
     }
 
@@ -129,9 +144,10 @@ impl<S: FrameSink> Stitcher<S> {
         Ok(())
     }
 
-    /// Crossfades a context lead into the held frames; returns how many of the call's
-    /// frames the lead used (they are not appended).
-    fn join_lead(&mut self, call: &Call, frames: &[Frame]) -> Result<usize> {
+    /// Crossfades a context lead into the held frames (aligned first when `align` and
+    /// an aligner is set); returns how many of the call's frames the lead used (they are
+    /// not appended).
+    fn join_lead(&mut self, call: &Call, frames: &[Frame], align: bool) -> Result<usize> {
         let lead = call.lead_frames as usize;
         match call.lead {
             Lead::Start => Ok(0),
@@ -142,10 +158,24 @@ impl<S: FrameSink> Stitcher<S> {
                     .len()
                     .checked_sub(lead)
                     .ok_or_else(|| internal("context lead longer than the held frames"))?;
-                for (i, incoming) in frames.iter().take(lead).enumerate() {
-                    let alpha = crossfade_alpha(i, lead);
-                    let slot = &mut self.pending[base + i];
-                    *slot = Frame::lerp(slot, incoming, alpha);
+                match (&self.aligner, align) {
+                    (Some(aligner), true) => {
+                        let outgoing: Vec<Frame> =
+                            self.pending.range(base..base + lead).cloned().collect();
+                        let incoming = frames.get(..lead).unwrap_or(frames);
+                        let (joined, _) =
+                            aligner.join(&outgoing, incoming, &|i| crossfade_alpha(i, lead))?;
+                        for (i, frame) in joined.into_iter().enumerate() {
+                            self.pending[base + i] = frame;
+                        }
+                    }
+                    _ => {
+                        for (i, incoming) in frames.iter().take(lead).enumerate() {
+                            let alpha = crossfade_alpha(i, lead);
+                            let slot = &mut self.pending[base + i];
+                            *slot = Frame::lerp(slot, incoming, alpha);
+                        }
+                    }
                 }
                 Ok(lead)
             }
@@ -155,7 +185,7 @@ impl<S: FrameSink> Stitcher<S> {
     /// Adds the frames generated for `call`.
     pub fn add(&mut self, call: &Call, frames: Vec<Frame>) -> Result<()> {
         self.check(call, frames.len())?;
-        let used = self.join_lead(call, &frames)?;
+        let used = self.join_lead(call, &frames, true)?;
         self.pending.extend(frames.into_iter().skip(used));
         while self.pending.len() > self.hold {
             if let Some(frame) = self.pending.pop_front() {
@@ -182,7 +212,10 @@ impl Stitcher<Discard> {
     /// output on keeps no second copy of it.
     pub fn add_tail(&mut self, call: &Call, frames: &[Frame]) -> Result<()> {
         self.check(call, frames.len())?;
-        let used = self.join_lead(call, frames)?;
+        // The joined lead is aligned only when some of it stays held (the next call's
+        // context): otherwise the frames are dropped and the alignment would be wasted.
+        let stays = frames.len().saturating_sub(call.lead_frames as usize) < self.hold;
+        let used = self.join_lead(call, frames, stays)?;
         let rest = &frames[used..];
         let excess = (self.pending.len() + rest.len()).saturating_sub(self.hold);
         let from_pending = excess.min(self.pending.len());

@@ -220,6 +220,7 @@ pub fn empty_project() -> Project {
         mask: crate::project::MaskSettings::default(),
         profile: None,
         structure_video: None,
+        color_match: crate::fidelity::ColorMatch::default(),
         length: None,
     }
 }

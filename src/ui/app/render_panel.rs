@@ -272,6 +272,10 @@ fn progress_words(p: &super::Progress) -> (String, String) {
                 "Its motion is worked out once per render, then kept".into(),
             )
         }
+        "measuring" => (
+            "Measuring seams, colour and keyframes in the video…".into(),
+            "The quality report is made from the written file".into(),
+        ),
         "encoding" => (
             match p.step {
                 Some((done, total)) => format!("Writing the video: frame {done} of {total}…"),
