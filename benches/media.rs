@@ -97,6 +97,7 @@ fn main() {
         let options = EncodeOptions {
             crf: CRF,
             preset: preset.into(),
+            ..EncodeOptions::default()
         };
         let ours = best_of_3(|| {
             let mut enc =

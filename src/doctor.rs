@@ -12,6 +12,8 @@ pub struct DoctorReport {
     pub libav: Vec<String>,
     /// H.264 encoders libav offers; `libx264` is the one Wayfarer uses.
     pub h264_encoders: Vec<String>,
+    /// Every export format (`--format`), tried here: `None` when it works, else why not.
+    pub export_formats: Vec<ExportCheck>,
     /// The ONNX Runtime library that loaded, if any.
     pub onnx_runtime: Option<PathBuf>,
     /// ONNX Runtime build information, or why it did not load.
@@ -32,6 +34,23 @@ pub struct DoctorReport {
     pub cache_dir: Option<PathBuf>,
     /// Per-user data folder.
     pub data_dir: Option<PathBuf>,
+}
+
+/// Whether one export format works on this machine.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportCheck {
+    /// The `--format` name.
+    pub format: String,
+    /// Why it does not work here; `None` when it does.
+    pub problem: Option<String>,
+}
+
+fn or_none_str(items: &[&str]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
 }
 
 fn libav_version(name: &str, v: u32) -> String {
@@ -64,6 +83,13 @@ pub fn run() -> DoctorReport {
     DoctorReport {
         libav,
         h264_encoders,
+        export_formats: crate::media::ExportFormat::ALL
+            .iter()
+            .map(|f| ExportCheck {
+                format: f.name().to_string(),
+                problem: f.check().err(),
+            })
+            .collect(),
         onnx_runtime,
         onnx_runtime_info,
         onnx_providers,
@@ -164,6 +190,18 @@ impl std::fmt::Display for DoctorReport {
             "H.264 encoders: {} compiled in ({x264})",
             or_none(&self.h264_encoders)
         )?;
+        let works: Vec<&str> = self
+            .export_formats
+            .iter()
+            .filter(|c| c.problem.is_none())
+            .map(|c| c.format.as_str())
+            .collect();
+        writeln!(f, "export formats: {} work here", or_none_str(&works))?;
+        for c in &self.export_formats {
+            if let Some(why) = &c.problem {
+                writeln!(f, "  {}: not here ({why})", c.format)?;
+            }
+        }
         match &self.onnx_runtime {
             Some(p) => {
                 writeln!(f, "ONNX Runtime:   {}", p.display())?;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use wayfarer::generate::{self, BackendConfig};
-use wayfarer::media::EncodeOptions;
+use wayfarer::media::{EncodeOptions, ExportFormat};
 use wayfarer::project::file as project_file;
 use wayfarer::render::{self, RenderEvent, RenderRequest, RenderSummary};
 use wayfarer::{UserError, plan::cost};
@@ -24,9 +24,15 @@ pub struct RenderArgs {
     /// instead of warnings.
     #[arg(long)]
     strict: bool,
-    /// Output MP4; written to a partial file next to it and renamed when complete.
+    /// Output video (.mp4; .mov for ProRes) or, with --format png, a folder for the
+    /// pictures; written next to it and put in place when complete.
     #[arg(short, long)]
     output: PathBuf,
+    /// What to write: h264 (web, the default), h264-444 (full colour, for editing), hevc,
+    /// prores (ProRes 422 HQ .mov), png (a folder of pictures), h264-nvenc or hevc-nvenc
+    /// (NVIDIA GPU); `wayfarer doctor` lists those that work here.
+    #[arg(long, default_value = "h264", value_parser = format_value)]
+    format: ExportFormat,
     /// Generator backend.
     #[arg(long, value_enum, default_value_t = BackendKind::Builtin)]
     backend: BackendKind,
@@ -60,10 +66,10 @@ pub struct RenderArgs {
     /// Generate every call again instead of reusing calls finished by an earlier render.
     #[arg(long)]
     no_resume: bool,
-    /// H.264 constant rate factor (0-51, lower is better).
+    /// Constant rate factor of H.264 and HEVC (0-51, lower is better).
     #[arg(long, default_value_t = EncodeOptions::default().crf, value_parser = crf_value)]
     crf: u8,
-    /// x264 preset (ultrafast … veryslow).
+    /// Encoder preset (ultrafast … veryslow).
     #[arg(long, default_value_t = EncodeOptions::default().preset)]
     preset: String,
     /// Print one JSON event per line (start/progress/done/error) instead of a progress bar.
@@ -154,6 +160,7 @@ impl RenderArgs {
         request.encode = EncodeOptions {
             crf: self.crf,
             preset: self.preset.clone(),
+            format: self.format,
         };
         let cancel = super::cancel_on_signals();
         let bar = super::progress_bar(
@@ -210,6 +217,14 @@ impl RenderArgs {
             );
         }
     }
+}
+
+/// `--format`: a format's name.
+fn format_value(text: &str) -> Result<ExportFormat, String> {
+    ExportFormat::from_name(text).ok_or_else(|| {
+        let names: Vec<&str> = ExportFormat::ALL.iter().map(|f| f.name()).collect();
+        format!("no format {text:?}; use one of: {}", names.join(", "))
+    })
 }
 
 /// The quality report in words: the worst join, the worst call and the keyframes.

@@ -23,7 +23,7 @@ use crate::fidelity::{QualityProbe, QualityReport, SeamAligner};
 use crate::generate::retry::RetryPolicy;
 use crate::generate::{Backend, CancelToken, GenerationRequest};
 use crate::guide::CallGuide;
-use crate::media::{self, Frame, VideoEncoder};
+use crate::media::{self, ExportFormat, Frame, Writer};
 use crate::plan::{self, Lead, Plan};
 use crate::project::Project;
 use crate::structure::{MotionTools, StructureMotion};
@@ -267,7 +267,14 @@ fn run_render(
         .as_ref()
         .and_then(|c| c.model(&backend.identity()));
     let plan = plan::plan_with_costs(project, measured.as_ref())?;
-    check_output_path(output, project_dir, project)?;
+    check_output_path(output, project_dir, project, encode.format)?;
+    encode.format.check().map_err(|why| {
+        UserError::new(
+            ErrorCategory::SystemResource,
+            format!("{} cannot be written here: {why}", encode.format.label()),
+        )
+        .hint("choose another format (wayfarer doctor lists those that work here)")
+    })?;
     // The request fits the backend's modes and limits, before anything else runs.
     let shape = crate::generate::modes::RequestShape::of(project, Some(&plan));
     backend.capabilities().check(backend.name(), &shape)?;
@@ -284,7 +291,7 @@ fn run_render(
     })?;
     // The video is written to a file of its own next to the output, removed on every
     // failure, cancel or panic, and renamed over the output only when complete.
-    let partial = PartialOutput::begin(output)?;
+    let partial = output::Partial::begin(output, encode.format)?;
     let calls = plan.calls.len();
     events(RenderEvent::Start {
         calls,
@@ -345,8 +352,7 @@ fn run_render(
     };
 
     let result = (|| {
-        let encoder =
-            VideoEncoder::create(partial.path(), plan.width, plan.height, plan.fps, encode)?;
+        let encoder = Writer::create(partial.path(), plan.width, plan.height, plan.fps, encode)?;
         let motion_ref = motion.as_ref().map(|(m, c)| (m, *c));
         run_calls(
             &Job {
@@ -374,7 +380,7 @@ fn run_render(
         step: None,
         eta_secs: None,
     });
-    let quality = measure(&plan, &anchors, partial.path(), cancel)?;
+    let quality = measure(&plan, &anchors, (partial.path(), encode.format), cancel)?;
     partial.publish()?;
     events(RenderEvent::Done {
         output: output.to_path_buf(),
@@ -400,23 +406,34 @@ fn run_render(
     })
 }
 
-/// The quality report of the video written at `path`, decoded frame by frame.
+/// The quality report of the output written at `path` in `format`, read back frame by
+/// frame.
 fn measure(
     plan: &Plan,
     anchors: &anchors::Anchors<'_>,
-    path: &std::path::Path,
+    (path, format): (&std::path::Path, ExportFormat),
     cancel: &CancelToken,
 ) -> Result<QualityReport> {
     let fitted = (0..plan.positions.len())
         .map(|k| anchors.get(k).map(|f| (*f).clone()))
         .collect::<Result<Vec<Frame>>>()?;
     let mut probe = QualityProbe::new(plan, fitted);
-    let mut decoder = media::VideoDecoder::open(path)?;
-    while let Some(frame) = decoder.next_frame()? {
+    let mut take = |frame: Frame| {
         if cancel.is_cancelled() {
             return Err(UserError::cancelled());
         }
         probe.push(frame);
+        Ok(())
+    };
+    if format == ExportFormat::Png {
+        for file in media::png_sequence_files(path)? {
+            take(media::load_image(&file)?)?;
+        }
+    } else {
+        let mut decoder = media::VideoDecoder::open(path)?;
+        while let Some(frame) = decoder.next_frame()? {
+            take(frame)?;
+        }
     }
     Ok(probe.finish())
 }
@@ -473,7 +490,7 @@ fn chains(plan: &Plan) -> Vec<Vec<usize>> {
 /// the calls of a chain in order), stitching outputs in plan order as they arrive.
 fn run_calls(
     job: &Job<'_>,
-    encoder: VideoEncoder,
+    encoder: Writer,
     events: &mut dyn FnMut(RenderEvent),
     cancel: &CancelToken,
 ) -> Result<Outcome> {

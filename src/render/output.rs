@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, UserError};
+use crate::media::ExportFormat;
 use crate::project::Project;
 
 /// Refuses `output` when it is one of the project's inputs: a keyframe image, the structure
@@ -72,14 +73,36 @@ fn same_file(_a: &std::fs::Metadata, _b: &std::fs::Metadata) -> bool {
     false
 }
 
-/// Refuses output paths that would destroy user data or cannot be written.
+/// Refuses output paths that would destroy user data or cannot be written, or that do not
+/// fit `format` (a ProRes file not named .mov; a PNG sequence over a file or over a folder
+/// that holds more than an earlier PNG sequence).
 pub(super) fn check_output_path(
     output: &Path,
     project_dir: &Path,
     project: &Project,
+    format: ExportFormat,
 ) -> Result<()> {
     if output.as_os_str().is_empty() {
         return Err(UserError::input("output: empty path").hint("pass -o OUT.mp4"));
+    }
+    if format == ExportFormat::Png {
+        return check_png_folder(output, project_dir, project);
+    }
+    if let Some(want) = format.extension()
+        && want != "mp4"
+        && !output
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case(want))
+    {
+        return Err(UserError::input(format!(
+            "output {}: {} is written as a .{want} file",
+            output.display(),
+            format.label()
+        ))
+        .hint(format!(
+            "name the output with .{want}, e.g. -o travel.{want}"
+        )));
     }
     if output.is_dir() {
         return Err(
@@ -99,6 +122,136 @@ pub(super) fn check_output_path(
         .hint("use an .mp4 name"));
     }
     Ok(())
+}
+
+/// Checks the folder a PNG sequence goes to: new, empty, or an earlier PNG sequence (which
+/// the render replaces whole); never a file, never a folder with other files in it.
+fn check_png_folder(output: &Path, project_dir: &Path, project: &Project) -> Result<()> {
+    if output.file_name().is_none() {
+        return Err(UserError::input(format!(
+            "output {}: give the name of a folder for the pictures",
+            output.display()
+        ))
+        .hint("e.g. -o travel_frames"));
+    }
+    refuse_input_as_output(output, project, project_dir, None)?;
+    let Ok(meta) = std::fs::symlink_metadata(output) else {
+        return Ok(());
+    };
+    if !meta.is_dir() {
+        return Err(UserError::input(format!(
+            "output {}: this is a file; PNG pictures are written into a folder",
+            output.display()
+        ))
+        .hint("give a new folder name, e.g. -o travel_frames"));
+    }
+    let entries = std::fs::read_dir(output).map_err(|e| UserError::io("reading", output, &e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let frame = name
+            .to_str()
+            .is_some_and(crate::media::encode::is_png_frame_name)
+            && entry.file_type().is_ok_and(|t| t.is_file());
+        if !frame {
+            return Err(UserError::input(format!(
+                "output {}: the folder holds {}, which is not a frame of an earlier render; \
+                 Wayfarer replaces the whole folder",
+                output.display(),
+                name.to_string_lossy()
+            ))
+            .hint("give a new folder name, or empty the folder first"));
+        }
+    }
+    Ok(())
+}
+
+/// A PNG sequence being written: a hidden folder next to the output, removed on every
+/// failure; [`PartialFolder::publish`] puts it in the output's place (an earlier sequence
+/// there is removed once the new one is in place).
+pub struct PartialFolder {
+    dir: tempfile::TempDir,
+    output: PathBuf,
+}
+
+impl PartialFolder {
+    /// Creates the hidden folder for `output`.
+    pub fn begin(output: &Path) -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix(&partial_prefix(output))
+            .suffix(PARTIAL_SUFFIX)
+            .tempdir_in(folder_of(output))
+            .map_err(|e| UserError::io("writing next to", output, &e))?;
+        Ok(Self {
+            dir,
+            output: output.to_path_buf(),
+        })
+    }
+
+    /// Where the pictures are written.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Moves the complete folder into the output's place.
+    pub fn publish(self) -> Result<()> {
+        let output = self.output;
+        let new = self.dir.keep();
+        let old = if output.exists() {
+            let mut name = partial_prefix(&output);
+            name.push(format!("old-{}", std::process::id()));
+            let old = folder_of(&output).join(name);
+            std::fs::rename(&output, &old).map_err(|e| UserError::io("replacing", &output, &e))?;
+            Some(old)
+        } else {
+            None
+        };
+        if let Err(e) = std::fs::rename(&new, &output) {
+            if let Some(old) = &old {
+                let _ = std::fs::rename(old, &output);
+            }
+            let _ = std::fs::remove_dir_all(&new);
+            return Err(UserError::io("writing", &output, &e));
+        }
+        if let Some(old) = old {
+            let _ = std::fs::remove_dir_all(old);
+        }
+        Ok(())
+    }
+}
+
+/// A render's output being written: a file or a folder of pictures.
+pub enum Partial {
+    /// A video file.
+    File(PartialOutput),
+    /// A PNG sequence.
+    Folder(PartialFolder),
+}
+
+impl Partial {
+    /// Begins the output of `format` at `output`.
+    pub fn begin(output: &Path, format: ExportFormat) -> Result<Self> {
+        if format == ExportFormat::Png {
+            PartialFolder::begin(output).map(Partial::Folder)
+        } else {
+            PartialOutput::begin(output).map(Partial::File)
+        }
+    }
+
+    /// Where the writer writes.
+    pub fn path(&self) -> &Path {
+        match self {
+            Partial::File(f) => f.path(),
+            Partial::Folder(f) => f.path(),
+        }
+    }
+
+    /// Puts the complete output in place.
+    pub fn publish(self) -> Result<()> {
+        match self {
+            Partial::File(f) => f.publish(),
+            Partial::Folder(f) => f.publish(),
+        }
+    }
 }
 
 /// Refuses an existing output that is not a regular file (a FIFO, a device such as

@@ -25,6 +25,12 @@ impl FrameSink for crate::media::VideoEncoder {
     }
 }
 
+impl FrameSink for crate::media::Writer {
+    fn write(&mut self, frame: &Frame) -> Result<()> {
+        self.push(frame)
+    }
+}
+
 impl FrameSink for Vec<Frame> {
     fn write(&mut self, frame: &Frame) -> Result<()> {
         self.push(frame.clone());

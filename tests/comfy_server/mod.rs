@@ -599,6 +599,7 @@ fn encode(frames: &[Frame], fps: u32) -> Option<Vec<u8>> {
     let options = EncodeOptions {
         crf: 8,
         preset: "ultrafast".into(),
+        ..EncodeOptions::default()
     };
     let mut enc = VideoEncoder::create(&path, first.width, first.height, fps, &options).ok()?;
     for f in frames {

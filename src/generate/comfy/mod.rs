@@ -780,6 +780,7 @@ fn write_video(path: &std::path::Path, frames: &[Frame], fps: u32) -> Result<()>
     let options = EncodeOptions {
         crf: 10,
         preset: "veryfast".into(),
+        ..EncodeOptions::default()
     };
     let mut encoder = VideoEncoder::create(path, first.width, first.height, fps.max(1), &options)?;
     for f in frames {
