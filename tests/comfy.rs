@@ -674,3 +674,47 @@ fn image_to_video_and_text_to_video_route_to_one_call() {
     let v = frames[16].pixel(100, 70)[0];
     assert!((125..=131).contains(&v), "{v}");
 }
+
+#[test]
+fn a_drifting_server_is_held_to_the_keyframes_by_colour_match() {
+    use comfy_server::drift;
+    let server = ComfyTestServer::start();
+    server.shared.behaviour.drift.store(true, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let names = drift::write_keyframes(dir.path(), 6);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut worst = Vec::new();
+    for color_match in [r#"{"method":"off"}"#, r#"{"method":"lab"}"#] {
+        let json =
+            common::project_json(&names, &[0, 40, 80, 120, 160, 200], drift::SIZE, "chained")
+                .replace(
+                    "\"structure_video\":null",
+                    &format!("\"structure_video\":null,\"color_match\":{color_match}"),
+                );
+        let project = file::load(&common::write_project(dir.path(), &json)).unwrap();
+        let (result, _) = run_simple(&project, dir.path(), &[&server]);
+        let summary = result.unwrap();
+        assert_eq!(summary.plan.calls.len(), 5);
+        let q = &summary.quality;
+        worst.push((
+            q.worst_call().unwrap().drift_de,
+            q.worst_join().unwrap().seam,
+        ));
+    }
+    let ((drift_off, _), (drift_on, seam_on)) = (worst[0], worst[1]);
+    assert!(
+        drift_off > 8.0,
+        "the server drifts: worst call {drift_off:.1} dE"
+    );
+    assert!(
+        drift_on <= 3.0,
+        "colour match holds it: worst call {drift_on:.1} dE"
+    );
+    // The server's "model" dissolves between kept frames, with almost no motion: the 2-pixel
+    // slide of its regenerated context is then the largest change around, and the seam
+    // score says so (the drifting generator of `tests/fidelity.rs`, which pans, holds
+    // every seam under 1.5).
+    eprintln!(
+        "worst call {drift_off:.1} dE without colour match, {drift_on:.1} with; worst seam {seam_on:.2}"
+    );
+}

@@ -783,3 +783,82 @@ fn a_cache_that_does_not_work_is_shown_in_the_status_bar() {
     s.harness
         .get_by_label_contains("Warning: the cache of finished calls");
 }
+
+/// A render whose calls drift in colour (the loopback server's drifting "model", colour
+/// match off) is marked on the timeline, with the values on hover and a quality line in
+/// the Render panel; choosing Lab in the panel's Colour match and rendering again clears
+/// the marks.
+#[test]
+fn calls_that_drift_in_colour_are_marked_on_the_timeline() {
+    use comfy_server::drift;
+    let server = comfy_server::ComfyTestServer::start();
+    server
+        .shared
+        .behaviour
+        .drift
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let settings = Settings {
+        generator: wayfarer::generate::BackendConfig::comfyui(vec![server.url.clone()]),
+        ..Settings::default()
+    };
+    let mut s = studio_with_settings((1280.0, 800.0), false, settings);
+    let names = drift::write_keyframes(s.dir.path(), 6);
+    let paths: Vec<String> = names
+        .iter()
+        .map(|n| s.dir.path().join(n).display().to_string())
+        .collect();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let json = common::project_json(&paths, &[0, 40, 80, 120, 160, 200], drift::SIZE, "chained")
+        .replace(
+            "\"structure_video\":null",
+            "\"structure_video\":null,\"color_match\":{\"method\":\"off\"}",
+        );
+    let project = wayfarer::project::Project::from_json_str(&json).unwrap();
+    s.harness
+        .state_mut()
+        .push_edit(Edit::Replace(Box::new(project)));
+    s.harness.step();
+    let render = |s: &mut studio_kit::Studio| {
+        s.harness
+            .get_by_role_and_label(egui::Role::Button, "Render")
+            .click();
+        s.harness.step();
+        wait_for(&mut s.harness, "the render", |a| !a.is_rendering());
+        assert!(
+            s.harness.state().render_error().is_none(),
+            "{:?}",
+            s.harness.state().render_error()
+        );
+        settle(s);
+    };
+    render(&mut s);
+    let marks = s
+        .harness
+        .query_all_by_label_contains("Colour mark: call")
+        .count();
+    assert!(marks >= 3, "{marks} calls marked");
+    s.harness.get_by_label_contains("drifts in colour");
+    // The mark carries its values (also shown on hover).
+    s.harness
+        .get_by_label_contains("Colour mark: call 5, colour drift");
+
+    s.harness
+        .get_by_role_and_label(egui::Role::ComboBox, "Colour match")
+        .click();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("Lab mean and spread").click();
+    s.harness.step();
+    assert_eq!(
+        s.harness.state().project().color_match.method,
+        wayfarer::fidelity::ColorMethod::Lab
+    );
+    render(&mut s);
+    assert_eq!(
+        s.harness
+            .query_all_by_label_contains("Colour mark: call")
+            .count(),
+        0
+    );
+    s.harness.get_by_label_contains("colour holds");
+}

@@ -48,6 +48,8 @@ use tokio::sync::mpsc;
 
 use wayfarer::media::{self, EncodeOptions, Frame, VideoEncoder};
 
+#[path = "../drift/mod.rs"]
+pub mod drift;
 mod nodes;
 use nodes::{invalid, node_error, object_info, validate};
 
@@ -70,6 +72,9 @@ pub struct Behaviour {
     pub malformed_history: AtomicBool,
     /// Outputs get file names that climb out of any folder.
     pub hostile_names: AtomicBool,
+    /// The "model" drifts as chained video diffusion does (`tests/drift`): a colour cast
+    /// that continues its context's and grows along the call, the context moved sideways.
+    pub drift: AtomicBool,
     /// The whole server dies when it starts running a prompt.
     pub die_on_prompt: AtomicBool,
     /// Model load time per prompt, in milliseconds.
@@ -564,34 +569,6 @@ fn decode_upload(s: &Shared, name: &str) -> Option<Vec<Frame>> {
     media::decode_all(&path).ok()
 }
 
-/// The server's "model": kept frames (mask < 0.5) as given, others dissolved between the
-/// nearest kept frames.
-fn fake_model(guide: &[Frame], mask: &[Frame], length: usize) -> Vec<Frame> {
-    let n = length;
-    let at = |v: &[Frame], i: usize| v[i.min(v.len() - 1)].clone();
-    let keep: Vec<usize> = (0..n)
-        .filter(|&i| mask.is_empty() || at(mask, i).pixel(0, 0)[0] < 128)
-        .collect();
-    (0..n)
-        .map(|i| {
-            if keep.contains(&i) {
-                return at(guide, i);
-            }
-            let before = keep.iter().rev().find(|&&k| k < i).copied();
-            let after = keep.iter().find(|&&k| k > i).copied();
-            match (before, after) {
-                (Some(a), Some(b)) => Frame::lerp(
-                    &at(guide, a),
-                    &at(guide, b),
-                    (i - a) as f32 / (b - a) as f32,
-                ),
-                (Some(k), None) | (None, Some(k)) => at(guide, k),
-                (None, None) => at(guide, i),
-            }
-        })
-        .collect()
-}
-
 fn encode(frames: &[Frame], fps: u32) -> Option<Vec<u8>> {
     let dir = tempfile::tempdir().ok()?;
     let path = dir.path().join("out.mp4");
@@ -777,7 +754,12 @@ async fn run_job(s: &Arc<Shared>, job: &Job) {
         .unwrap_or(16) as u32;
     let bytes = match guide {
         Some(g) if !g.is_empty() => {
-            let frames = fake_model(&g, mask.as_deref().unwrap_or(&[]), length);
+            let frames = nodes::fake_model(
+                &g,
+                mask.as_deref().unwrap_or(&[]),
+                length,
+                b.drift.load(Ordering::SeqCst),
+            );
             encode(&frames, fps)
         }
         _ => None,

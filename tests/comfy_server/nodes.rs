@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{MODEL_FILES, Shared};
+use wayfarer::media::Frame;
 
 /// The node classes the server knows, with their required inputs and numeric limits.
 /// A node class: its name and its required inputs with their numeric range.
@@ -311,4 +312,43 @@ pub(super) fn validate(s: &Shared, prompt: &Value) -> Result<(), Response> {
         }
     }
     Ok(())
+}
+
+/// The server's "model": kept frames (mask < 0.5) as given, others dissolved between the
+/// nearest kept frames; with `drift`, changed as chained diffusion drifts
+/// ([`super::drift::drift_call`]).
+pub(super) fn fake_model(
+    guide: &[Frame],
+    mask: &[Frame],
+    length: usize,
+    drift: bool,
+) -> Vec<Frame> {
+    let n = length;
+    let at = |v: &[Frame], i: usize| v[i.min(v.len() - 1)].clone();
+    let keep: Vec<usize> = (0..n)
+        .filter(|&i| mask.is_empty() || at(mask, i).pixel(0, 0)[0] < 128)
+        .collect();
+    let mut frames: Vec<Frame> = (0..n)
+        .map(|i| {
+            if keep.contains(&i) {
+                return at(guide, i);
+            }
+            let before = keep.iter().rev().find(|&&k| k < i).copied();
+            let after = keep.iter().find(|&&k| k > i).copied();
+            match (before, after) {
+                (Some(a), Some(b)) => Frame::lerp(
+                    &at(guide, a),
+                    &at(guide, b),
+                    (i - a) as f32 / (b - a) as f32,
+                ),
+                (Some(k), None) | (None, Some(k)) => at(guide, k),
+                (None, None) => at(guide, i),
+            }
+        })
+        .collect();
+    if drift {
+        let kept: Vec<bool> = (0..n).map(|i| keep.contains(&i)).collect();
+        super::drift::drift_call(&mut frames, &kept);
+    }
+    frames
 }

@@ -116,6 +116,35 @@ pub fn shift(frame: &Frame, dx: i32) -> Frame {
     out
 }
 
+/// What the loopback ComfyUI server's "model" does when drifting, to a call's frames
+/// (`kept[i]`: frame `i` was kept by the mask): the leading kept frames (a context lead
+/// longer than one frame) come back moved [`SHIFT`] pixels; every other generated frame
+/// gets the cast measured in the last leading frame against the next kept frame, carried
+/// through the call (the frames were dissolved from the one toward the other), plus
+/// [`GROWTH`] per frame.
+pub fn drift_call(frames: &mut [Frame], kept: &[bool]) {
+    let n = frames.len();
+    let lead = kept.iter().take_while(|k| **k).count().min(n);
+    let next = (lead..n).find(|&i| kept[i]).unwrap_or(n - 1);
+    let start = if lead > 1 && lead < n {
+        cast_in(&frames[lead - 1], &frames[next])
+    } else {
+        0.0
+    };
+    for i in 0..n {
+        if i < lead {
+            if lead > 1 {
+                frames[i] = shift(&frames[i], SHIFT);
+            }
+        } else if !kept[i] {
+            // The dissolve already carries the start's cast at its beginning, none at its end.
+            let t = (i - lead) as f32 / (next.max(lead + 1) - lead) as f32;
+            let a = start * t.min(1.0) + (i - lead + 1) as f32 * GROWTH;
+            frames[i] = cast(&frames[i], a);
+        }
+    }
+}
+
 /// The drifting generator for a project whose keyframes sit at `positions`.
 pub struct Drifting {
     inner: wayfarer::generate::Builtin,

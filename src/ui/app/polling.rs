@@ -103,6 +103,7 @@ impl StudioApp {
                             frames: summary.frames,
                             finished: std::time::Instant::now(),
                             exported: None,
+                            quality: summary.quality.clone(),
                         });
                         self.show_in_player(PlayerSource::Output, ctx);
                     }

@@ -117,9 +117,52 @@ impl StudioApp {
         }
     }
 
+    /// The project's colour match: method and strength (an edit of the project, undoable).
+    fn colour_match_settings(&mut self, ui: &mut egui::Ui) {
+        use crate::fidelity::ColorMethod;
+        let mut p = self.doc.project.clone();
+        let generating = self.settings.generator.kind != "builtin";
+        ui.horizontal(|ui| {
+            let label = ui.label("Colour match");
+            let cm = &mut p.color_match;
+            egui::ComboBox::from_id_salt("colour-match")
+                .selected_text(cm.method.label())
+                .show_ui(ui, |ui| {
+                    for m in ColorMethod::ALL {
+                        ui.selectable_value(&mut cm.method, m, m.label());
+                    }
+                })
+                .response
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "Pulls the colour of generated frames toward the keyframes (and, chained, the frames before) so calls do not drift warmer or darker",
+                );
+            let mut percent = (cm.strength * 100.0).round();
+            let strength = ui
+                .add_enabled(
+                    cm.method != ColorMethod::Off,
+                    egui::Slider::new(&mut percent, 0.0..=100.0).suffix(" %"),
+                )
+                .on_hover_text("How far generated frames are pulled: 100 % fully, 0 % not at all");
+            if strength.changed() {
+                cm.strength = percent / 100.0;
+            }
+        });
+        if !generating {
+            ui.weak("The built-in backend moves the keyframes' own pixels: its frames need no colour match.");
+        }
+        if p != self.doc.project {
+            self.pending.push((
+                crate::project::edit::Edit::Replace(Box::new(p)),
+                Some("colour".into()),
+            ));
+        }
+    }
+
     pub(super) fn render_panel(&mut self, ui: &mut egui::Ui) {
         ui.heading("Render");
         self.backend_settings(ui);
+        self.colour_match_settings(ui);
         let can_render = self.doc.plan.is_ok() && self.render.is_none();
         ui.horizontal(|ui| {
             if ui
@@ -231,6 +274,7 @@ impl StudioApp {
                 }
             }
         });
+        quality_line(ui, &r.quality);
         if self.render_is_outdated() {
             ui.colored_label(
                 style::STALE,
@@ -241,6 +285,61 @@ impl StudioApp {
             self.show_in_folder(&path);
         }
     }
+}
+
+/// The quality report in one line: the worst join, the worst call and the keyframes; what
+/// is over its mark in the warning colour, with what to do.
+fn quality_line(ui: &mut egui::Ui, q: &crate::fidelity::QualityReport) {
+    use crate::fidelity::quality::{DRIFT_LIMIT, SEAM_LIMIT};
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Quality:");
+        match q.worst_join() {
+            Some(j) if j.seam > SEAM_LIMIT => {
+                ui.colored_label(
+                    style::WARNING,
+                    format!("the join into call {} jumps (seam {:.2})", j.call, j.seam),
+                )
+                .on_hover_text(
+                    "It moves more than the video around it. More Overlap in the settings bar gives the crossfade more frames.",
+                );
+            }
+            Some(j) => {
+                ui.label(format!("joins smooth (worst seam {:.2})", j.seam))
+                    .on_hover_text(format!(
+                        "Largest frame change across a join over the usual change around it; above {SEAM_LIMIT} is marked on the timeline"
+                    ));
+            }
+            None => {
+                ui.label("one call, no joins");
+            }
+        }
+        if let Some(c) = q.worst_call() {
+            if c.drift_de > DRIFT_LIMIT {
+                ui.colored_label(
+                    style::WARNING,
+                    format!("· call {} drifts in colour ({:.1} dE)", c.call, c.drift_de),
+                )
+                .on_hover_text(
+                    "Its frames moved away from the keyframes' colour. Raise Colour match above, or render the segment again.",
+                );
+            } else {
+                ui.label(format!("· colour holds (worst {:.1} dE)", c.drift_de))
+                    .on_hover_text(format!(
+                        "Mean colour difference of generated frames from the keyframes; above {DRIFT_LIMIT} dE is marked on the timeline"
+                    ));
+            }
+        }
+        let psnrs: Vec<f64> = q.anchors.iter().filter_map(|a| a.psnr_db).collect();
+        if let (Some(low), Some(high)) = (
+            psnrs.iter().copied().reduce(f64::min),
+            psnrs.iter().copied().reduce(f64::max),
+        ) {
+            ui.label(format!("· keyframes {low:.1} to {high:.1} dB"))
+                .on_hover_text("How closely each keyframe's frame matches its image (PSNR; higher is closer)");
+        } else if !q.anchors.is_empty() {
+            ui.label("· keyframes exact");
+        }
+    });
 }
 
 /// How long ago something happened, in words ("just now", "5 min ago").
@@ -324,6 +423,8 @@ pub(super) struct LastRender {
     pub(super) finished: Instant,
     /// Where it was exported, once it was.
     pub(super) exported: Option<PathBuf>,
+    /// Seams, colour drift and keyframes, measured on the video.
+    pub(super) quality: crate::fidelity::QualityReport,
 }
 
 #[cfg(test)]

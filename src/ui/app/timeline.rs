@@ -439,6 +439,73 @@ impl StudioApp {
                 self.send(Command::Show(PlayerSource::Mask(c.index)));
             }
         }
+        // The last render's joins and calls over their marks, while it shows this project.
+        if let Some(r) = self
+            .last_render
+            .as_ref()
+            .filter(|_| !self.render_is_outdated())
+        {
+            use crate::fidelity::quality::{DRIFT_LIMIT, SEAM_LIMIT};
+            let row_top = |call: usize| {
+                let row = ((call.saturating_sub(1)) % 2) as f32;
+                plan_top + row * (CALL_ROW + MASK_ROW + 4.0)
+            };
+            for j in r.quality.joins.iter().filter(|j| j.seam > SEAM_LIMIT) {
+                let mark = Rect::from_min_max(
+                    Pos2::new(cell_x(j.frame, -0.5), plan_top - 4.0),
+                    Pos2::new(
+                        cell_x(j.frame + j.frames.max(1) - 1, 0.5).max(cell_x(j.frame, -0.5) + 3.0),
+                        plan_top + 2.0 * (CALL_ROW + MASK_ROW + 4.0),
+                    ),
+                );
+                painter.rect_stroke(
+                    mark,
+                    2.0,
+                    egui::Stroke::new(2.0, style::WARNING),
+                    egui::StrokeKind::Outside,
+                );
+                let label = format!(
+                    "Seam mark: the join into call {}, seam {:.2}",
+                    j.call, j.seam
+                );
+                let resp = ui.interact(mark, ui.scope_id().with(("seam", j.call)), Sense::hover());
+                resp.widget_info(|| egui::WidgetInfo::labeled(Role::Image, true, &label));
+                resp.on_hover_text(format!(
+                    "The join into call {} (frames {} to {}) jumps: seam {:.2} (above {SEAM_LIMIT} is marked).\nIt moves more than the video around it; more Overlap in the settings bar gives the crossfade more frames.",
+                    j.call,
+                    j.frame,
+                    j.frame + j.frames.max(1) - 1,
+                    j.seam
+                ));
+            }
+            for c in r.quality.calls.iter().filter(|c| c.drift_de > DRIFT_LIMIT) {
+                let top = row_top(c.call);
+                let mark = Rect::from_min_max(
+                    Pos2::new(cell_x(c.frames.0, -0.5), top),
+                    Pos2::new(cell_x(c.frames.1, 0.5), top + CALL_ROW),
+                );
+                painter.rect_stroke(
+                    mark,
+                    3.0,
+                    egui::Stroke::new(2.0, style::WARNING),
+                    egui::StrokeKind::Outside,
+                );
+                let label = format!(
+                    "Colour mark: call {}, colour drift {:.1} dE",
+                    c.call, c.drift_de
+                );
+                let resp = ui.interact(
+                    mark.shrink2(Vec2::new(0.0, CALL_ROW / 2.0 - 2.0)),
+                    ui.scope_id().with(("drift", c.call)),
+                    Sense::hover(),
+                );
+                resp.widget_info(|| egui::WidgetInfo::labeled(Role::Image, true, &label));
+                resp.on_hover_text(format!(
+                    "Call {} drifts in colour: {:.1} dE on average, {:.1} at most (frame {}); above {DRIFT_LIMIT} dE is marked.\nRaise Colour match in the Render panel, or render the segment again.",
+                    c.call, c.drift_de, c.peak_drift_de, c.peak_frame
+                ));
+            }
+        }
         let plural = |n: usize, one: &str, many: &str| {
             if n == 1 {
                 format!("1 {one}")
