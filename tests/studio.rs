@@ -642,7 +642,7 @@ fn ctrl_r_renders_and_ctrl_e_exports_the_render_with_a_notice() {
     });
     let rendered = s.harness.state().last_output().unwrap().to_path_buf();
     shortcut(&mut s, Modifiers::COMMAND, Key::E);
-    s.harness.get_by_label("Export MP4");
+    s.harness.get_by_label("Export the render");
     s.harness
         .get_by_role_and_label(egui::Role::Button, "Save")
         .click();
@@ -659,6 +659,43 @@ fn ctrl_r_renders_and_ctrl_e_exports_the_render_with_a_notice() {
     // Show in folder beside the notice and in the Render panel's last-render line.
     assert_eq!(s.harness.query_all_by_label("Show in folder").count(), 2);
     s.harness.get_by_label_contains("exported as travel.mp4");
+
+    // In another format: the render is made again from its finished calls, in the
+    // background, into a file of that format.
+    s.harness
+        .get_by_role_and_label(egui::Role::ComboBox, "as")
+        .click();
+    s.harness.step();
+    s.harness.step();
+    s.harness
+        .get_by_label("ProRes 422 HQ MOV (for editing)")
+        .click();
+    s.harness.step();
+    shortcut(&mut s, Modifiers::COMMAND, Key::E);
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Save")
+        .click();
+    s.harness.step();
+    assert!(s.harness.state().is_rendering(), "the export runs");
+    wait_for(&mut s.harness, "the export", |a| !a.is_rendering());
+    assert!(
+        s.harness.state().render_error().is_none(),
+        "{:?}",
+        s.harness.state().render_error()
+    );
+    let mov = dir.join("travel.mov");
+    let frames = wayfarer::media::decode_all(&mov).unwrap();
+    assert_eq!(
+        frames.len(),
+        wayfarer::media::decode_all(&rendered).unwrap().len()
+    );
+    assert_eq!(
+        s.harness.state().last_output(),
+        Some(rendered.as_path()),
+        "the player keeps the render"
+    );
+    s.harness
+        .get_by_label_contains("Exported the render as ProRes 422 HQ MOV (for editing) to");
 }
 
 /// Hints in the studio name its controls, not the command line's flags or the project
@@ -847,7 +884,7 @@ fn calls_that_drift_in_colour_are_marked_on_the_timeline() {
         .click();
     s.harness.step();
     s.harness.step();
-    s.harness.get_by_label("Lab mean and spread").click();
+    s.harness.get_by_label("Lab").click();
     s.harness.step();
     assert_eq!(
         s.harness.state().project().color_match.method,

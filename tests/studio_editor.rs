@@ -287,7 +287,12 @@ fn the_desktops_dialog_programs_are_asked_the_right_question() {
             .any(|a| a.starts_with("--file-filter=Images |") && a.contains("*.png"))
     );
     assert!(images.contains(&"--filename=/home/someone/trips/".to_string()));
-    let save = dialog_program_args("zenity", &FilePurpose::ExportVideo, dir, "travel.mp4");
+    let save = dialog_program_args(
+        "zenity",
+        &FilePurpose::ExportVideo(wayfarer::media::ExportFormat::H264),
+        dir,
+        "travel.mp4",
+    );
     assert!(save.contains(&"--save".to_string()));
     assert!(save.contains(&"--filename=/home/someone/trips/travel.mp4".to_string()));
     let open = dialog_program_args("kdialog", &FilePurpose::OpenProject, dir, "");
@@ -366,7 +371,7 @@ fn at_1024_by_700_nothing_wraps_and_render_stays_reachable() {
     for label in [
         "Render",
         "Check",
-        "Export MP4…",
+        "Export…",
         "Live preview",
         "Fit",
         "Timeline",

@@ -49,7 +49,7 @@ impl ColorMethod {
     /// The name a person reads.
     pub fn label(self) -> &'static str {
         match self {
-            ColorMethod::Lab => "Lab mean and spread",
+            ColorMethod::Lab => "Lab",
             ColorMethod::Histogram => "Histogram",
             ColorMethod::Off => "Off",
         }

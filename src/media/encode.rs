@@ -82,6 +82,19 @@ impl ExportFormat {
         }
     }
 
+    /// A short name a person reads.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            ExportFormat::H264 => "H.264",
+            ExportFormat::H264Full => "H.264 4:4:4",
+            ExportFormat::Hevc => "HEVC",
+            ExportFormat::ProRes => "ProRes",
+            ExportFormat::Png => "PNG",
+            ExportFormat::H264Nvenc => "H.264 (NVIDIA)",
+            ExportFormat::HevcNvenc => "HEVC (NVIDIA)",
+        }
+    }
+
     /// The libav encoder; `None` for PNG pictures (written by the image library).
     pub fn encoder(self) -> Option<&'static str> {
         match self {
@@ -177,6 +190,17 @@ impl ExportFormat {
         }
         opts
     }
+}
+
+/// The formats this machine writes ([`ExportFormat::check`]), found once.
+pub fn working_formats() -> &'static [ExportFormat] {
+    static WORKING: std::sync::OnceLock<Vec<ExportFormat>> = std::sync::OnceLock::new();
+    WORKING.get_or_init(|| {
+        ExportFormat::ALL
+            .into_iter()
+            .filter(|f| f.check().is_ok())
+            .collect()
+    })
 }
 
 /// The NVENC preset (`p1` fastest … `p7` best) nearest to an x264 preset name.

@@ -52,6 +52,8 @@ pub struct Settings {
     pub recent: Vec<PathBuf>,
     /// Generator backend and its settings (servers, template, model manifest).
     pub generator: crate::generate::BackendConfig,
+    /// What Export writes.
+    pub export_format: crate::media::ExportFormat,
 }
 
 /// Where the studio keeps its files.
@@ -196,6 +198,9 @@ pub struct StudioApp {
     warnings: Vec<String>,
     /// The project as it was when the running render started.
     rendering: Option<Project>,
+    /// Where the running job exports the last render to, and in what format (an export
+    /// in another format than the render's renders it again from the finished calls).
+    exporting: Option<(PathBuf, crate::media::ExportFormat)>,
     /// What the last finished render was made from, and what became of it.
     last_render: Option<LastRender>,
     /// The window title last sent.
@@ -237,6 +242,7 @@ impl StudioApp {
             notice_file: None,
             warnings: Vec::new(),
             rendering: None,
+            exporting: None,
             last_render: None,
             title: String::new(),
             compute_name: probe_compute(),
@@ -457,18 +463,9 @@ impl StudioApp {
         match RenderJob::start(
             self.doc.project.clone(),
             self.project_dir(),
-            output,
+            (output, crate::media::EncodeOptions::default()),
             &self.settings.generator,
-            crate::render::RenderOptions {
-                cache: Some(crate::render::CallCache::new(
-                    self.config.call_cache_dir.clone(),
-                    crate::render::cache::DEFAULT_LIMIT_BYTES,
-                )),
-                costs: Some(crate::render::CostStore::open(
-                    self.config.costs_file.clone(),
-                )),
-                ..Default::default()
-            },
+            self.render_options(),
             ctx,
         ) {
             Ok(job) => {
@@ -485,6 +482,72 @@ impl StudioApp {
                 self.render = Some(job);
             }
             Err(e) => self.render_error = Some(e),
+        }
+    }
+
+    /// What every render of the studio uses: the call cache (resume, and exports made from
+    /// finished calls) and the cost store.
+    fn render_options(&self) -> crate::render::RenderOptions {
+        crate::render::RenderOptions {
+            cache: Some(crate::render::CallCache::new(
+                self.config.call_cache_dir.clone(),
+                crate::render::cache::DEFAULT_LIMIT_BYTES,
+            )),
+            costs: Some(crate::render::CostStore::open(
+                self.config.costs_file.clone(),
+            )),
+            ..Default::default()
+        }
+    }
+
+    /// Exports the last render in `format` to `dest` by rendering its project again from
+    /// the finished calls (none is generated again while they are kept).
+    fn start_export(
+        &mut self,
+        dest: &Path,
+        format: crate::media::ExportFormat,
+        ctx: &egui::Context,
+    ) -> bool {
+        if self.render.is_some() {
+            self.notice_file = None;
+            self.notice = Some("A render is running: export when it has finished.".into());
+            return false;
+        }
+        let Some(project) = self.last_render.as_ref().map(|r| r.project.clone()) else {
+            return false;
+        };
+        self.render_error = None;
+        match RenderJob::start(
+            project,
+            self.project_dir(),
+            (
+                dest.to_path_buf(),
+                crate::media::EncodeOptions {
+                    format,
+                    ..crate::media::EncodeOptions::default()
+                },
+            ),
+            &self.settings.generator,
+            self.render_options(),
+            ctx,
+        ) {
+            Ok(job) => {
+                self.exporting = Some((dest.to_path_buf(), format));
+                self.progress = Some(Progress {
+                    fraction: 0.0,
+                    call: 0,
+                    calls: 0,
+                    stage: "starting".into(),
+                    step: None,
+                    eta_secs: None,
+                });
+                self.render = Some(job);
+                true
+            }
+            Err(e) => {
+                self.problems.push(e);
+                false
+            }
         }
     }
 

@@ -26,8 +26,8 @@ pub enum FilePurpose {
         /// Keyframe index.
         keyframe: usize,
     },
-    /// Where to export the last render.
-    ExportVideo,
+    /// Where to export the last render, in a format.
+    ExportVideo(crate::media::ExportFormat),
     /// A structure video (replacing any).
     StructureVideo,
     /// A ComfyUI API-format workflow.
@@ -44,7 +44,7 @@ impl FilePurpose {
             Self::SaveProject => "Save project as",
             Self::AddImages { .. } => "Add images",
             Self::ReplaceImage { .. } => "Replace image",
-            Self::ExportVideo => "Export MP4",
+            Self::ExportVideo(_) => "Export the render",
             Self::StructureVideo => "Choose structure video",
             Self::Template => "Choose ComfyUI workflow",
             Self::Model => "Choose model manifest",
@@ -59,7 +59,11 @@ impl FilePurpose {
                 "Images",
                 &["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp"],
             ),
-            Self::ExportVideo => ("MP4 video", &["mp4"]),
+            Self::ExportVideo(format) => match format.extension() {
+                Some("mov") => ("QuickTime video", &["mov"]),
+                Some(_) => ("MP4 video", &["mp4"]),
+                None => ("a new folder for the pictures", &[]),
+            },
             Self::StructureVideo => ("Video", &["mp4", "mkv", "mov", "webm", "avi"]),
             Self::Template => ("ComfyUI API workflow", &["json"]),
             Self::Model => ("Model manifest", &["toml"]),
@@ -68,7 +72,7 @@ impl FilePurpose {
 
     /// Whether the dialog asks for a new file's name (save) rather than existing files.
     pub fn saves(&self) -> bool {
-        matches!(self, Self::SaveProject | Self::ExportVideo)
+        matches!(self, Self::SaveProject | Self::ExportVideo(_))
     }
 
     /// Whether several files may be chosen.
@@ -79,14 +83,21 @@ impl FilePurpose {
     /// The name a save dialog proposes.
     pub fn default_name(&self) -> &'static str {
         match self {
-            Self::ExportVideo => "travel.mp4",
+            Self::ExportVideo(format) => match format.extension() {
+                Some("mov") => "travel.mov",
+                Some(_) => "travel.mp4",
+                None => "travel_frames",
+            },
             _ => "project.json",
         }
     }
 
-    /// Whether `path` has one of the purpose's extensions.
+    /// Whether `path` has one of the purpose's extensions (any name, for a folder).
     pub fn accepts(&self, path: &Path) -> bool {
         let (_, extensions) = self.filter();
+        if extensions.is_empty() {
+            return true;
+        }
         path.extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
@@ -122,10 +133,12 @@ fn portal(purpose: &FilePurpose, dir: &Path, name: &str) -> NativeOutcome {
         return NativeOutcome::Unavailable;
     }
     let (kind, extensions) = purpose.filter();
-    let dialog = rfd::FileDialog::new()
+    let mut dialog = rfd::FileDialog::new()
         .set_title(purpose.title())
-        .add_filter(kind, extensions)
         .set_directory(dir);
+    if !extensions.is_empty() {
+        dialog = dialog.add_filter(kind, extensions);
+    }
     let started = Instant::now();
     let chosen = if purpose.saves() {
         dialog.set_file_name(name).save_file().map(|p| vec![p])
@@ -220,7 +233,9 @@ pub fn dialog_program_args(
             args.push("--getopenfilename".into());
         }
         args.push(start);
-        args.push(format!("{patterns}|{kind}"));
+        if !patterns.is_empty() {
+            args.push(format!("{patterns}|{kind}"));
+        }
         if purpose.multiple() {
             args.extend(["--multiple".into(), "--separate-output".into()]);
         }
@@ -230,8 +245,10 @@ pub fn dialog_program_args(
             "--file-selection".to_string(),
             format!("--title={}", purpose.title()),
             format!("--filename={start}"),
-            format!("--file-filter={kind} | {patterns}"),
         ];
+        if !patterns.is_empty() {
+            args.push(format!("--file-filter={kind} | {patterns}"));
+        }
         if purpose.saves() {
             args.extend(["--save".into(), "--confirm-overwrite".into()]);
         }

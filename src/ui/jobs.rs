@@ -95,12 +95,12 @@ pub struct RenderJob {
 }
 
 impl RenderJob {
-    /// Starts rendering `project` with `backend` into `output`; `options` hold the call
+    /// Starts rendering `project` with `backend` into `output` as `encode` says; `options` hold the call
     /// cache (resume) and the cost store (the plan's cost law, timings recorded).
     pub fn start(
         project: Project,
         project_dir: PathBuf,
-        output: PathBuf,
+        (output, encode): (PathBuf, crate::media::EncodeOptions),
         backend: &generate::BackendConfig,
         options: render::RenderOptions,
         ctx: &egui::Context,
@@ -114,7 +114,9 @@ impl RenderJob {
                 let _ = tx.send(e);
                 job_ctx.request_repaint();
             };
-            let request = render::RenderRequest::new(&project, &project_dir, &job_output, &options);
+            let mut request =
+                render::RenderRequest::new(&project, &project_dir, &job_output, &options);
+            request.encode = encode;
             let result = session.run(&request, &mut on_event, &job_cancel);
             job_ctx.request_repaint();
             result

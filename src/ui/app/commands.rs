@@ -107,7 +107,7 @@ impl StudioApp {
             }
             Command::Export => {
                 if self.last_output.is_some() {
-                    self.ask_file(FilePurpose::ExportVideo, ctx);
+                    self.ask_file(FilePurpose::ExportVideo(self.settings.export_format), ctx);
                 } else {
                     self.notice_file = None;
                     self.notice = Some("Nothing to export yet: render first (Ctrl+R).".into());

@@ -119,7 +119,7 @@ impl StudioApp {
                 });
                 true
             }
-            FilePurpose::ExportVideo => self.export_to(&first),
+            FilePurpose::ExportVideo(format) => self.export_to(&first, *format, ctx),
             FilePurpose::StructureVideo => {
                 match &self.doc.project.structure_video {
                     Some(_) => {
@@ -144,13 +144,34 @@ impl StudioApp {
         }
     }
 
-    /// Copies the last render to `dest` (never over one of the project's inputs) and says so.
-    fn export_to(&mut self, dest: &Path) -> bool {
+    /// Exports the last render to `dest` (never over one of the project's inputs) in
+    /// `format` and says so: the render's own format (H.264) is copied; another is made by
+    /// rendering the rendered project again from its finished calls, in the background.
+    fn export_to(
+        &mut self,
+        dest: &Path,
+        format: crate::media::ExportFormat,
+        ctx: &egui::Context,
+    ) -> bool {
         let Some(src) = self.last_output.clone() else {
             self.notice_file = None;
             self.notice = Some("Nothing to export yet: render first.".into());
             return false;
         };
+        if format != crate::media::ExportFormat::H264 {
+            return match crate::render::refuse_input_as_output(
+                dest,
+                &self.doc.project,
+                &self.project_dir(),
+                self.doc.path.as_deref(),
+            ) {
+                Ok(()) => self.start_export(dest, format, ctx),
+                Err(e) => {
+                    self.problems.push(e);
+                    false
+                }
+            };
+        }
         match crate::render::refuse_input_as_output(
             dest,
             &self.doc.project,

@@ -44,7 +44,7 @@ impl StudioApp {
                 if item(ui, "Save As…", "Ctrl+Shift+S", true) {
                     sent.push(Command::SaveAs);
                 }
-                if item(ui, "Export MP4…", "Ctrl+E", self.last_output.is_some()) {
+                if item(ui, "Export…", "Ctrl+E", self.last_output.is_some()) {
                     sent.push(Command::Export);
                 }
                 ui.separator();

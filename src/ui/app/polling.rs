@@ -95,7 +95,21 @@ impl StudioApp {
                 self.refresh_cost_law();
                 self.progress = None;
                 let project = self.rendering.take();
+                let exporting = self.exporting.take();
                 match result {
+                    Ok(_) if exporting.is_some() => {
+                        if let Some((dest, format)) = exporting {
+                            self.notice = Some(format!(
+                                "Exported the render as {} to {}",
+                                format.label(),
+                                dest.display()
+                            ));
+                            self.notice_file = Some(dest.clone());
+                            if let Some(r) = &mut self.last_render {
+                                r.exported = Some(dest);
+                            }
+                        }
+                    }
                     Ok(summary) => {
                         self.last_output = Some(output);
                         self.last_render = project.map(|project| super::LastRender {

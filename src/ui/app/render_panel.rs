@@ -122,6 +122,11 @@ impl StudioApp {
         use crate::fidelity::ColorMethod;
         let mut p = self.doc.project.clone();
         let generating = self.settings.generator.kind != "builtin";
+        let why = if generating {
+            "Pulls the colour of generated frames toward the keyframes (and, chained, the frames before) so calls do not drift warmer or darker"
+        } else {
+            "Used by ComfyUI and ONNX renders: the built-in backend moves the keyframes' own pixels, its frames need no colour match"
+        };
         ui.horizontal(|ui| {
             let label = ui.label("Colour match");
             let cm = &mut p.color_match;
@@ -134,23 +139,21 @@ impl StudioApp {
                 })
                 .response
                 .labelled_by(label.id)
-                .on_hover_text(
-                    "Pulls the colour of generated frames toward the keyframes (and, chained, the frames before) so calls do not drift warmer or darker",
-                );
+                .on_hover_text(why);
             let mut percent = (cm.strength * 100.0).round();
+            ui.spacing_mut().slider_width = 60.0;
             let strength = ui
                 .add_enabled(
                     cm.method != ColorMethod::Off,
-                    egui::Slider::new(&mut percent, 0.0..=100.0).suffix(" %"),
+                    egui::Slider::new(&mut percent, 0.0..=100.0)
+                        .fixed_decimals(0)
+                        .suffix(" %"),
                 )
                 .on_hover_text("How far generated frames are pulled: 100 % fully, 0 % not at all");
             if strength.changed() {
                 cm.strength = percent / 100.0;
             }
         });
-        if !generating {
-            ui.weak("The built-in backend moves the keyframes' own pixels: its frames need no colour match.");
-        }
         if p != self.doc.project {
             self.pending.push((
                 crate::project::edit::Edit::Replace(Box::new(p)),
@@ -164,7 +167,7 @@ impl StudioApp {
         self.backend_settings(ui);
         self.colour_match_settings(ui);
         let can_render = self.doc.plan.is_ok() && self.render.is_none();
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             if ui
                 .add_enabled(can_render, egui::Button::new("Render"))
                 .on_hover_text("Ctrl+R")
@@ -186,12 +189,29 @@ impl StudioApp {
                 self.send(Command::Check);
             }
             if ui
-                .add_enabled(self.last_output.is_some(), egui::Button::new("Export MP4…"))
-                .on_hover_text("Ctrl+E")
+                .add_enabled(
+                    self.last_output.is_some() && self.render.is_none(),
+                    egui::Button::new("Export…"),
+                )
+                .on_hover_text("Ctrl+E: writes the last render in the format chosen beside")
                 .clicked()
             {
                 self.send(Command::Export);
             }
+            let format = &mut self.settings.export_format;
+            let label = ui.label("as");
+            egui::ComboBox::from_id_salt("export-format")
+                .selected_text(format.short_label())
+                .show_ui(ui, |ui| {
+                    for f in crate::media::encode::working_formats() {
+                        ui.selectable_value(format, *f, f.label());
+                    }
+                })
+                .response
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "H.264 copies the render; another format renders it again from its finished calls (no call is generated again while they are kept)",
+                );
         });
         if let Err(e) = &self.doc.plan {
             show_error(ui, style::ERROR, "cannot render", e);
@@ -270,7 +290,7 @@ impl StudioApp {
                     }
                 }
                 None => {
-                    ui.weak("· not exported yet (Export MP4…)");
+                    ui.weak("· not exported yet (Export…)");
                 }
             }
         });
