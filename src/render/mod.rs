@@ -418,22 +418,47 @@ fn measure(
         .map(|k| anchors.get(k).map(|f| (*f).clone()))
         .collect::<Result<Vec<Frame>>>()?;
     let mut probe = QualityProbe::new(plan, fitted);
-    let mut take = |frame: Frame| {
-        if cancel.is_cancelled() {
-            return Err(UserError::cancelled());
+    // Frames are read on one thread and measured on this one, at once.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Frame>(4);
+    let read = std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("wayfarer-measure".into())
+            .spawn_scoped(scope, move || -> Result<()> {
+                if format == ExportFormat::Png {
+                    for file in media::png_sequence_files(path)? {
+                        if cancel.is_cancelled() || tx.send(media::load_image(&file)?).is_err() {
+                            break;
+                        }
+                    }
+                } else {
+                    let mut decoder = media::VideoDecoder::open(path)?;
+                    while let Some(frame) = decoder.next_frame()? {
+                        if cancel.is_cancelled() || tx.send(frame).is_err() {
+                            break;
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| {
+                UserError::new(
+                    ErrorCategory::SystemResource,
+                    format!("cannot start a thread to measure the video: {e}"),
+                )
+            })?;
+        for frame in rx {
+            probe.push(frame);
         }
-        probe.push(frame);
-        Ok(())
-    };
-    if format == ExportFormat::Png {
-        for file in media::png_sequence_files(path)? {
-            take(media::load_image(&file)?)?;
-        }
-    } else {
-        let mut decoder = media::VideoDecoder::open(path)?;
-        while let Some(frame) = decoder.next_frame()? {
-            take(frame)?;
-        }
+        reader.join().unwrap_or_else(|_| {
+            Err(UserError::new(
+                ErrorCategory::GenerationPipeline,
+                "measuring the video stopped unexpectedly",
+            ))
+        })
+    });
+    read?;
+    if cancel.is_cancelled() {
+        return Err(UserError::cancelled());
     }
     Ok(probe.finish())
 }
