@@ -179,13 +179,18 @@ impl RenderArgs {
         let summary = session.run(&request, &mut on_event, &cancel)?;
         bar.finish_and_clear();
         if !json {
-            self.announce(&summary, &options.reseed);
+            self.announce(&summary, &options.reseed, &project.color_match);
         }
         Ok(())
     }
 
     /// What a finished render says on standard error.
-    fn announce(&self, summary: &RenderSummary, reseed: &[(usize, u64)]) {
+    fn announce(
+        &self,
+        summary: &RenderSummary,
+        reseed: &[(usize, u64)],
+        color_match: &wayfarer::fidelity::ColorMatch,
+    ) {
         for snap in &summary.plan.snaps {
             eprintln!(
                 "note: keyframe {} moved {} -> {}: {}",
@@ -207,7 +212,7 @@ impl RenderArgs {
                 summary.plan.cost_model.source
             );
         }
-        for line in quality_lines(&summary.quality) {
+        for line in quality_lines(&summary.quality, color_match) {
             eprintln!("{line}");
         }
         for (span, seed) in reseed {
@@ -228,7 +233,10 @@ fn format_value(text: &str) -> Result<ExportFormat, String> {
 }
 
 /// The quality report in words: the worst join, the worst call and the keyframes.
-pub fn quality_lines(q: &wayfarer::fidelity::QualityReport) -> Vec<String> {
+pub fn quality_lines(
+    q: &wayfarer::fidelity::QualityReport,
+    color_match: &wayfarer::fidelity::ColorMatch,
+) -> Vec<String> {
     use wayfarer::fidelity::quality::{DRIFT_LIMIT, SEAM_LIMIT};
     let mut out = vec![format!(
         "quality, measured on the {} written frames:",
@@ -260,9 +268,14 @@ pub fn quality_lines(q: &wayfarer::fidelity::QualityReport) -> Vec<String> {
             c.drift_de,
             c.peak_drift_de,
             if c.drift_de > DRIFT_LIMIT {
+                let fix = if color_match.is_active() {
+                    "raise the project's \"color_match\" strength".to_string()
+                } else {
+                    "turn colour match on (\"color_match\": {\"method\": \"lab\"} in the project)"
+                        .to_string()
+                };
                 format!(
-                    "its colour moved away from the keyframes; re-roll with --regenerate {} or \
-                     raise \"color_match\" strength",
+                    "its colour moved away from the keyframes; re-roll with --regenerate {} or {fix}",
                     c.regenerate
                 )
             } else {
