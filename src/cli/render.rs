@@ -179,7 +179,7 @@ impl RenderArgs {
         let summary = session.run(&request, &mut on_event, &cancel)?;
         bar.finish_and_clear();
         if !json {
-            self.announce(&summary, &options.reseed, &project.color_match);
+            self.announce(&summary, &options.reseed, project.color_match);
         }
         Ok(())
     }
@@ -189,7 +189,7 @@ impl RenderArgs {
         &self,
         summary: &RenderSummary,
         reseed: &[(usize, u64)],
-        color_match: &wayfarer::fidelity::ColorMatch,
+        color_match: wayfarer::fidelity::ColorMatch,
     ) {
         for snap in &summary.plan.snaps {
             eprintln!(
@@ -235,7 +235,7 @@ fn format_value(text: &str) -> Result<ExportFormat, String> {
 /// The quality report in words: the worst join, the worst call and the keyframes.
 pub fn quality_lines(
     q: &wayfarer::fidelity::QualityReport,
-    color_match: &wayfarer::fidelity::ColorMatch,
+    color_match: wayfarer::fidelity::ColorMatch,
 ) -> Vec<String> {
     use wayfarer::fidelity::quality::{DRIFT_LIMIT, SEAM_LIMIT};
     let mut out = vec![format!(
