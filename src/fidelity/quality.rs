@@ -18,7 +18,10 @@
 
 use serde::Serialize;
 
+use std::sync::Arc;
+
 use super::lab::{ColorStats, delta_e76};
+use crate::error::Result;
 use crate::media::{Frame, psnr};
 use crate::plan::{Lead, Plan};
 
@@ -126,43 +129,44 @@ pub fn frame_difference(a: &Frame, b: &Frame) -> f32 {
     (sum as f64 / a.data.len().max(1) as f64) as f32
 }
 
-/// Builds the report from the video's frames, given one at a time in order.
+/// Loads keyframe `k` fitted to the output size.
+pub type AnchorLoader<'a> = dyn Fn(usize) -> Result<Arc<Frame>> + 'a;
+
+/// Builds the report from the video's frames, given one at a time in order. Holds a few
+/// numbers per frame and one frame at a time: each keyframe image is loaded when the
+/// frame at its position arrives.
 pub struct QualityProbe<'a> {
     plan: &'a Plan,
-    /// Fitted keyframe images and their mean Lab colour.
-    anchors: Vec<(Frame, [f32; 3])>,
+    load: &'a AnchorLoader<'a>,
+    /// Mean Lab colour of each keyframe's image, once loaded.
+    anchor_means: Vec<Option<[f32; 3]>>,
+    /// PSNR of each keyframe's frame, once seen (infinite when identical).
+    anchor_psnr: Vec<Option<f64>>,
     previous: Option<Frame>,
     /// Frame difference into each frame (0 for the first).
     differences: Vec<f32>,
     /// Mean Lab colour of each frame.
     means: Vec<[f32; 3]>,
-    /// PSNR of each keyframe's frame, once seen (infinite when identical).
-    anchor_psnr: Vec<Option<f64>>,
 }
 
 impl<'a> QualityProbe<'a> {
-    /// A probe for a render of `plan` whose keyframe `k` fitted to the output size is
-    /// `anchors[k]`.
-    pub fn new(plan: &'a Plan, anchors: Vec<Frame>) -> Self {
-        let n = anchors.len();
+    /// A probe for a render of `plan`; `load(k)` gives keyframe `k` fitted to the output
+    /// size.
+    pub fn new(plan: &'a Plan, load: &'a AnchorLoader<'a>) -> Self {
+        let n = plan.positions.len();
         Self {
             plan,
-            anchors: anchors
-                .into_iter()
-                .map(|f| {
-                    let mean = ColorStats::of(&f).mean;
-                    (f, mean)
-                })
-                .collect(),
+            load,
+            anchor_means: vec![None; n],
+            anchor_psnr: vec![None; n],
             previous: None,
             differences: Vec::new(),
             means: Vec::new(),
-            anchor_psnr: vec![None; n],
         }
     }
 
-    /// Takes the next frame of the video.
-    pub fn push(&mut self, frame: Frame) {
+    /// Takes the next frame of the video; fails when a keyframe image cannot be loaded.
+    pub fn push(&mut self, frame: Frame) -> Result<()> {
         let t = self.means.len() as u32;
         self.differences.push(
             self.previous
@@ -170,15 +174,14 @@ impl<'a> QualityProbe<'a> {
                 .map_or(0.0, |p| frame_difference(p, &frame)),
         );
         self.means.push(ColorStats::of(&frame).mean);
-        for (k, &pos) in self.plan.positions.iter().enumerate() {
-            if pos == t
-                && let (Some((image, _)), Some(slot)) =
-                    (self.anchors.get(k), self.anchor_psnr.get_mut(k))
-            {
-                *slot = Some(psnr(&frame, image));
-            }
+        // Positions strictly increase: at most one keyframe sits at `t`.
+        if let Ok(k) = self.plan.positions.binary_search(&t) {
+            let image = (self.load)(k)?;
+            self.anchor_psnr[k] = Some(psnr(&frame, &image));
+            self.anchor_means[k] = Some(ColorStats::of(&image).mean);
         }
         self.previous = Some(frame);
+        Ok(())
     }
 
     /// The target mean Lab colour at timeline frame `t`.
@@ -186,7 +189,7 @@ impl<'a> QualityProbe<'a> {
         let positions = &self.plan.positions;
         let after = positions.iter().position(|&p| p >= t)?;
         let before = positions.iter().rposition(|&p| p <= t).unwrap_or(after);
-        let (a, b) = (self.anchors.get(before)?.1, self.anchors.get(after)?.1);
+        let (a, b) = (self.anchor_means[before]?, self.anchor_means[after]?);
         if positions[after] == positions[before] {
             return Some(a);
         }
@@ -224,7 +227,7 @@ impl<'a> QualityProbe<'a> {
             // The frames the call generated: not the lead, not a keyframe position.
             let mut drifts = Vec::new();
             for t in own_start..=call.end.min(total.saturating_sub(1)) {
-                if self.plan.positions.contains(&t) {
+                if self.plan.positions.binary_search(&t).is_ok() {
                     continue;
                 }
                 if let (Some(target), Some(mean)) = (self.target(t), self.means.get(t as usize)) {

@@ -414,10 +414,8 @@ fn measure(
     (path, format): (&std::path::Path, ExportFormat),
     cancel: &CancelToken,
 ) -> Result<QualityReport> {
-    let fitted = (0..plan.positions.len())
-        .map(|k| anchors.get(k).map(|f| (*f).clone()))
-        .collect::<Result<Vec<Frame>>>()?;
-    let mut probe = QualityProbe::new(plan, fitted);
+    let load = |k: usize| anchors.get(k);
+    let mut probe = QualityProbe::new(plan, &load);
     // Frames are read on one thread and measured on this one, at once.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Frame>(4);
     let read = std::thread::scope(|scope| {
@@ -446,9 +444,14 @@ fn measure(
                     format!("cannot start a thread to measure the video: {e}"),
                 )
             })?;
+        let mut measured = Ok(());
         for frame in rx {
-            probe.push(frame);
+            measured = probe.push(frame);
+            if measured.is_err() {
+                break;
+            }
         }
+        measured?;
         reader.join().unwrap_or_else(|_| {
             Err(UserError::new(
                 ErrorCategory::GenerationPipeline,
