@@ -179,7 +179,10 @@ impl RenderArgs {
         let summary = session.run(&request, &mut on_event, &cancel)?;
         bar.finish_and_clear();
         if !json {
-            self.announce(&summary, &options.reseed, project.color_match);
+            // The built-in backend is not colour matched: its frames are the keyframes' own.
+            let color_match =
+                (!matches!(self.backend, BackendKind::Builtin)).then_some(project.color_match);
+            self.announce(&summary, &options.reseed, color_match);
         }
         Ok(())
     }
@@ -189,7 +192,7 @@ impl RenderArgs {
         &self,
         summary: &RenderSummary,
         reseed: &[(usize, u64)],
-        color_match: wayfarer::fidelity::ColorMatch,
+        color_match: Option<wayfarer::fidelity::ColorMatch>,
     ) {
         for snap in &summary.plan.snaps {
             eprintln!(
@@ -233,9 +236,11 @@ fn format_value(text: &str) -> Result<ExportFormat, String> {
 }
 
 /// The quality report in words: the worst join, the worst call and the keyframes.
+/// `color_match`: the project's settings when the backend's frames are colour matched
+/// (`None` for the built-in backend).
 pub fn quality_lines(
     q: &wayfarer::fidelity::QualityReport,
-    color_match: wayfarer::fidelity::ColorMatch,
+    color_match: Option<wayfarer::fidelity::ColorMatch>,
 ) -> Vec<String> {
     use wayfarer::fidelity::quality::{DRIFT_LIMIT, SEAM_LIMIT};
     let mut out = vec![format!(
@@ -268,16 +273,23 @@ pub fn quality_lines(
             c.drift_de,
             c.peak_drift_de,
             if c.drift_de > DRIFT_LIMIT {
-                let fix = if color_match.is_active() {
-                    "raise the project's \"color_match\" strength".to_string()
-                } else {
-                    "turn colour match on (\"color_match\": {\"method\": \"lab\"} in the project)"
-                        .to_string()
-                };
-                format!(
-                    "its colour moved away from the keyframes; re-roll with --regenerate {} or {fix}",
-                    c.regenerate
-                )
+                match color_match {
+                    Some(m) => {
+                        let fix = if m.is_active() {
+                            "raise the project's \"color_match\" strength"
+                        } else {
+                            "turn colour match on (\"color_match\": {\"method\": \"lab\"} in the project)"
+                        };
+                        format!(
+                            "its colour moved away from the keyframes; re-roll with --regenerate {} or {fix}",
+                            c.regenerate
+                        )
+                    }
+                    None => format!(
+                        "its colours stray from a straight blend of the keyframes' (the built-in \
+                         backend keeps the pictures' own colours; above {DRIFT_LIMIT} dE shows)"
+                    ),
+                }
             } else {
                 format!("fine (above {DRIFT_LIMIT} dE shows)")
             }

@@ -294,7 +294,7 @@ impl StudioApp {
                 }
             }
         });
-        quality_line(ui, &r.quality);
+        quality_line(ui, &r.quality, self.settings.generator.kind != "builtin");
         if self.render_is_outdated() {
             ui.colored_label(
                 style::STALE,
@@ -309,7 +309,7 @@ impl StudioApp {
 
 /// The quality report in one line: the worst join, the worst call and the keyframes; what
 /// is over its mark in the warning colour, with what to do.
-fn quality_line(ui: &mut egui::Ui, q: &crate::fidelity::QualityReport) {
+fn quality_line(ui: &mut egui::Ui, q: &crate::fidelity::QualityReport, matched: bool) {
     use crate::fidelity::quality::{DRIFT_LIMIT, SEAM_LIMIT};
     ui.horizontal_wrapped(|ui| {
         ui.label("Quality:");
@@ -339,9 +339,11 @@ fn quality_line(ui: &mut egui::Ui, q: &crate::fidelity::QualityReport) {
                     style::WARNING,
                     format!("· call {} drifts in colour ({:.1} dE)", c.call, c.drift_de),
                 )
-                .on_hover_text(
-                    "Its frames moved away from the keyframes' colour. Raise Colour match above, or render the segment again.",
-                );
+                .on_hover_text(if matched {
+                    "Its frames moved away from the keyframes' colour. Raise Colour match above, or render the segment again."
+                } else {
+                    "Its colours stray from a straight blend of the keyframes': the built-in backend keeps the pictures' own colours."
+                });
             } else {
                 ui.label(format!("· colour holds (worst {:.1} dE)", c.drift_de))
                     .on_hover_text(format!(

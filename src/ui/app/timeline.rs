@@ -500,8 +500,13 @@ impl StudioApp {
                     Sense::hover(),
                 );
                 resp.widget_info(|| egui::WidgetInfo::labeled(Role::Image, true, &label));
+                let fix = if self.settings.generator.kind == "builtin" {
+                    "The built-in backend keeps the pictures' own colours: they stray from a straight blend of the keyframes'."
+                } else {
+                    "Raise Colour match in the Render panel, or render the segment again."
+                };
                 resp.on_hover_text(format!(
-                    "Call {} drifts in colour: {:.1} dE on average, {:.1} at most (frame {}); above {DRIFT_LIMIT} dE is marked.\nRaise Colour match in the Render panel, or render the segment again.",
+                    "Call {} drifts in colour: {:.1} dE on average, {:.1} at most (frame {}); above {DRIFT_LIMIT} dE is marked.\n{fix}",
                     c.call, c.drift_de, c.peak_drift_de, c.peak_frame
                 ));
             }
