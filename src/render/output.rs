@@ -170,19 +170,59 @@ fn check_png_folder(output: &Path, project_dir: &Path, project: &Project) -> Res
 /// there is removed once the new one is in place).
 pub struct PartialFolder {
     dir: tempfile::TempDir,
+    /// A file inside it, locked while this process writes: a folder whose lock is free was
+    /// left by a run that was killed, and the next render to the same output removes it.
+    lock: std::fs::File,
     output: PathBuf,
 }
 
+/// The lock file inside a PNG sequence being written.
+const FOLDER_LOCK: &str = ".wayfarer-writing";
+
+/// Removes the folders of PNG sequences of `output` whose writer is gone: its lock is free,
+/// or it has none and is more than a minute old (a run killed as it began).
+fn sweep_stale_folders(output: &Path) {
+    let prefix = partial_prefix(output);
+    let Ok(entries) = std::fs::read_dir(folder_of(output)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        if !is_dir || !is_partial_name(&entry.file_name(), &prefix) {
+            continue;
+        }
+        let stale = match std::fs::File::open(path.join(FOLDER_LOCK)) {
+            Ok(lock) => try_lock(&lock),
+            Err(_) => std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(60)),
+        };
+        if stale {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
 impl PartialFolder {
-    /// Creates the hidden folder for `output`.
+    /// Creates the hidden folder for `output` (after removing stale ones left by killed
+    /// runs).
     pub fn begin(output: &Path) -> Result<Self> {
+        sweep_stale_folders(output);
         let dir = tempfile::Builder::new()
             .prefix(&partial_prefix(output))
             .suffix(PARTIAL_SUFFIX)
             .tempdir_in(folder_of(output))
             .map_err(|e| UserError::io("writing next to", output, &e))?;
+        let lock_path = dir.path().join(FOLDER_LOCK);
+        let lock = std::fs::File::create(&lock_path)
+            .map_err(|e| UserError::io("writing", &lock_path, &e))?;
+        try_lock(&lock);
         Ok(Self {
             dir,
+            lock,
             output: output.to_path_buf(),
         })
     }
@@ -195,6 +235,8 @@ impl PartialFolder {
     /// Moves the complete folder into the output's place.
     pub fn publish(self) -> Result<()> {
         let output = self.output;
+        let _ = std::fs::remove_file(self.dir.path().join(FOLDER_LOCK));
+        drop(self.lock);
         let new = self.dir.keep();
         let old = if output.exists() {
             let mut name = partial_prefix(&output);
@@ -448,6 +490,39 @@ fn still_named(_file: &tempfile::NamedTempFile) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_png_folder_left_by_a_killed_run_is_swept_and_a_live_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("frames");
+        let live = PartialFolder::begin(&out).unwrap();
+        std::fs::write(live.path().join("frame_00001.png"), b"png").unwrap();
+        // A killed run: its folder and its lock file, no lock held.
+        let mut name = partial_prefix(&out);
+        name.push("killed.part");
+        let killed = dir.path().join(name);
+        std::fs::create_dir(&killed).unwrap();
+        std::fs::write(killed.join(FOLDER_LOCK), b"").unwrap();
+        std::fs::write(killed.join("frame_00001.png"), b"png").unwrap();
+        let other = PartialFolder::begin(&out).unwrap();
+        assert!(!killed.exists(), "the killed run's folder is swept");
+        assert!(
+            live.path().join("frame_00001.png").exists(),
+            "a live one is kept"
+        );
+        drop(other);
+        live.publish().unwrap();
+        let names: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            names,
+            ["frame_00001.png"],
+            "only the pictures are published"
+        );
+    }
 
     #[test]
     fn partial_outputs_are_unique_removed_on_drop_and_published_whole() {
