@@ -198,7 +198,7 @@ fn sweep_stale_folders(output: &Path) {
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > std::time::Duration::from_secs(60)),
+                .is_some_and(|age| age > std::time::Duration::from_mins(1)),
         };
         if stale {
             let _ = std::fs::remove_dir_all(&path);
