@@ -151,6 +151,23 @@ fn a_png_folder_is_replaced_whole_and_never_over_other_files() {
         "{stderr}"
     );
     assert_eq!(std::fs::read(out.join("notes.txt")).unwrap(), b"mine");
+    // The pre-flight check says the same, on a line of its own.
+    let check = common::cli(dir.path())
+        .args(["render", "--check", "--format", "png", "-o"])
+        .arg(&out)
+        .arg(dir.path().join("project.json"))
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.contains("FAIL output name") || said.contains("output name"),
+        "{said}"
+    );
+    assert!(
+        said.contains("ok   format: PNG pictures in a folder works here"),
+        "{said}"
+    );
     assert_eq!(media::png_sequence_files(&out).unwrap().len(), 33);
 
     // A file where the folder should be, and ProRes not named .mov: refused.

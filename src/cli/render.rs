@@ -118,12 +118,14 @@ impl RenderArgs {
     /// `--check`: the pre-flight report; an error when a check fails.
     fn check(&self, config: &BackendConfig) -> Result<(), UserError> {
         let project = self.load()?;
-        let report = generate::preflight(
+        let dir = project_file::project_dir(&self.project);
+        let mut report = generate::preflight(&project, &dir, &self.output, config);
+        report.items.extend(render::output_items(
             &project,
-            &project_file::project_dir(&self.project),
+            &dir,
             &self.output,
-            config,
-        );
+            self.format,
+        ));
         if self.json_events {
             super::json_line(&report);
         } else {

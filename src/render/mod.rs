@@ -34,7 +34,7 @@ use output::check_output_path;
 pub use output::{
     PartialOutput, is_same_file, refuse_input_as_output, refuse_special_output, sweep_stale,
 };
-pub use session::{RenderRequest, Session};
+pub use session::{RenderRequest, Session, output_items};
 use stitch::{Discard, Stitcher};
 
 /// Progress and outcome of a render, in the order they happen.

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use super::{RenderEvent, RenderOptions, RenderSummary};
 use crate::error::Result;
-use crate::generate::preflight::PreflightReport;
+use crate::generate::preflight::{CheckItem, PreflightReport};
 use crate::generate::{self, Backend, BackendConfig, CancelToken};
-use crate::media::EncodeOptions;
+use crate::media::{EncodeOptions, ExportFormat};
 use crate::project::Project;
 use crate::structure::MotionTools;
 
@@ -55,6 +55,36 @@ impl<'a> RenderRequest<'a> {
     }
 }
 
+/// The pre-flight lines of the output: the export format works on this machine, and the
+/// output's name fits it (and is not an input of the project).
+pub fn output_items(
+    project: &Project,
+    project_dir: &Path,
+    output: &Path,
+    format: ExportFormat,
+) -> Vec<CheckItem> {
+    vec![
+        generate::preflight::item(
+            "format",
+            format
+                .check()
+                .map(|()| format!("{} works here", format.label()))
+                .map_err(|why| {
+                    crate::error::UserError::new(
+                        crate::error::ErrorCategory::SystemResource,
+                        format!("{} cannot be written here: {why}", format.label()),
+                    )
+                    .hint("choose another format (wayfarer doctor lists those that work here)")
+                }),
+        ),
+        generate::preflight::item(
+            "output name",
+            super::output::check_output_path(output, project_dir, project, format)
+                .map(|()| format!("{} fits {}", output.display(), format.label())),
+        ),
+    ]
+}
+
 /// An opened backend, ready to check and render requests.
 pub struct Session {
     backend: Box<dyn Backend>,
@@ -78,14 +108,22 @@ impl Session {
         self.backend.as_ref()
     }
 
-    /// Every pre-flight check of `request` on this backend.
+    /// Every pre-flight check of `request` on this backend, the export format and the
+    /// output's name included.
     pub fn preflight(&self, request: &RenderRequest<'_>) -> PreflightReport {
-        generate::preflight::preflight_with(
+        let mut report = generate::preflight::preflight_with(
             request.project,
             request.project_dir,
             request.output,
             self.backend.as_ref(),
-        )
+        );
+        report.items.extend(output_items(
+            request.project,
+            request.project_dir,
+            request.output,
+            request.encode.format,
+        ));
+        report
     }
 
     /// Pre-flight, then the render: nothing is generated when a check fails. A failure
