@@ -401,16 +401,7 @@ fn retries_of_an_out_of_memory_call_on_comfyui_are_listed() {
     s.harness.step();
     // The backend settings show the server.
     s.harness.get_by_label("Servers");
-    s.harness
-        .get_by_role_and_label(egui::Role::Button, "Render")
-        .click();
-    s.harness.step();
-    wait_for(&mut s.harness, "the render", |a| !a.is_rendering());
-    assert!(
-        s.harness.state().render_error().is_none(),
-        "{:?}",
-        s.harness.state().render_error()
-    );
+    studio_kit::click_render_and_wait(&mut s);
     // Each attempt, why it failed and what the next one changed.
     s.harness
         .get_by_label_contains("retry: call 1 attempt 2: ComfyUI");
@@ -856,16 +847,7 @@ fn calls_that_drift_in_colour_are_marked_on_the_timeline() {
         .push_edit(Edit::Replace(Box::new(project)));
     s.harness.step();
     let render = |s: &mut studio_kit::Studio| {
-        s.harness
-            .get_by_role_and_label(egui::Role::Button, "Render")
-            .click();
-        s.harness.step();
-        wait_for(&mut s.harness, "the render", |a| !a.is_rendering());
-        assert!(
-            s.harness.state().render_error().is_none(),
-            "{:?}",
-            s.harness.state().render_error()
-        );
+        studio_kit::click_render_and_wait(s);
         settle(s);
     };
     render(&mut s);

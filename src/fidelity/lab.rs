@@ -133,8 +133,8 @@ pub fn lab_of_f32(rgb: [f32; 3]) -> [f32; 3] {
     [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
 }
 
-/// The sRGB colour (`0.0..=255.0` per channel, clipped to the gamut) of a Lab colour.
-pub fn rgb_of(lab: [f32; 3]) -> [f32; 3] {
+/// Linear sRGB (clipped to `0..=1`) of a Lab colour.
+fn linear_of(lab: [f32; 3]) -> [f32; 3] {
     let fy = (lab[0] + 16.0) / 116.0;
     let fx = fy + lab[1] / 500.0;
     let fz = fy - lab[2] / 200.0;
@@ -143,26 +143,19 @@ pub fn rgb_of(lab: [f32; 3]) -> [f32; 3] {
         lab_f_inv(fy) * WHITE[1],
         lab_f_inv(fz) * WHITE[2],
     ];
-    TO_RGB.map(|row| {
-        let lin = row[0] * xyz[0] + row[1] * xyz[1] + row[2] * xyz[2];
-        linear_to_srgb(lin.clamp(0.0, 1.0)) * 255.0
-    })
+    TO_RGB.map(|row| (row[0] * xyz[0] + row[1] * xyz[1] + row[2] * xyz[2]).clamp(0.0, 1.0))
+}
+
+/// The sRGB colour (`0.0..=255.0` per channel, clipped to the gamut) of a Lab colour.
+pub fn rgb_of(lab: [f32; 3]) -> [f32; 3] {
+    linear_of(lab).map(|lin| linear_to_srgb(lin) * 255.0)
 }
 
 /// [`rgb_of`] with the gamma curve read from a table (within 0.05 of a level; for the
 /// colour match's lattice).
 pub fn rgb_of_fast(lab: [f32; 3]) -> [f32; 3] {
     let t = tables();
-    let fy = (lab[0] + 16.0) / 116.0;
-    let fx = fy + lab[1] / 500.0;
-    let fz = fy - lab[2] / 200.0;
-    let xyz = [
-        lab_f_inv(fx) * WHITE[0],
-        lab_f_inv(fy) * WHITE[1],
-        lab_f_inv(fz) * WHITE[2],
-    ];
-    TO_RGB.map(|row| {
-        let lin = (row[0] * xyz[0] + row[1] * xyz[1] + row[2] * xyz[2]).clamp(0.0, 1.0);
+    linear_of(lab).map(|lin| {
         let x = lin * GAMMA_STEPS as f32;
         let i = x as usize;
         let a = x - i as f32;

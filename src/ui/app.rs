@@ -471,14 +471,7 @@ impl StudioApp {
             Ok(job) => {
                 self.retries.clear();
                 self.notes.clear();
-                self.progress = Some(Progress {
-                    fraction: 0.0,
-                    call: 0,
-                    calls: 0,
-                    stage: "starting".into(),
-                    step: None,
-                    eta_secs: None,
-                });
+                self.progress = Some(Progress::starting());
                 self.render = Some(job);
             }
             Err(e) => self.render_error = Some(e),
@@ -533,14 +526,7 @@ impl StudioApp {
         ) {
             Ok(job) => {
                 self.exporting = Some((dest.to_path_buf(), format));
-                self.progress = Some(Progress {
-                    fraction: 0.0,
-                    call: 0,
-                    calls: 0,
-                    stage: "starting".into(),
-                    step: None,
-                    eta_secs: None,
-                });
+                self.progress = Some(Progress::starting());
                 self.render = Some(job);
                 true
             }

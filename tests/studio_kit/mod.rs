@@ -153,6 +153,20 @@ pub fn hold_keyframe_over(s: &mut Studio, label: &str, frame: f64) -> Pos2 {
     target
 }
 
+/// Clicks Render, waits for the render to end and checks that it did not fail.
+pub fn click_render_and_wait(s: &mut Studio) {
+    s.harness
+        .get_by_role_and_label(egui::Role::Button, "Render")
+        .click();
+    s.harness.step();
+    wait_for(&mut s.harness, "the render", |a| !a.is_rendering());
+    assert!(
+        s.harness.state().render_error().is_none(),
+        "{:?}",
+        s.harness.state().render_error()
+    );
+}
+
 /// Drops two Sintel frames, makes the project `size`, clicks Render and waits for the
 /// render to end.
 pub fn render_two_keyframes(s: &mut Studio, size: (u32, u32)) {

@@ -435,6 +435,20 @@ pub(super) struct Progress {
     pub(super) eta_secs: Option<f64>,
 }
 
+impl Progress {
+    /// A render that was just asked for.
+    pub(super) fn starting() -> Self {
+        Self {
+            fraction: 0.0,
+            call: 0,
+            calls: 0,
+            stage: "starting".into(),
+            step: None,
+            eta_secs: None,
+        }
+    }
+}
+
 /// The last finished render.
 pub(super) struct LastRender {
     /// The project it was made from (the player marks it outdated once they differ).
