@@ -268,13 +268,6 @@ fn run_render(
         .and_then(|c| c.model(&backend.identity()));
     let plan = plan::plan_with_costs(project, measured.as_ref())?;
     check_output_path(output, project_dir, project, encode.format)?;
-    encode.format.check().map_err(|why| {
-        UserError::new(
-            ErrorCategory::SystemResource,
-            format!("{} cannot be written here: {why}", encode.format.label()),
-        )
-        .hint("choose another format (wayfarer doctor lists those that work here)")
-    })?;
     // The request fits the backend's modes and limits, before anything else runs.
     let shape = crate::generate::modes::RequestShape::of(project, Some(&plan));
     backend.capabilities().check(backend.name(), &shape)?;
