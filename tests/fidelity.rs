@@ -275,6 +275,10 @@ fn colour_match_holds_a_drifting_chain_to_its_keyframes_and_the_report_says_so()
         let image = &images[a.keyframe - 1];
         let ceiling = codec_ceiling(image, dir.path());
         let got = a.psnr_db.unwrap();
+        eprintln!(
+            "keyframe {}: {got:.2} dB in the render, {ceiling:.2} dB alone",
+            a.keyframe
+        );
         assert!(
             got >= ceiling - 0.5,
             "keyframe {}: {got:.2} dB, alone {ceiling:.2} dB",
