@@ -187,8 +187,16 @@ impl<'a> QualityProbe<'a> {
     /// The target mean Lab colour at timeline frame `t`.
     fn target(&self, t: u32) -> Option<[f32; 3]> {
         let positions = &self.plan.positions;
-        let after = positions.iter().position(|&p| p >= t)?;
-        let before = positions.iter().rposition(|&p| p <= t).unwrap_or(after);
+        // Positions strictly increase: the first at or after `t`, and the one before it.
+        let after = positions.partition_point(|&p| p < t);
+        if after == positions.len() {
+            return None;
+        }
+        let before = if positions[after] == t || after == 0 {
+            after
+        } else {
+            after - 1
+        };
         let (a, b) = (self.anchor_means[before]?, self.anchor_means[after]?);
         if positions[after] == positions[before] {
             return Some(a);

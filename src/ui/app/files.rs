@@ -158,28 +158,19 @@ impl StudioApp {
             self.notice = Some("Nothing to export yet: render first.".into());
             return false;
         };
-        if format != crate::media::ExportFormat::H264 {
-            return match crate::render::refuse_input_as_output(
-                dest,
-                &self.doc.project,
-                &self.project_dir(),
-                self.doc.path.as_deref(),
-            ) {
-                Ok(()) => self.start_export(dest, format, ctx),
-                Err(e) => {
-                    self.problems.push(e);
-                    false
-                }
-            };
-        }
-        match crate::render::refuse_input_as_output(
+        if let Err(e) = crate::render::refuse_input_as_output(
             dest,
             &self.doc.project,
             &self.project_dir(),
             self.doc.path.as_deref(),
-        )
-        .and_then(|()| export(&src, dest))
-        {
+        ) {
+            self.problems.push(e);
+            return false;
+        }
+        if format != crate::media::ExportFormat::H264 {
+            return self.start_export(dest, format, ctx);
+        }
+        match export(&src, dest) {
             Ok(()) => {
                 self.notice = Some(format!("Exported the render to {}", dest.display()));
                 self.notice_file = Some(dest.to_path_buf());
