@@ -194,6 +194,41 @@ fn removed(cpu: CpuCompute, a: &Frame, b: &Frame, flow: &FlowField) -> f64 {
     1.0 - photometric(a, &warped) / photometric(a, b)
 }
 
+/// Two consecutive frames from a third of the way into every video of `folder` (name
+/// order; `.mp4`, `.avi`, `.mov`, `.mkv`), decoded by Wayfarer's decoder and crop-fitted to
+/// 1280x720; named after the file and the frame numbers (from 1).
+fn footage_pairs(cpu: CpuCompute, folder: &Path) -> Vec<(String, Frame, Frame)> {
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| {
+        p.extension()
+            .is_some_and(|e| ["mp4", "avi", "mov", "mkv"].iter().any(|v| e == *v))
+    });
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let count = media::count_frames(&path).unwrap_or(2).max(2) as usize;
+        let at = count / 3;
+        let fit = |f: Frame| cpu.crop_fit(&f, 1280, 720);
+        let Ok((mut frames, _)) = media::decode_up_to(&path, at + 2, fit) else {
+            eprintln!("{}: cannot decode, skipped", path.display());
+            continue;
+        };
+        if frames.len() < 2 {
+            continue;
+        }
+        let b = frames.pop().expect("two frames");
+        let a = frames.pop().expect("two frames");
+        let stem = path
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        let n = frames.len() + 1;
+        out.push((format!("{stem} {n}->{}", n + 1), a, b));
+    }
+    out
+}
+
 /// Flow at 720p, side by side: time per pair and the photometric error it removes, for the
 /// built-in estimators and OpenCV's DIS, on the demo pair and on consecutive frames of the
 /// folder `WAYFARER_BENCH_FRAMES` names (PNG files in name order).
@@ -220,6 +255,9 @@ fn flow_table(cpu: CpuCompute, dir: &Path, demo_a: &Frame, demo_b: &Frame) {
                 load(&w[1]),
             ));
         }
+    }
+    if let Ok(folder) = std::env::var("WAYFARER_BENCH_VIDEOS") {
+        pairs.extend(footage_pairs(cpu, Path::new(&folder)));
     }
     let python = std::env::var("OPENCV_PYTHON").ok();
     let estimators: Vec<(String, Box<dyn FlowEstimator>)> = vec![

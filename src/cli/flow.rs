@@ -62,11 +62,11 @@ impl FlowArgs {
                 manifest,
                 wayfarer::onnx::want_cuda("WAYFARER_FLOW_CUDA"),
             )?),
-            None => Box::new(DenseInverseSearch::preset(match self.preset {
+            None => wayfarer::flow::builtin_for(DenseInverseSearch::preset(match self.preset {
                 Preset::Fast => DisPreset::Fast,
                 Preset::Medium => DisPreset::Medium,
                 Preset::Fine => DisPreset::Fine,
-            })),
+            }))?,
         };
         let started = Instant::now();
         let flow = estimator.estimate(&a, &b)?;

@@ -2,11 +2,13 @@
 //! OpenCV's `DISOpticalFlow`: on a coarse-to-fine pyramid of luminance images, square
 //! patches on a grid each find their displacement by inverse-compositional Gauss-Newton
 //! (the patch's gradients and Hessian are computed once, only the warped second image
-//! changes per iteration; mean-normalised so a brightness change does not pull it), with
-//! spatial propagation (a patch also tries its neighbours' displacements, in a forward and
-//! a backward sweep, as OpenCV does), then the patch displacements are blended into a dense
-//! field, each weighted per pixel by how
-//! well it explains that pixel, which the next finer level starts from. Optional per level:
+//! changes per iteration; mean-normalised so a brightness change does not pull it; a search
+//! that ends further than a patch width from its start keeps the start, as OpenCV's), with
+//! spatial propagation (a patch also tries its neighbours' displacements: in the presets in
+//! parallel rounds, the scheme `dis_wgpu` runs on a GPU; optionally in a forward and a
+//! backward sweep as OpenCV does), then the patch displacements are blended into a dense
+//! field, each weighted per pixel by how well it explains that pixel, which the next finer
+//! level starts from. Optional per level:
 //! passes of an edge-aware smoothing and a variational refinement (both off in the presets,
 //! which were chosen by measuring time and photometric error against OpenCV's DIS).
 //!
@@ -74,6 +76,12 @@ pub struct DenseInverseSearch {
     /// and lower neighbours' (searching again from one that fits it better), so a motion
     /// one patch finds spreads to its neighbours, as in OpenCV's DIS.
     pub propagation: bool,
+    /// Rounds of parallel propagation, used when `propagation` is off (the scheme the GPU
+    /// runs): every patch is first searched on its own, then in each round every patch
+    /// tries the displacements its four neighbours found in the round before and searches
+    /// again from one that fits it better. Each patch reads only the previous round, so the
+    /// order patches are visited in does not matter.
+    pub rounds: u32,
     /// The preset these settings came from (part of the identity).
     pub preset: DisPreset,
 }
@@ -101,7 +109,10 @@ impl DenseInverseSearch {
             iterations,
             smoothing,
             refinement,
-            propagation: true,
+            // Parallel propagation, one round: measured as good as or better than the
+            // sweeps at the same cost (BENCHMARKS.md), and what the GPU runs.
+            propagation: false,
+            rounds: 1,
             preset,
         }
     }
@@ -159,7 +170,7 @@ impl Gray {
 
 /// Patch origins along one axis: every `stride` pixels, and one flush with the far edge so
 /// the last pixels are covered.
-fn origins(len: usize, patch: usize, stride: usize) -> Vec<usize> {
+pub(super) fn origins(len: usize, patch: usize, stride: usize) -> Vec<usize> {
     if len <= patch {
         return vec![0];
     }
@@ -256,6 +267,12 @@ fn search_patch(
             break;
         }
     }
+    // A search that ended further from its start than the patch is wide found another
+    // structure, not this patch's motion: keep the start (as OpenCV's DIS does).
+    let (dx, dy) = (best.1[0] - start[0], best.1[1] - start[1]);
+    if dx * dx + dy * dy > (pw * pw) as f32 {
+        return (start, f32::NAN);
+    }
     (best.1, best.0)
 }
 
@@ -299,7 +316,7 @@ impl Patches<'_> {
         &self,
         at: (usize, usize),
         (current, error): ([f32; 2], f32),
-        candidates: [Option<[f32; 2]>; 2],
+        candidates: impl IntoIterator<Item = Option<[f32; 2]>>,
     ) -> Option<[f32; 2]> {
         let mut best = (error, None);
         for c in candidates.into_iter().flatten() {
@@ -358,6 +375,41 @@ impl DenseInverseSearch {
             .collect()
     }
 
+    /// The displacements of all patches by parallel propagation (see [`Self::rounds`]),
+    /// row by row of patches.
+    fn parallel(&self, job: &Patches, ys: &[usize]) -> Vec<Vec<[f32; 2]>> {
+        let (pw, ph) = job.size;
+        let (w, nx) = (job.i0.w, job.xs.len());
+        let mut cur: Vec<[f32; 2]> = (0..ys.len() * nx)
+            .into_par_iter()
+            .map(|k| {
+                let (px, py) = (job.xs[k % nx], ys[k / nx]);
+                let start = job.init[(py + ph / 2) * w + px + pw / 2];
+                job.search((px, py), start, self.iterations).0
+            })
+            .collect();
+        for _ in 0..self.rounds {
+            let prev = &cur;
+            cur = (0..prev.len())
+                .into_par_iter()
+                .map(|k| {
+                    let (c, r) = (k % nx, k / nx);
+                    let at = (job.xs[c], ys[r]);
+                    let own = prev[k];
+                    let left = (c > 0).then(|| prev[k - 1]);
+                    let up = (r > 0).then(|| prev[k - nx]);
+                    let right = (c + 1 < nx).then(|| prev[k + 1]);
+                    let down = (r + 1 < ys.len()).then(|| prev[k + nx]);
+                    match job.better(at, (own, f32::NAN), [left, up, right, down]) {
+                        Some(b) => job.search(at, b, self.iterations).0,
+                        None => own,
+                    }
+                })
+                .collect();
+        }
+        cur.chunks(nx).map(<[[f32; 2]]>::to_vec).collect()
+    }
+
     /// One pyramid level: every patch searched from `init` (the dense field from the coarser
     /// level), then the patches blended into a dense field.
     fn level(&self, i0: &Gray, i1: &Gray, init: &[[f32; 2]]) -> Vec<[f32; 2]> {
@@ -380,11 +432,15 @@ impl DenseInverseSearch {
             xs: &xs,
             init,
         };
-        let stripes: Vec<Vec<Vec<[f32; 2]>>> = ys
-            .par_chunks(stripe)
-            .map(|rows| self.stripe(&job, rows))
-            .collect();
-        let patches: Vec<Vec<[f32; 2]>> = stripes.into_iter().flatten().collect();
+        let patches: Vec<Vec<[f32; 2]>> = if !self.propagation && self.rounds > 0 {
+            self.parallel(&job, &ys)
+        } else {
+            let stripes: Vec<Vec<Vec<[f32; 2]>>> = ys
+                .par_chunks(stripe)
+                .map(|rows| self.stripe(&job, rows))
+                .collect();
+            stripes.into_iter().flatten().collect()
+        };
         // Densification: each pixel blends the patches over it, each weighted by how well
         // its displacement explains this pixel (1 / max(1, |residual|)).
         let mut dense = vec![[0.0f32; 2]; w * h];
@@ -626,10 +682,25 @@ fn upscale(flow: &[[f32; 2]], w: usize, h: usize, to_w: usize, to_h: usize) -> V
     resize_flow(&field, to_w as u32, to_h as u32).data
 }
 
+impl DenseInverseSearch {
+    /// The pyramid's level sizes for a `w` x `h` image, full size first: halved (rounding
+    /// up) while the image stays at least four patches across.
+    pub(super) fn level_sizes(&self, w: usize, h: usize) -> Vec<(usize, usize)> {
+        let mut out = vec![(w, h)];
+        while let Some(&(lw, lh)) = out.last() {
+            if lw.max(lh) / 2 < 4 * self.patch || lw.min(lh) / 2 < self.patch {
+                break;
+            }
+            out.push((lw.div_ceil(2), lh.div_ceil(2)));
+        }
+        out
+    }
+}
+
 impl FlowEstimator for DenseInverseSearch {
     fn identity(&self) -> String {
         format!(
-            "builtin-dis/{}/finest={}/patch={}/stride={}/iterations={}/smoothing={}/refinement={}/propagation={}",
+            "builtin-dis-2/{}/finest={}/patch={}/stride={}/iterations={}/smoothing={}/refinement={}/propagation={}{}",
             self.preset.name(),
             self.finest_level,
             self.patch,
@@ -637,7 +708,12 @@ impl FlowEstimator for DenseInverseSearch {
             self.iterations,
             self.smoothing,
             self.refinement,
-            self.propagation
+            self.propagation,
+            if self.propagation || self.rounds == 0 {
+                String::new()
+            } else {
+                format!("/rounds={}", self.rounds)
+            }
         )
     }
 
@@ -648,13 +724,12 @@ impl FlowEstimator for DenseInverseSearch {
     fn estimate(&self, a: &Frame, b: &Frame) -> Result<FlowField> {
         super::check_pair(a, b)?;
         let (w, h) = (a.width as usize, a.height as usize);
-        // Levels: halve while the image stays at least four patches across.
+        let levels = self.level_sizes(w, h).len();
         let mut p0 = vec![Gray::from_frame(a)];
         let mut p1 = vec![Gray::from_frame(b)];
-        while let (Some(l0), Some(l1)) = (p0.last(), p1.last()) {
-            if l0.w.max(l0.h) / 2 < 4 * self.patch || l0.w.min(l0.h) / 2 < self.patch {
-                break;
-            }
+        while p0.len() < levels
+            && let (Some(l0), Some(l1)) = (p0.last(), p1.last())
+        {
             let (n0, n1) = (l0.half_ceil(), l1.half_ceil());
             p0.push(n0);
             p1.push(n1);

@@ -26,7 +26,7 @@ pub struct WgpuCompute {
     notes: Mutex<Vec<String>>,
 }
 
-fn gpu_error(what: impl std::fmt::Display) -> UserError {
+pub(crate) fn gpu_error(what: impl std::fmt::Display) -> UserError {
     UserError::new(ErrorCategory::SystemResource, format!("wgpu: {what}"))
         .hint("set WAYFARER_COMPUTE=cpu to use the CPU")
 }
@@ -55,40 +55,75 @@ fn unpack(words: &[u32], width: u32, height: u32) -> Frame {
     }
 }
 
+/// An opened wgpu device, shared by the compute operations and the GPU flow estimator.
+pub(crate) struct GpuDevice {
+    /// The device.
+    pub(crate) device: wgpu::Device,
+    /// Its queue.
+    pub(crate) queue: wgpu::Queue,
+    /// The adapter's name and backend, e.g. `llvmpipe (Vulkan)`.
+    pub(crate) adapter: String,
+    /// Whether the adapter renders on the CPU (llvmpipe, lavapipe).
+    pub(crate) cpu_adapter: bool,
+    /// The device's limits (the adapter's own, requested in full).
+    pub(crate) limits: wgpu::Limits,
+}
+
+/// Opens the default adapter (`WGPU_BACKEND` respected) with its own limits; an error when
+/// there is none, or when it is a software (CPU-type) adapter and `allow_cpu_adapter` is
+/// false.
+pub(crate) fn open_device(allow_cpu_adapter: bool) -> Result<GpuDevice> {
+    // Vulkan, Metal or DX12: compute on OpenGL is limited, and probing EGL is noisy.
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = wgpu::Backends::PRIMARY;
+    let instance = wgpu::Instance::new(desc.with_env());
+    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        ..Default::default()
+    }))
+    .map_err(|e| gpu_error(format!("no adapter: {e}")))?;
+    let info = adapter.get_info();
+    let cpu_adapter = info.device_type == wgpu::DeviceType::Cpu;
+    if cpu_adapter && !allow_cpu_adapter {
+        return Err(gpu_error(format!(
+            "skipped: the only adapter, {}, renders on the CPU and is slower than the CPU path; WAYFARER_COMPUTE=wgpu uses it anyway",
+            info.name
+        )));
+    }
+    // The adapter's own limits, not the portable defaults (128 MiB per storage buffer):
+    // each operation is still checked against them and runs on the CPU when too large.
+    let limits = adapter.limits();
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("wayfarer-compute"),
+        required_limits: limits.clone(),
+        ..Default::default()
+    }))
+    .map_err(|e| gpu_error(format!("no device: {e}")))?;
+    // Errors are caught by error scopes around each operation; anything else is logged,
+    // never a panic (wgpu's default handler panics).
+    device.on_uncaptured_error(std::sync::Arc::new(|e: wgpu::Error| {
+        tracing::error!("wgpu: {e}");
+    }));
+    Ok(GpuDevice {
+        device,
+        queue,
+        adapter: format!("{} ({:?})", info.name, info.backend),
+        cpu_adapter,
+        limits,
+    })
+}
+
 impl WgpuCompute {
     /// Opens the default adapter (`WGPU_BACKEND` respected); an error when there is none,
     /// or when it is a software (CPU-type) adapter and `allow_cpu_adapter` is false.
     pub fn new(allow_cpu_adapter: bool) -> Result<Self> {
-        // Vulkan, Metal or DX12: compute on OpenGL is limited, and probing EGL is noisy.
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-        desc.backends = wgpu::Backends::PRIMARY;
-        let instance = wgpu::Instance::new(desc.with_env());
-        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::HighPerformance,
-            ..Default::default()
-        }))
-        .map_err(|e| gpu_error(format!("no adapter: {e}")))?;
-        let info = adapter.get_info();
-        if info.device_type == wgpu::DeviceType::Cpu && !allow_cpu_adapter {
-            return Err(gpu_error(format!(
-                "skipped: the only adapter, {}, renders on the CPU and is slower than the CPU path; WAYFARER_COMPUTE=wgpu uses it anyway",
-                info.name
-            )));
-        }
-        // The adapter's own limits, not the portable defaults (128 MiB per storage buffer):
-        // each operation is still checked against them and runs on the CPU when too large.
-        let limits = adapter.limits();
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("wayfarer-compute"),
-            required_limits: limits.clone(),
-            ..Default::default()
-        }))
-        .map_err(|e| gpu_error(format!("no device: {e}")))?;
-        // Errors are caught by error scopes around each operation; anything else is logged,
-        // never a panic (wgpu's default handler panics).
-        device.on_uncaptured_error(std::sync::Arc::new(|e: wgpu::Error| {
-            tracing::error!("wgpu: {e}");
-        }));
+        let GpuDevice {
+            device,
+            queue,
+            adapter,
+            limits,
+            ..
+        } = open_device(allow_cpu_adapter)?;
         let pipeline = |name: &str, body: &str| {
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(name),
@@ -114,7 +149,7 @@ impl WgpuCompute {
                 "flow_resize",
                 include_str!("../../shaders/flow_resize.wgsl"),
             ),
-            adapter: format!("{} ({:?})", info.name, info.backend),
+            adapter,
             device,
             queue,
             limits,
