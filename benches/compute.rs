@@ -140,6 +140,7 @@ fn main() {
     let flow_ms = median_ms(5, || drop(est.estimate(&a, &b)));
     println!("built-in flow (pyramidal Lucas-Kanade) 720p: {flow_ms:.0} ms per frame pair");
     flow_table(cpu, dir.path(), &a, &b);
+    gpu_flow(cpu, gpu.as_ref(), &src, &next);
     let cache = wayfarer::flow::FlowCache::new(dir.path().join("flows"), 1 << 30);
     let key = wayfarer::flow::cache::frame_pair_key(&a, &b, &est.identity());
     let _ = cache.get_or_compute(&key, || est.estimate(&a, &b));
@@ -150,6 +151,50 @@ fn main() {
         "flow cache hit 720p: {hit_ms:.1} ms (recompute {flow_ms:.0} ms, {:.0}x)",
         flow_ms / hit_ms
     );
+}
+
+/// Dense inverse search (medium) and the warp on wgpu against the CPU at 720p and 1080p, in
+/// one run; the adapter is named, and a CPU-emulated one (llvmpipe, lavapipe) is said to be
+/// one: its figures are not GPU figures. Both include the uploads and the read-back.
+fn gpu_flow(cpu: CpuCompute, gpu: Option<&WgpuCompute>, src: &Frame, next: &Frame) {
+    let settings = DenseInverseSearch::default();
+    let dis = match wayfarer::flow::DisWgpu::new(settings, true) {
+        Ok(d) => d,
+        Err(e) => {
+            println!("flow on wgpu: not measured ({})", e.message);
+            return;
+        }
+    };
+    let kind = if dis.cpu_adapter() {
+        "a CPU-emulated adapter: not GPU figures"
+    } else {
+        "a GPU"
+    };
+    println!(
+        "flow and warp on wgpu ({}, {kind}) vs the CPU, ms (median of 5)",
+        dis.adapter()
+    );
+    println!(
+        "{:<12} {:>14} {:>14} {:>12} {:>12} {:>10}",
+        "size", "dis med cpu", "dis med wgpu", "warp cpu", "warp wgpu", "agree px"
+    );
+    for (w, h) in [(1280u32, 720u32), (1920, 1080)] {
+        let a = cpu.crop_fit(src, w, h).expect("fit");
+        let b = cpu.crop_fit(next, w, h).expect("fit");
+        let on_cpu = settings.estimate(&a, &b).expect("flow");
+        let on_gpu = dis.estimate(&a, &b).expect("flow");
+        let cpu_ms = median_ms(5, || drop(settings.estimate(&a, &b)));
+        let gpu_ms = median_ms(5, || drop(dis.estimate(&a, &b)));
+        let warp_cpu = median_ms(5, || drop(cpu.warp(&b, &on_cpu, 1.0)));
+        let warp_gpu = gpu.map_or(f64::NAN, |g| {
+            median_ms(5, || drop(g.warp(&b, &on_cpu, 1.0)))
+        });
+        let agree = wayfarer::flow::mean_epe(&on_cpu, &on_gpu, 0);
+        println!(
+            "{:<12} {cpu_ms:>14.1} {gpu_ms:>14.1} {warp_cpu:>12.2} {warp_gpu:>12.2} {agree:>10.5}",
+            format!("{w}x{h}")
+        );
+    }
 }
 
 /// OpenCV's DIS on a 720p pair (raw RGB files): median time over 5 runs on 2 threads, the

@@ -12,7 +12,8 @@
 //! passes of an edge-aware smoothing and a variational refinement (both off in the presets,
 //! which were chosen by measuring time and photometric error against OpenCV's DIS).
 //!
-//! No weights, deterministic; stripes of patch rows and image rows run in parallel. A patch
+//! No weights, deterministic; patches (or, with sweeps, stripes of patch rows) and image
+//! rows run in parallel. A patch
 //! displaced inside the image is sampled as a 2x2 filter over a window (its displacement,
 //! so its bilinear weights, are the same for all its pixels).
 
@@ -418,10 +419,10 @@ impl DenseInverseSearch {
         let (gx, gy) = i0.gradients();
         let xs = origins(w, pw, self.stride);
         let ys = origins(h, ph, self.stride);
-        // Patch displacements, row by row of patches, in horizontal stripes of patch rows
-        // (each stripe in order, for the propagation; the stripes in parallel). The stripe
-        // height is fixed, not taken from the number of cores, so the field is the same on
-        // every machine.
+        // Patch displacements: by parallel rounds, or row by row of patches in horizontal
+        // stripes of patch rows (each stripe in order, for the sweeps; the stripes in
+        // parallel). The stripe height is fixed, not taken from the number of cores, so the
+        // field is the same on every machine.
         let stripe = STRIPE_ROWS;
         let job = Patches {
             i0,
