@@ -8,22 +8,6 @@
 @group(0) @binding(4) var<storage, read> init: array<vec2<f32>>;
 @group(0) @binding(5) var<storage, read_write> out: array<vec2<f32>>;
 
-fn bilinear1(xi: f32, yi: f32) -> f32 {
-    let x = clamp(xi, 0.0, f32(p.w - 1u));
-    let y = clamp(yi, 0.0, f32(p.h - 1u));
-    let x0 = u32(x);
-    let y0 = u32(y);
-    let ax = x - f32(x0);
-    let ay = y - f32(y0);
-    let x1 = min(x0 + 1u, p.w - 1u);
-    let y1 = min(y0 + 1u, p.h - 1u);
-    let r0 = y0 * p.w;
-    let r1 = y1 * p.w;
-    let top = i1[r0 + x0] + (i1[r0 + x1] - i1[r0 + x0]) * ax;
-    let bottom = i1[r1 + x0] + (i1[r1 + x1] - i1[r1 + x0]) * ax;
-    return top + (bottom - top) * ay;
-}
-
 // Pixel k of the one-row window at (px, y) displaced by u (`for_each_sample` over pw x 1).
 fn sample_row(px: u32, y: u32, k: u32, u: vec2<f32>) -> f32 {
     let sx = f32(px) + u.x;

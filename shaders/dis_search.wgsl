@@ -10,23 +10,6 @@
 @group(0) @binding(6) var<storage, read> prev: array<vec2<f32>>;
 @group(0) @binding(7) var<storage, read_write> out: array<vec2<f32>>;
 
-// Bilinear sample of the second image at (x, y), clamped to it (`bilinear`).
-fn bilinear1(xi: f32, yi: f32) -> f32 {
-    let x = clamp(xi, 0.0, f32(p.w - 1u));
-    let y = clamp(yi, 0.0, f32(p.h - 1u));
-    let x0 = u32(x);
-    let y0 = u32(y);
-    let ax = x - f32(x0);
-    let ay = y - f32(y0);
-    let x1 = min(x0 + 1u, p.w - 1u);
-    let y1 = min(y0 + 1u, p.h - 1u);
-    let r0 = y0 * p.w;
-    let r1 = y1 * p.w;
-    let top = i1[r0 + x0] + (i1[r0 + x1] - i1[r0 + x0]) * ax;
-    let bottom = i1[r1 + x0] + (i1[r1 + x1] - i1[r1 + x0]) * ax;
-    return top + (bottom - top) * ay;
-}
-
 // Where a displaced patch lies (`for_each_sample`): inside the image it is one 2x2 filter
 // over a window, else every pixel is sampled clamped.
 struct Window { inside: bool, x0: u32, y0: u32, ax: f32, ay: f32 };

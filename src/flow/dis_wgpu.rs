@@ -10,7 +10,7 @@ use wgpu::util::DeviceExt;
 use super::dis::origins;
 use super::{DenseInverseSearch, FlowEstimator};
 use crate::error::{ErrorCategory, Result, UserError};
-use crate::gpu::{FlowField, GpuDevice, Params, gpu_error, open_device};
+use crate::gpu::{FlowField, GpuDevice, Params, gpu_error, open_device, submit_and_read};
 use crate::media::Frame;
 
 /// The largest patch side the shaders handle (their residuals live in a 64-value array).
@@ -90,7 +90,15 @@ impl DisWgpu {
         let gpu = open_device(allow_cpu_adapter)?;
         let common = include_str!("../../shaders/dis_common.wgsl");
         let d = &gpu.device;
-        let search_src = include_str!("../../shaders/dis_search.wgsl");
+        let sample = include_str!("../../shaders/dis_sample.wgsl");
+        let search_src = format!(
+            "{}\n{sample}",
+            include_str!("../../shaders/dis_search.wgsl")
+        );
+        let densify_src = format!(
+            "{}\n{sample}",
+            include_str!("../../shaders/dis_densify.wgsl")
+        );
         Ok(Self {
             gray: pipeline(
                 d,
@@ -113,15 +121,9 @@ impl DisWgpu {
                 include_str!("../../shaders/dis_grad.wgsl"),
                 "main",
             ),
-            search: pipeline(d, "dis_search", common, search_src, "search"),
-            propagate: pipeline(d, "dis_propagate", common, search_src, "propagate"),
-            densify: pipeline(
-                d,
-                "dis_densify",
-                common,
-                include_str!("../../shaders/dis_densify.wgsl"),
-                "main",
-            ),
+            search: pipeline(d, "dis_search", common, &search_src, "search"),
+            propagate: pipeline(d, "dis_propagate", common, &search_src, "propagate"),
+            densify: pipeline(d, "dis_densify", common, &densify_src, "main"),
             resize: pipeline(
                 d,
                 "flow_resize",
@@ -346,25 +348,7 @@ impl DisWgpu {
             mapped_at_creation: false,
         });
         encoder.copy_buffer_to_buffer(flow, 0, &readback, 0, bytes);
-        self.gpu.queue.submit([encoder.finish()]);
-        let slice = readback.slice(..);
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        d.poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| gpu_error(format!("device lost: {e}")))?;
-        rx.recv()
-            .map_err(gpu_error)?
-            .map_err(|e| gpu_error(format!("cannot read the flow: {e}")))?;
-        let data = {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| gpu_error(format!("cannot read the flow: {e}")))?;
-            bytemuck::cast_slice::<u8, [f32; 2]>(&view).to_vec()
-        };
-        readback.unmap();
-        Ok(data)
+        submit_and_read(d, &self.gpu.queue, encoder, &readback)
     }
 
     /// Records the resize of the field `flow` (`from`) to `to`, vectors scaled, as

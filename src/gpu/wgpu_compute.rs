@@ -300,26 +300,38 @@ impl WgpuCompute {
             pass.dispatch_workgroups(groups.0, groups.1, 1);
         }
         encoder.copy_buffer_to_buffer(&dst, 0, &readback, 0, size);
-        self.queue.submit([encoder.finish()]);
-        let slice = readback.slice(..);
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        d.poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| gpu_error(format!("device lost: {e}")))?;
-        rx.recv()
-            .map_err(gpu_error)?
-            .map_err(|e| gpu_error(format!("cannot read results: {e}")))?;
-        let words = {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| gpu_error(format!("cannot read results: {e}")))?;
-            bytemuck::cast_slice::<u8, u32>(&view).to_vec()
-        };
-        readback.unmap();
-        Ok(words)
+        submit_and_read(d, &self.queue, encoder, &readback)
     }
+}
+
+/// Submits `encoder`, waits for the device, and returns the contents of `readback` (a
+/// `MAP_READ` buffer the encoder copies results into) as values of `T`.
+pub(crate) fn submit_and_read<T: bytemuck::Pod>(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    encoder: wgpu::CommandEncoder,
+    readback: &wgpu::Buffer,
+) -> Result<Vec<T>> {
+    queue.submit([encoder.finish()]);
+    let slice = readback.slice(..);
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| gpu_error(format!("device lost: {e}")))?;
+    rx.recv()
+        .map_err(gpu_error)?
+        .map_err(|e| gpu_error(format!("cannot read results: {e}")))?;
+    let values = {
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| gpu_error(format!("cannot read results: {e}")))?;
+        bytemuck::cast_slice::<u8, T>(&view).to_vec()
+    };
+    readback.unmap();
+    Ok(values)
 }
 
 fn params(src: &Frame, dst_w: u32, dst_h: u32) -> Params {
