@@ -1,6 +1,6 @@
 //! Dense inverse search on the GPU against its CPU twin: the same golden inputs give fields
-//! within 0.05 px of each other (mean end-point error), on every preset, on real frames of
-//! odd sizes and on a known translation. Runs on whatever adapter wgpu finds (lavapipe in
+//! within 0.05 px of each other (mean end-point error), on every preset and with more
+//! propagation and refinement, on real frames of odd sizes and on a known translation. Runs on whatever adapter wgpu finds (lavapipe in
 //! CI, a real GPU through `scripts/gpu-check.sh`).
 #![expect(
     clippy::unwrap_used,
@@ -49,8 +49,19 @@ fn gpu_and_cpu_twin_agree_on_real_frames_within_five_hundredths_of_a_pixel() {
             cpu.crop_fit(&a, w, h).unwrap(),
             cpu.crop_fit(&b, w, h).unwrap(),
         );
-        for preset in [DisPreset::Fast, DisPreset::Medium, DisPreset::Fine] {
-            let settings = DenseInverseSearch::preset(preset);
+        // Every preset, and medium with three rounds of propagation and more refinement.
+        let more = DenseInverseSearch {
+            rounds: 3,
+            refinement: 4,
+            ..DenseInverseSearch::default()
+        };
+        let presets = [DisPreset::Fast, DisPreset::Medium, DisPreset::Fine];
+        let all = presets
+            .map(DenseInverseSearch::preset)
+            .into_iter()
+            .chain([more]);
+        for settings in all {
+            let preset = settings.preset;
             let Some(g) = gpu(settings, "gpu flow parity") else {
                 return;
             };
@@ -64,8 +75,10 @@ fn gpu_and_cpu_twin_agree_on_real_frames_within_five_hundredths_of_a_pixel() {
                 .map(|v| v[0].hypot(v[1]))
                 .fold(0.0f32, f32::max);
             eprintln!(
-                "{w}x{h} {} on {}: mean difference {epe:.5} px, largest {:.3} px (longest vector {longest:.1} px)",
+                "{w}x{h} {} (rounds {}, refinement {}) on {}: mean difference {epe:.5} px, largest {:.3} px (longest vector {longest:.1} px)",
                 preset.name(),
+                settings.rounds,
+                settings.refinement,
                 g.adapter(),
                 max_epe(&on_gpu, &on_cpu)
             );

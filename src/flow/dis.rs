@@ -8,9 +8,11 @@
 //! parallel rounds, the scheme `dis_wgpu` runs on a GPU; optionally in a forward and a
 //! backward sweep as OpenCV does), then the patch displacements are blended into a dense
 //! field, each weighted per pixel by how well it explains that pixel, which the next finer
-//! level starts from. Optional per level:
-//! passes of an edge-aware smoothing and a variational refinement (both off in the presets,
-//! which were chosen by measuring time and photometric error against OpenCV's DIS).
+//! level starts from. Optional: passes of an edge-aware smoothing per level, and a
+//! variational refinement (`flow::refine`) at the finest level searched (both off in the
+//! presets, which were chosen by measuring time and photometric error against OpenCV's
+//! DIS: one refinement update removes more error on soft footage but costs about a third
+//! of medium's time on the CPU).
 //!
 //! No weights, deterministic; patches (or, with sweeps, stripes of patch rows) and image
 //! rows run in parallel. A patch
@@ -70,7 +72,8 @@ pub struct DenseInverseSearch {
     pub iterations: u32,
     /// Passes of edge-aware smoothing of the dense field per level.
     pub smoothing: u32,
-    /// Iterations of variational refinement per level (0: none).
+    /// Weight updates of variational refinement at the finest level searched (0: none; see
+    /// `flow::refine`).
     pub refinement: u32,
     /// Spatial propagation: before its search each patch also tries the displacements its
     /// left and upper neighbours found, and after a first sweep each patch tries its right
@@ -140,14 +143,8 @@ impl Gray {
         Self { w, h, v }
     }
 
-    /// Bilinear sample at (`x`, `y`), clamped to the image.
-    #[inline]
-    fn bilinear_at(&self, x: f32, y: f32) -> f32 {
-        bilinear(&self.v, self.w, self.h, x, y)
-    }
-
     /// Central-difference gradients (one-sided at the border).
-    fn gradients(&self) -> (Vec<f32>, Vec<f32>) {
+    pub(super) fn gradients(&self) -> (Vec<f32>, Vec<f32>) {
         let (w, h) = (self.w, self.h);
         let mut gx = vec![0.0f32; w * h];
         let mut gy = vec![0.0f32; w * h];
@@ -201,24 +198,35 @@ fn search_patch(
     iterations: u32,
 ) -> ([f32; 2], f32) {
     let n = (pw * ph) as f32;
-    // The template's gradients, mean-removed (the search is mean-normalised), and its
-    // Hessian, once.
+    let k = pw * ph;
+    // The template (first image) and its gradients gathered once, row by row; the
+    // gradients' means removed (the search is mean-normalised); the Hessian once. Patches
+    // of up to 16x16 pixels stay on the stack.
+    let mut stack = [[0.0f32; 4]; 256];
+    let mut heap = Vec::new();
+    let tpl: &mut [[f32; 4]] = if k <= stack.len() {
+        &mut stack[..k]
+    } else {
+        heap.resize(k, [0.0f32; 4]);
+        &mut heap
+    };
     let (mut mx, mut my) = (0.0f32, 0.0f32);
-    for y in py..py + ph {
-        for x in px..px + pw {
-            mx += gx[y * i0.w + x];
-            my += gy[y * i0.w + x];
+    for (j, y) in (py..py + ph).enumerate() {
+        for (i, x) in (px..px + pw).enumerate() {
+            let at = y * i0.w + x;
+            tpl[j * pw + i] = [i0.v[at], gx[at], gy[at], 0.0];
+            mx += gx[at];
+            my += gy[at];
         }
     }
     let (mx, my) = (mx / n, my / n);
     let (mut hxx, mut hxy, mut hyy) = (0.0f32, 0.0f32, 0.0f32);
-    for y in py..py + ph {
-        for x in px..px + pw {
-            let (tx, ty) = (gx[y * i0.w + x] - mx, gy[y * i0.w + x] - my);
-            hxx += tx * tx;
-            hxy += tx * ty;
-            hyy += ty * ty;
-        }
+    for t in tpl.iter_mut() {
+        let (tx, ty) = (t[1] - mx, t[2] - my);
+        (t[1], t[2]) = (tx, ty);
+        hxx += tx * tx;
+        hxy += tx * ty;
+        hyy += ty * ty;
     }
     let det = hxx * hyy - hxy * hxy;
     if det.abs() < 1e-6 * (hxx + hyy).max(1e-6).powi(2) {
@@ -228,33 +236,22 @@ fn search_patch(
     let (ixx, ixy, iyy) = (hyy / det, -hxy / det, hxx / det);
     let mut u = start;
     let mut best = (f32::INFINITY, start);
-    // The patch's residuals (on the stack for patches of up to 16x16 pixels).
-    let mut stack = [0.0f32; 256];
-    let mut heap = Vec::new();
-    let diff: &mut [f32] = if pw * ph <= stack.len() {
-        &mut stack[..pw * ph]
-    } else {
-        heap.resize(pw * ph, 0.0);
-        &mut heap
-    };
     for _ in 0..=iterations {
         // Residual of the current displacement, mean-normalised.
         let (mut sum, mut squares) = (0.0f32, 0.0f32);
         for_each_sample(i1, (px, py), (pw, ph), u, |k, v| {
-            let d = v - i0.v[(py + k / pw) * i0.w + px + k % pw];
-            diff[k] = d;
+            let d = v - tpl[k][0];
+            tpl[k][3] = d;
             sum += d;
             squares += d * d;
         });
         let mean = sum / n;
         let ssd = squares - sum * mean;
         let (mut bx, mut by) = (0.0f32, 0.0f32);
-        for (j, y) in (py..py + ph).enumerate() {
-            for (i, x) in (px..px + pw).enumerate() {
-                let d = diff[j * pw + i] - mean;
-                bx += (gx[y * i0.w + x] - mx) * d;
-                by += (gy[y * i0.w + x] - my) * d;
-            }
+        for t in tpl.iter() {
+            let d = t[3] - mean;
+            bx += t[1] * d;
+            by += t[2] * d;
         }
         if ssd < best.0 {
             best = (ssd, u);
@@ -320,8 +317,14 @@ impl Patches<'_> {
         candidates: impl IntoIterator<Item = Option<[f32; 2]>>,
     ) -> Option<[f32; 2]> {
         let mut best = (error, None);
-        for c in candidates.into_iter().flatten() {
-            if c != current {
+        let mut tried: [Option<[f32; 2]>; 4] = [None; 4];
+        for (n, c) in candidates.into_iter().flatten().enumerate() {
+            // A candidate equal to the current one or to one tried before cannot fit better.
+            let seen = tried.iter().flatten().any(|t| *t == c);
+            if let Some(slot) = tried.get_mut(n) {
+                *slot = Some(c);
+            }
+            if c != current && !seen {
                 if best.0.is_nan() {
                     best.0 = self.ssd(at, current);
                 }
@@ -412,8 +415,9 @@ impl DenseInverseSearch {
     }
 
     /// One pyramid level: every patch searched from `init` (the dense field from the coarser
-    /// level), then the patches blended into a dense field.
-    fn level(&self, i0: &Gray, i1: &Gray, init: &[[f32; 2]]) -> Vec<[f32; 2]> {
+    /// level), then the patches blended into a dense field, refined when `finest` is the
+    /// last level searched and refinement is on.
+    fn level(&self, i0: &Gray, i1: &Gray, init: &[[f32; 2]], finest: bool) -> Vec<[f32; 2]> {
         let (w, h) = (i0.w, i0.h);
         let (pw, ph) = (self.patch.min(w), self.patch.min(h));
         let (gx, gy) = i0.gradients();
@@ -477,8 +481,8 @@ impl DenseInverseSearch {
         for _ in 0..self.smoothing {
             dense = smooth(i0, &dense);
         }
-        if self.refinement > 0 {
-            dense = refine(i0, i1, &gx, &gy, &dense, self.refinement);
+        if self.refinement > 0 && finest {
+            dense = super::refine::refine(i0, i1, (&gx, &gy), &dense, self.refinement);
         }
         dense
     }
@@ -510,114 +514,9 @@ fn smooth(img: &Gray, flow: &[[f32; 2]]) -> Vec<[f32; 2]> {
     out
 }
 
-/// Weight of the smoothness term against the data term (intensities 0 to 255).
-const ALPHA: f32 = 20.0;
-
-/// Variational refinement of `flow` (as DIS's last step per level): increments that
-/// minimise a robust (Charbonnier) brightness-constancy term, linearised around the
-/// current flow, plus `ALPHA` times a robust smoothness term of the refined field; the
-/// weights are updated `outer` times, each followed by Jacobi sweeps over the 2x2 system
-/// of every pixel.
-fn refine(
-    i0: &Gray,
-    i1: &Gray,
-    gx0: &[f32],
-    gy0: &[f32],
-    flow: &[[f32; 2]],
-    outer: u32,
-) -> Vec<[f32; 2]> {
-    let (w, h) = (i0.w, i0.h);
-    let (gx1, gy1) = i1.gradients();
-    // The second image warped by the flow, and the mean of both images' gradients.
-    let mut it = vec![0.0f32; w * h];
-    let mut ix = vec![0.0f32; w * h];
-    let mut iy = vec![0.0f32; w * h];
-    it.par_chunks_mut(w)
-        .zip(ix.par_chunks_mut(w))
-        .zip(iy.par_chunks_mut(w))
-        .enumerate()
-        .for_each(|(y, ((rt, rx), ry))| {
-            for x in 0..w {
-                let f = flow[y * w + x];
-                let (sx, sy) = (x as f32 + f[0], y as f32 + f[1]);
-                rt[x] = i1.bilinear_at(sx, sy) - i0.v[y * w + x];
-                let g1 = |g: &[f32]| bilinear(g, w, h, sx, sy);
-                rx[x] = 0.5 * (gx0[y * w + x] + g1(&gx1));
-                ry[x] = 0.5 * (gy0[y * w + x] + g1(&gy1));
-            }
-        });
-    let mut d = vec![[0.0f32; 2]; w * h];
-    for _ in 0..outer {
-        // Robust weights of the data and smoothness terms at the current increments.
-        let weights: Vec<[f32; 2]> = (0..h)
-            .into_par_iter()
-            .flat_map_iter(|y| {
-                let d = &d;
-                let (it, ix, iy) = (&it, &ix, &iy);
-                (0..w).map(move |x| {
-                    let i = y * w + x;
-                    let r = it[i] + ix[i] * d[i][0] + iy[i] * d[i][1];
-                    let wd = 1.0 / (r * r + 1.0).sqrt();
-                    let (xr, yd) = ((x + 1).min(w - 1), (y + 1).min(h - 1));
-                    let (a, b, c) = (i, y * w + xr, yd * w + x);
-                    let grad = |k: usize| {
-                        let p = |j: usize| flow[j][k] + d[j][k];
-                        let (dx, dy) = (p(b) - p(a), p(c) - p(a));
-                        dx * dx + dy * dy
-                    };
-                    let ws = ALPHA / (grad(0) + grad(1) + 1e-4).sqrt();
-                    [wd, ws]
-                })
-            })
-            .collect();
-        for _ in 0..3 {
-            let prev = d.clone();
-            d.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-                for (x, out) in row.iter_mut().enumerate() {
-                    let i = y * w + x;
-                    let [wd, ws] = weights[i];
-                    let (mut sw, mut su, mut sv) = (0.0f32, 0.0f32, 0.0f32);
-                    let mut add = |j: usize| {
-                        let wn = 0.5 * (ws + weights[j][1]);
-                        sw += wn;
-                        su += wn * (flow[j][0] + prev[j][0] - flow[i][0]);
-                        sv += wn * (flow[j][1] + prev[j][1] - flow[i][1]);
-                    };
-                    if x > 0 {
-                        add(i - 1);
-                    }
-                    if x + 1 < w {
-                        add(i + 1);
-                    }
-                    if y > 0 {
-                        add(i - w);
-                    }
-                    if y + 1 < h {
-                        add(i + w);
-                    }
-                    let (gx, gy, gt) = (ix[i], iy[i], it[i]);
-                    let a11 = wd * gx * gx + sw;
-                    let a12 = wd * gx * gy;
-                    let a22 = wd * gy * gy + sw;
-                    let b1 = su - wd * gx * gt;
-                    let b2 = sv - wd * gy * gt;
-                    let det = a11 * a22 - a12 * a12;
-                    if det.abs() > 1e-9 {
-                        *out = [(a22 * b1 - a12 * b2) / det, (a11 * b2 - a12 * b1) / det];
-                    }
-                }
-            });
-        }
-    }
-    flow.iter()
-        .zip(&d)
-        .map(|(f, d)| [f[0] + d[0], f[1] + d[1]])
-        .collect()
-}
-
 /// Bilinear sample of the plane `v` (`w` x `h`) at (`x`, `y`), clamped to it.
 #[inline]
-fn bilinear(v: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
+pub(super) fn bilinear(v: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
     let x = x.clamp(0.0, (w - 1) as f32);
     let y = y.clamp(0.0, (h - 1) as f32);
     // Clamped to non-negative values: truncation is the floor (and no library call).
@@ -745,7 +644,7 @@ impl FlowEstimator for DenseInverseSearch {
                 flow = upscale(&flow, fw, fh, i0.w, i0.h);
                 (fw, fh) = (i0.w, i0.h);
             }
-            flow = self.level(i0, i1, &flow);
+            flow = self.level(i0, i1, &flow, level == finest);
         }
         if (fw, fh) != (w, h) {
             flow = upscale(&flow, fw, fh, w, h);

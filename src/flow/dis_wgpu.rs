@@ -1,7 +1,8 @@
 //! Dense inverse search on a GPU through wgpu: the scheme of [`DenseInverseSearch`] with
 //! parallel propagation (its CPU twin), in WGSL (`shaders/dis_*.wgsl`) with the same
 //! arithmetic in the same order. Both images' pyramids, every level's patch search,
-//! propagation rounds and densification, and the upscaling between levels are dispatched in
+//! propagation rounds and densification, the variational refinement and the upscaling
+//! between levels are dispatched in
 //! one submission; only the final field is read back. `tests/flow_gpu.rs` holds the two to
 //! within 0.05 px (mean end-point error) of each other.
 
@@ -44,6 +45,10 @@ pub struct DisWgpu {
     search: wgpu::ComputePipeline,
     propagate: wgpu::ComputePipeline,
     densify: wgpu::ComputePipeline,
+    refine_prep: wgpu::ComputePipeline,
+    refine_weigh: wgpu::ComputePipeline,
+    refine_jacobi: wgpu::ComputePipeline,
+    refine_add: wgpu::ComputePipeline,
     resize: wgpu::ComputePipeline,
 }
 
@@ -72,18 +77,17 @@ fn pipeline(
 impl DisWgpu {
     /// The estimator with `settings` on the default adapter; an error when there is none,
     /// when it renders on the CPU and `allow_cpu_adapter` is false, or when the settings
-    /// ask for what the shaders do not run (propagation sweeps, smoothing, refinement,
-    /// patches over 8 pixels).
+    /// ask for what the shaders do not run (propagation sweeps, smoothing, patches over 8
+    /// pixels).
     pub fn new(settings: DenseInverseSearch, allow_cpu_adapter: bool) -> Result<Self> {
         if settings.propagation
             || settings.smoothing > 0
-            || settings.refinement > 0
             || settings.patch == 0
             || settings.patch > MAX_GPU_PATCH
             || settings.stride == 0
         {
             return Err(UserError::input(
-                "the GPU flow runs parallel propagation with patches of 1 to 8 pixels, without smoothing or refinement",
+                "the GPU flow runs parallel propagation with patches of 1 to 8 pixels, without smoothing",
             )
             .hint("use a preset (fast, medium or fine), or set WAYFARER_COMPUTE=cpu"));
         }
@@ -91,6 +95,7 @@ impl DisWgpu {
         let common = include_str!("../../shaders/dis_common.wgsl");
         let d = &gpu.device;
         let sample = include_str!("../../shaders/dis_sample.wgsl");
+        let refine = include_str!("../../shaders/dis_refine.wgsl");
         let search_src = format!(
             "{}\n{sample}",
             include_str!("../../shaders/dis_search.wgsl")
@@ -124,6 +129,10 @@ impl DisWgpu {
             search: pipeline(d, "dis_search", common, &search_src, "search"),
             propagate: pipeline(d, "dis_propagate", common, &search_src, "propagate"),
             densify: pipeline(d, "dis_densify", common, &densify_src, "main"),
+            refine_prep: pipeline(d, "dis_refine_prep", common, refine, "prep"),
+            refine_weigh: pipeline(d, "dis_refine_weigh", common, refine, "weigh"),
+            refine_jacobi: pipeline(d, "dis_refine_jacobi", common, refine, "jacobi"),
+            refine_add: pipeline(d, "dis_refine_add", common, refine, "add"),
             resize: pipeline(
                 d,
                 "flow_resize",
@@ -319,6 +328,10 @@ impl DisWgpu {
                 groups(&p, 16),
             );
             flow = dense;
+            if level == finest && s.refinement > 0 {
+                let images = [&g0[level], &g1[level], &gx, &gy];
+                flow = self.refine(&mut pass, &p, images, &flow, &storage);
+            }
         }
         if (fw, fh) != (w, h) {
             flow = self.resize(&mut pass, &flow, (fw, fh), (w, h), &storage);
@@ -349,6 +362,46 @@ impl DisWgpu {
         });
         encoder.copy_buffer_to_buffer(flow, 0, &readback, 0, bytes);
         submit_and_read(d, &self.gpu.queue, encoder, &readback)
+    }
+
+    /// Records the variational refinement of the level's field `flow` (as `flow::refine`):
+    /// `images` are the level's two images and the first one's gradients.
+    fn refine(
+        &self,
+        pass: &mut Pass,
+        p: &DisParams,
+        [i0, i1, gx0, gy0]: [&wgpu::Buffer; 4],
+        flow: &wgpu::Buffer,
+        storage: &dyn Fn(usize) -> wgpu::Buffer,
+    ) -> wgpu::Buffer {
+        let pixels = (p.w * p.h) as usize;
+        let groups = (p.w.div_ceil(16), p.h.div_ceil(16));
+        let (gx1, gy1) = (storage(pixels * 4), storage(pixels * 4));
+        pass.run(&self.grad, p, &[i1, &gx1, &gy1], groups);
+        let terms = storage(pixels * 16);
+        let inputs = [(1, i0), (2, i1), (3, gx0), (4, gy0), (5, &gx1), (6, &gy1)];
+        let mut bindings: Vec<(u32, &wgpu::Buffer)> = inputs.to_vec();
+        bindings.extend([(7, flow), (11, &terms)]);
+        pass.run_at(&self.refine_prep, p, &bindings, groups);
+        let (mut d, mut next) = (storage(pixels * 8), storage(pixels * 8));
+        let weights = storage(pixels * 8);
+        for _ in 0..self.settings.refinement {
+            let weigh = [(7, flow), (8, &terms), (9, &d), (12, &weights)];
+            pass.run_at(&self.refine_weigh, p, &weigh, groups);
+            for _ in 0..super::refine::SWEEPS {
+                let step = [(7, flow), (8, &terms), (9, &d), (10, &weights), (13, &next)];
+                pass.run_at(&self.refine_jacobi, p, &step, groups);
+                std::mem::swap(&mut d, &mut next);
+            }
+        }
+        let out = storage(pixels * 8);
+        pass.run_at(
+            &self.refine_add,
+            p,
+            &[(7, flow), (9, &d), (13, &out)],
+            groups,
+        );
+        out
     }
 
     /// Records the resize of the field `flow` (`from`) to `to`, vectors scaled, as

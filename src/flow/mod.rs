@@ -14,6 +14,7 @@ pub mod dis_wgpu;
 pub mod flo;
 mod gray;
 pub mod raft;
+mod refine;
 
 pub use builtin::PyramidalLucasKanade;
 pub use cache::FlowCache;
