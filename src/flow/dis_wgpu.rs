@@ -92,6 +92,9 @@ impl DisWgpu {
             .hint("use a preset (fast, medium or fine), or set WAYFARER_COMPUTE=cpu"));
         }
         let gpu = open_device(allow_cpu_adapter)?;
+        // A shader this adapter's driver refuses makes the estimator unavailable (the
+        // caller then uses the CPU twin), never a failed render later.
+        let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let common = include_str!("../../shaders/dis_common.wgsl");
         let d = &gpu.device;
         let sample = include_str!("../../shaders/dis_sample.wgsl");
@@ -104,7 +107,7 @@ impl DisWgpu {
             "{}\n{sample}",
             include_str!("../../shaders/dis_densify.wgsl")
         );
-        Ok(Self {
+        let estimator = Self {
             gray: pipeline(
                 d,
                 "dis_gray",
@@ -142,7 +145,13 @@ impl DisWgpu {
             ),
             settings,
             gpu,
-        })
+        };
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(gpu_error(format!(
+                "the flow shaders do not compile on this adapter: {e}"
+            )));
+        }
+        Ok(estimator)
     }
 
     /// The adapter's name and backend, e.g. `NVIDIA H200 (Vulkan)`.
@@ -510,6 +519,14 @@ impl FlowEstimator for DisWgpu {
             // Too large for the device's buffers: the CPU twin computes the same field.
             return self.settings.estimate(a, b);
         }
-        self.run(a, b)
+        match self.run(a, b) {
+            Ok(flow) => Ok(flow),
+            // Out of GPU memory or refused by the device: the CPU twin computes the same
+            // field, so the render goes on (and the log says why).
+            Err(e) => {
+                tracing::warn!("flow on wgpu failed, estimated on the CPU: {}", e.message);
+                self.settings.estimate(a, b)
+            }
+        }
     }
 }
