@@ -10,8 +10,8 @@ use wgpu::util::DeviceExt;
 
 use super::dis::origins;
 use super::{DenseInverseSearch, FlowEstimator};
-use crate::error::{ErrorCategory, Result, UserError};
-use crate::gpu::{FlowField, GpuDevice, Params, gpu_error, open_device, submit_and_read};
+use crate::error::{Result, UserError};
+use crate::gpu::{FlowField, GpuDevice, Params, gpu_error, open_device, scoped, submit_and_read};
 use crate::media::Frame;
 
 /// The largest patch side the shaders handle (their residuals live in a 64-value array).
@@ -184,30 +184,9 @@ impl DisWgpu {
     /// Runs the whole estimate inside error scopes: a validation or out-of-memory error of
     /// the device becomes an error of the estimate.
     fn run(&self, a: &Frame, b: &Frame) -> Result<FlowField> {
-        let validation = self
-            .gpu
-            .device
-            .push_error_scope(wgpu::ErrorFilter::Validation);
-        let memory = self
-            .gpu
-            .device
-            .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let result = self.dispatch(a, b);
-        let out_of_memory = pollster::block_on(memory.pop());
-        let invalid = pollster::block_on(validation.pop());
-        if let Some(e) = out_of_memory {
-            return Err(UserError::new(
-                ErrorCategory::Memory,
-                format!("wgpu: out of GPU memory estimating flow: {e}"),
-            )
-            .hint("use a smaller project size, or set WAYFARER_COMPUTE=cpu"));
-        }
-        if let Some(e) = invalid {
-            return Err(gpu_error(format!(
-                "the device refused the flow estimate: {e}"
-            )));
-        }
-        result
+        scoped(&self.gpu.device, "the flow estimate", || {
+            self.dispatch(a, b)
+        })
     }
 
     fn dispatch(&self, a: &Frame, b: &Frame) -> Result<FlowField> {

@@ -207,22 +207,9 @@ impl WgpuCompute {
         out_words: usize,
         groups: (u32, u32),
     ) -> Result<Vec<u32>> {
-        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let memory = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let result = self.dispatch(pipeline, params, src, extra, out_words, groups);
-        let out_of_memory = pollster::block_on(memory.pop());
-        let invalid = pollster::block_on(validation.pop());
-        if let Some(e) = out_of_memory {
-            return Err(UserError::new(
-                ErrorCategory::Memory,
-                format!("wgpu: out of GPU memory: {e}"),
-            )
-            .hint("use a smaller project size, or set WAYFARER_COMPUTE=cpu"));
-        }
-        if let Some(e) = invalid {
-            return Err(gpu_error(format!("the device refused the operation: {e}")));
-        }
-        result
+        scoped(&self.device, "the operation", || {
+            self.dispatch(pipeline, params, src, extra, out_words, groups)
+        })
     }
 
     /// Runs `pipeline` over `groups` workgroups and returns the `out_words` output words
@@ -302,6 +289,31 @@ impl WgpuCompute {
         encoder.copy_buffer_to_buffer(&dst, 0, &readback, 0, size);
         submit_and_read(d, &self.queue, encoder, &readback)
     }
+}
+
+/// Runs `f` inside validation and out-of-memory error scopes of `device`: an error the
+/// device reports while doing `what` becomes the result's error.
+pub(crate) fn scoped<T>(
+    device: &wgpu::Device,
+    what: &str,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let result = f();
+    let out_of_memory = pollster::block_on(memory.pop());
+    let invalid = pollster::block_on(validation.pop());
+    if let Some(e) = out_of_memory {
+        return Err(UserError::new(
+            ErrorCategory::Memory,
+            format!("wgpu: out of GPU memory in {what}: {e}"),
+        )
+        .hint("use a smaller project size, or set WAYFARER_COMPUTE=cpu"));
+    }
+    if let Some(e) = invalid {
+        return Err(gpu_error(format!("the device refused {what}: {e}")));
+    }
+    result
 }
 
 /// Submits `encoder`, waits for the device, and returns the contents of `readback` (a
