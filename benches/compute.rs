@@ -373,7 +373,7 @@ fn flow_table(cpu: CpuCompute, dir: &Path, demo_a: &Frame, demo_b: &Frame) {
     }
     for (t, ours, cv) in &ratio {
         println!(
-            "dis medium vs opencv dis medium: time {t:.2}x, error removed {:.1} % vs {:.1} %",
+            "dis medium vs opencv dis medium: time {t:.2}x, error removed {:.2} % vs {:.2} %",
             100.0 * ours,
             100.0 * cv
         );

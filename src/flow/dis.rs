@@ -9,10 +9,9 @@
 //! backward sweep as OpenCV does), then the patch displacements are blended into a dense
 //! field, each weighted per pixel by how well it explains that pixel, which the next finer
 //! level starts from. Optional: passes of an edge-aware smoothing per level, and a
-//! variational refinement (`flow::refine`) at the finest level searched (both off in the
-//! presets, which were chosen by measuring time and photometric error against OpenCV's
-//! DIS: one refinement update removes more error on soft footage but costs about a third
-//! of medium's time on the CPU).
+//! variational refinement (`flow::refine`) at the finest level searched (three updates in
+//! the medium preset; the presets were chosen by measuring time and photometric error
+//! against OpenCV's DIS).
 //!
 //! No weights, deterministic; patches (or, with sweeps, stripes of patch rows) and image
 //! rows run in parallel. A patch
@@ -32,7 +31,8 @@ use crate::media::Frame;
 pub enum DisPreset {
     /// Quarter resolution at the finest, 8-pixel patches every 4 pixels.
     Fast,
-    /// Half resolution at the finest, 6-pixel patches every 3 pixels (the default).
+    /// Half resolution at the finest, 8-pixel patches every 4 pixels, then three updates of
+    /// variational refinement (the default).
     Medium,
     /// Full resolution, 6-pixel patches every 3 pixels.
     Fine,
@@ -100,10 +100,12 @@ impl DenseInverseSearch {
     /// The settings of `preset`.
     pub fn preset(preset: DisPreset) -> Self {
         let (finest_level, patch, stride, iterations, smoothing, refinement) = match preset {
-            // Chosen by measurement (BENCHMARKS.md): smaller, denser patches than OpenCV's
-            // presets, no smoothing, no refinement.
+            // Chosen by measurement against OpenCV's DIS on Sintel and real footage
+            // (BENCHMARKS.md): medium has OpenCV's patch grid, fewer iterations and three
+            // refinement updates at its finest level; fast and fine denser patches and no
+            // refinement; no smoothing.
             DisPreset::Fast => (2, 8, 4, 12, 0, 0),
-            DisPreset::Medium => (1, 6, 3, 12, 0, 0),
+            DisPreset::Medium => (1, 8, 4, 8, 0, 3),
             DisPreset::Fine => (0, 6, 3, 12, 0, 0),
         };
         Self {

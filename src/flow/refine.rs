@@ -126,6 +126,106 @@ fn jacobi_at(
     }
 }
 
+/// The weights of every pixel into `out`: [`weights_at`], rows in parallel; pixels with a
+/// right and a lower neighbour take the same arithmetic without the border tests.
+fn weigh(
+    terms: &[[f32; 4]],
+    flow: &[[f32; 2]],
+    d: &[[f32; 2]],
+    (w, h): (usize, usize),
+    out: &mut [[f32; 2]],
+) {
+    out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        if y + 1 == h || w < 2 {
+            for (x, o) in row.iter_mut().enumerate() {
+                *o = weights_at(terms, flow, d, (w, h), x, y);
+            }
+            return;
+        }
+        let (fc, fd) = (&flow[y * w..(y + 1) * w], &flow[(y + 1) * w..(y + 2) * w]);
+        let (dc, dd) = (&d[y * w..(y + 1) * w], &d[(y + 1) * w..(y + 2) * w]);
+        let tc = &terms[y * w..(y + 1) * w];
+        for x in 0..w - 1 {
+            let [it, ix, iy, _] = tc[x];
+            let r = it + ix * dc[x][0] + iy * dc[x][1];
+            let wd = 1.0 / (r * r + 1.0).sqrt();
+            let grad = |k: usize| {
+                let pa = fc[x][k] + dc[x][k];
+                let (dx, dy) = (fc[x + 1][k] + dc[x + 1][k] - pa, fd[x][k] + dd[x][k] - pa);
+                dx * dx + dy * dy
+            };
+            row[x] = [wd, ALPHA / (grad(0) + grad(1) + 1e-4).sqrt()];
+        }
+        row[w - 1] = weights_at(terms, flow, d, (w, h), w - 1, y);
+    });
+}
+
+/// One row of a plane of vectors.
+type Row<'a> = &'a [[f32; 2]];
+
+/// Rows `y - 1`, `y` and `y + 1` of the plane `v` (`w` wide).
+fn three_rows(v: &[[f32; 2]], w: usize, y: usize) -> (Row<'_>, Row<'_>, Row<'_>) {
+    (
+        &v[(y - 1) * w..y * w],
+        &v[y * w..(y + 1) * w],
+        &v[(y + 1) * w..(y + 2) * w],
+    )
+}
+
+/// One Jacobi sweep into `out`: [`jacobi_at`] for every pixel, rows in parallel; pixels
+/// with all four neighbours take the same arithmetic without the border tests.
+fn sweep(
+    terms: &[[f32; 4]],
+    weights: &[[f32; 2]],
+    flow: &[[f32; 2]],
+    prev: &[[f32; 2]],
+    (w, h): (usize, usize),
+    out: &mut [[f32; 2]],
+) {
+    out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        if y == 0 || y + 1 == h || w < 3 {
+            for (x, o) in row.iter_mut().enumerate() {
+                *o = jacobi_at(terms, weights, flow, prev, (w, h), x, y);
+            }
+            return;
+        }
+        let (fu, fc, fd) = three_rows(flow, w, y);
+        let (pu, pc, pd) = three_rows(prev, w, y);
+        let (wu, wc, wdn) = three_rows(weights, w, y);
+        let tc = &terms[y * w..(y + 1) * w];
+        row[0] = jacobi_at(terms, weights, flow, prev, (w, h), 0, y);
+        row[w - 1] = jacobi_at(terms, weights, flow, prev, (w, h), w - 1, y);
+        for x in 1..w - 1 {
+            let [wd, ws] = wc[x];
+            let f = fc[x];
+            let (mut sw, mut su, mut sv) = (0.0f32, 0.0f32, 0.0f32);
+            for (wj, fj, pj) in [
+                (wc[x - 1], fc[x - 1], pc[x - 1]),
+                (wc[x + 1], fc[x + 1], pc[x + 1]),
+                (wu[x], fu[x], pu[x]),
+                (wdn[x], fd[x], pd[x]),
+            ] {
+                let wn = 0.5 * (ws + wj[1]);
+                sw += wn;
+                su += wn * (fj[0] + pj[0] - f[0]);
+                sv += wn * (fj[1] + pj[1] - f[1]);
+            }
+            let [gt, gx, gy, _] = tc[x];
+            let a11 = wd * gx * gx + sw;
+            let a12 = wd * gx * gy;
+            let a22 = wd * gy * gy + sw;
+            let b1 = su - wd * gx * gt;
+            let b2 = sv - wd * gy * gt;
+            let det = a11 * a22 - a12 * a12;
+            row[x] = if det.abs() > 1e-9 {
+                [(a22 * b1 - a12 * b2) / det, (a11 * b2 - a12 * b1) / det]
+            } else {
+                pc[x]
+            };
+        }
+    });
+}
+
 /// Fills `out` (`w` x `h`, row by row) with `f(x, y)`, rows in parallel.
 #[inline]
 fn per_pixel<T: Send>(out: &mut [T], w: usize, f: impl Fn(usize, usize) -> T + Sync) {
@@ -154,13 +254,9 @@ pub(super) fn refine(
     let mut next = vec![[0.0f32; 2]; w * h];
     let mut weights = vec![[0.0f32; 2]; w * h];
     for _ in 0..outer {
-        per_pixel(&mut weights, w, |x, y| {
-            weights_at(&terms, flow, &d, (w, h), x, y)
-        });
+        weigh(&terms, flow, &d, (w, h), &mut weights);
         for _ in 0..SWEEPS {
-            per_pixel(&mut next, w, |x, y| {
-                jacobi_at(&terms, &weights, flow, &d, (w, h), x, y)
-            });
+            sweep(&terms, &weights, flow, &d, (w, h), &mut next);
             std::mem::swap(&mut d, &mut next);
         }
     }
