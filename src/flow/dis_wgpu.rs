@@ -11,7 +11,9 @@ use wgpu::util::DeviceExt;
 use super::dis::origins;
 use super::{DenseInverseSearch, FlowEstimator};
 use crate::error::{Result, UserError};
-use crate::gpu::{FlowField, GpuDevice, Params, gpu_error, open_device, scoped, submit_and_read};
+use crate::gpu::{
+    FlowField, GpuDevice, Params, gpu_error, open_device, pipeline, scoped, submit_and_read,
+};
 use crate::media::Frame;
 
 /// The largest patch side the shaders handle (their residuals live in a 64-value array).
@@ -50,28 +52,6 @@ pub struct DisWgpu {
     refine_jacobi: wgpu::ComputePipeline,
     refine_add: wgpu::ComputePipeline,
     resize: wgpu::ComputePipeline,
-}
-
-/// One pipeline of WGSL `body` after `header`, entry point `entry`.
-fn pipeline(
-    device: &wgpu::Device,
-    name: &str,
-    header: &str,
-    body: &str,
-    entry: &str,
-) -> wgpu::ComputePipeline {
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(name),
-        source: wgpu::ShaderSource::Wgsl(format!("{header}\n{body}").into()),
-    });
-    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(name),
-        layout: None,
-        module: &module,
-        entry_point: Some(entry),
-        compilation_options: wgpu::PipelineCompilationOptions::default(),
-        cache: None,
-    })
 }
 
 impl DisWgpu {

@@ -92,27 +92,37 @@ fn jacobi_at(
     y: usize,
 ) -> [f32; 2] {
     let i = y * w + x;
-    let [wd, ws] = weights[i];
+    let neighbours = [
+        (x > 0).then(|| i - 1),
+        (x + 1 < w).then(|| i + 1),
+        (y > 0).then(|| i - w),
+        (y + 1 < h).then(|| i + w),
+    ];
+    let around = neighbours
+        .into_iter()
+        .flatten()
+        .map(|j| (weights[j], flow[j], prev[j]));
+    step(terms[i], weights[i], flow[i], prev[i], around)
+}
+
+/// One pixel's Jacobi step: its terms, weights, field and previous increment, and its
+/// neighbours' (weights, field, previous increment) in the order they are summed; a
+/// singular system keeps `prev`.
+#[inline]
+fn step(
+    [gt, gx, gy, _]: [f32; 4],
+    [wd, ws]: [f32; 2],
+    f: [f32; 2],
+    prev: [f32; 2],
+    neighbours: impl IntoIterator<Item = ([f32; 2], [f32; 2], [f32; 2])>,
+) -> [f32; 2] {
     let (mut sw, mut su, mut sv) = (0.0f32, 0.0f32, 0.0f32);
-    let mut add = |j: usize| {
-        let wn = 0.5 * (ws + weights[j][1]);
+    for (wj, fj, pj) in neighbours {
+        let wn = 0.5 * (ws + wj[1]);
         sw += wn;
-        su += wn * (flow[j][0] + prev[j][0] - flow[i][0]);
-        sv += wn * (flow[j][1] + prev[j][1] - flow[i][1]);
-    };
-    if x > 0 {
-        add(i - 1);
+        su += wn * (fj[0] + pj[0] - f[0]);
+        sv += wn * (fj[1] + pj[1] - f[1]);
     }
-    if x + 1 < w {
-        add(i + 1);
-    }
-    if y > 0 {
-        add(i - w);
-    }
-    if y + 1 < h {
-        add(i + w);
-    }
-    let [gt, gx, gy, _] = terms[i];
     let a11 = wd * gx * gx + sw;
     let a12 = wd * gx * gy;
     let a22 = wd * gy * gy + sw;
@@ -122,42 +132,8 @@ fn jacobi_at(
     if det.abs() > 1e-9 {
         [(a22 * b1 - a12 * b2) / det, (a11 * b2 - a12 * b1) / det]
     } else {
-        prev[i]
+        prev
     }
-}
-
-/// The weights of every pixel into `out`: [`weights_at`], rows in parallel; pixels with a
-/// right and a lower neighbour take the same arithmetic without the border tests.
-fn weigh(
-    terms: &[[f32; 4]],
-    flow: &[[f32; 2]],
-    d: &[[f32; 2]],
-    (w, h): (usize, usize),
-    out: &mut [[f32; 2]],
-) {
-    out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-        if y + 1 == h || w < 2 {
-            for (x, o) in row.iter_mut().enumerate() {
-                *o = weights_at(terms, flow, d, (w, h), x, y);
-            }
-            return;
-        }
-        let (fc, fd) = (&flow[y * w..(y + 1) * w], &flow[(y + 1) * w..(y + 2) * w]);
-        let (dc, dd) = (&d[y * w..(y + 1) * w], &d[(y + 1) * w..(y + 2) * w]);
-        let tc = &terms[y * w..(y + 1) * w];
-        for x in 0..w - 1 {
-            let [it, ix, iy, _] = tc[x];
-            let r = it + ix * dc[x][0] + iy * dc[x][1];
-            let wd = 1.0 / (r * r + 1.0).sqrt();
-            let grad = |k: usize| {
-                let pa = fc[x][k] + dc[x][k];
-                let (dx, dy) = (fc[x + 1][k] + dc[x + 1][k] - pa, fd[x][k] + dd[x][k] - pa);
-                dx * dx + dy * dy
-            };
-            row[x] = [wd, ALPHA / (grad(0) + grad(1) + 1e-4).sqrt()];
-        }
-        row[w - 1] = weights_at(terms, flow, d, (w, h), w - 1, y);
-    });
 }
 
 /// One row of a plane of vectors.
@@ -196,32 +172,13 @@ fn sweep(
         row[0] = jacobi_at(terms, weights, flow, prev, (w, h), 0, y);
         row[w - 1] = jacobi_at(terms, weights, flow, prev, (w, h), w - 1, y);
         for x in 1..w - 1 {
-            let [wd, ws] = wc[x];
-            let f = fc[x];
-            let (mut sw, mut su, mut sv) = (0.0f32, 0.0f32, 0.0f32);
-            for (wj, fj, pj) in [
+            let around = [
                 (wc[x - 1], fc[x - 1], pc[x - 1]),
                 (wc[x + 1], fc[x + 1], pc[x + 1]),
                 (wu[x], fu[x], pu[x]),
                 (wdn[x], fd[x], pd[x]),
-            ] {
-                let wn = 0.5 * (ws + wj[1]);
-                sw += wn;
-                su += wn * (fj[0] + pj[0] - f[0]);
-                sv += wn * (fj[1] + pj[1] - f[1]);
-            }
-            let [gt, gx, gy, _] = tc[x];
-            let a11 = wd * gx * gx + sw;
-            let a12 = wd * gx * gy;
-            let a22 = wd * gy * gy + sw;
-            let b1 = su - wd * gx * gt;
-            let b2 = sv - wd * gy * gt;
-            let det = a11 * a22 - a12 * a12;
-            row[x] = if det.abs() > 1e-9 {
-                [(a22 * b1 - a12 * b2) / det, (a11 * b2 - a12 * b1) / det]
-            } else {
-                pc[x]
-            };
+            ];
+            row[x] = step(tc[x], wc[x], fc[x], pc[x], around);
         }
     });
 }
@@ -254,7 +211,9 @@ pub(super) fn refine(
     let mut next = vec![[0.0f32; 2]; w * h];
     let mut weights = vec![[0.0f32; 2]; w * h];
     for _ in 0..outer {
-        weigh(&terms, flow, &d, (w, h), &mut weights);
+        per_pixel(&mut weights, w, |x, y| {
+            weights_at(&terms, flow, &d, (w, h), x, y)
+        });
         for _ in 0..SWEEPS {
             sweep(&terms, &weights, flow, &d, (w, h), &mut next);
             std::mem::swap(&mut d, &mut next);

@@ -17,7 +17,9 @@ mod wgpu_compute;
 
 pub use cpu::CpuCompute;
 pub use wgpu_compute::WgpuCompute;
-pub(crate) use wgpu_compute::{GpuDevice, gpu_error, open_device, scoped, submit_and_read};
+pub(crate) use wgpu_compute::{
+    GpuDevice, gpu_error, open_device, pipeline, scoped, submit_and_read,
+};
 
 use crate::error::{ErrorCategory, Result, UserError};
 use crate::media::{Frame, center_crop_rect};

@@ -55,6 +55,29 @@ fn unpack(words: &[u32], width: u32, height: u32) -> Frame {
     }
 }
 
+/// A compute pipeline of the WGSL `body` after `header`, entry point `entry`, its layout
+/// derived from the bindings that entry point uses.
+pub(crate) fn pipeline(
+    device: &wgpu::Device,
+    name: &str,
+    header: &str,
+    body: &str,
+    entry: &str,
+) -> wgpu::ComputePipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name),
+        source: wgpu::ShaderSource::Wgsl(format!("{header}\n{body}").into()),
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: None,
+        module: &module,
+        entry_point: Some(entry),
+        compilation_options: wgpu::PipelineCompilationOptions::default(),
+        cache: None,
+    })
+}
+
 /// An opened wgpu device, shared by the compute operations and the GPU flow estimator.
 pub(crate) struct GpuDevice {
     /// The device.
@@ -124,20 +147,7 @@ impl WgpuCompute {
             limits,
             ..
         } = open_device(allow_cpu_adapter)?;
-        let pipeline = |name: &str, body: &str| {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(name),
-                source: wgpu::ShaderSource::Wgsl(format!("{COMMON}\n{body}").into()),
-            });
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(name),
-                layout: None,
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: wgpu::PipelineCompilationOptions::default(),
-                cache: None,
-            })
-        };
+        let pipeline = |name: &str, body: &str| pipeline(&device, name, COMMON, body, "main");
         Ok(Self {
             crop_resize: pipeline(
                 "crop_resize",
